@@ -1,0 +1,40 @@
+"""Losses for dense detectors: the sigmoid focal loss of RetinaNet (Lin et al., 2017)."""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+__all__ = ["sigmoid_focal_loss"]
+
+
+def sigmoid_focal_loss(
+    inputs: Tensor,
+    targets: Tensor,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    reduction: str = "none",
+) -> Tensor:
+    """Sigmoid focal loss ``FL(p_t) = -alpha_t (1 - p_t)^gamma log(p_t)``, elementwise.
+
+    ``p = sigmoid(inputs)``, ``p_t = p`` where ``targets == 1`` and ``1 - p`` where
+    ``targets == 0`` (``p_t = p * t + (1 - p) * (1 - t)`` in general), and
+    ``alpha_t = alpha * t + (1 - alpha) * (1 - t)``. ``-log(p_t)`` is the binary cross-entropy
+    computed from the logits (numerically stable). A negative ``alpha`` disables the alpha
+    weighting (``alpha_t = 1``); ``gamma = 0`` and ``alpha < 0`` give plain BCE. Equal to
+    ``torchvision.ops.sigmoid_focal_loss``; differentiable with respect to ``inputs``.
+
+    Args:
+        inputs (Tensor[*]): logits, float, any shape.
+        targets (Tensor[*]): binary targets (0 or 1, soft values allowed), same shape as ``inputs``.
+        alpha (float): weight of the positive class in [0, 1], or negative for none.
+        gamma (float): focusing exponent, >= 0.
+        reduction (str): "none" (elementwise loss), "mean" or "sum".
+
+    Returns:
+        Tensor: the loss, shaped like ``inputs`` for "none", a scalar otherwise.
+
+    Raises:
+        TypeError: if ``inputs`` or ``targets`` is not a tensor.
+        ValueError: if the shapes differ or ``reduction`` is not one of "none", "mean", "sum".
+    """
+    raise NotImplementedError("sigmoid_focal_loss: implement me (see README.md, section `focal_loss`)")

@@ -1,0 +1,161 @@
+"""Batch grading: many submissions, resumable, parallel, with progress and a summary.
+
+The parent process owns the results store and writes each result the moment it arrives (one
+transaction each), so interrupting a batch loses at most the submissions still in flight, and a
+rerun grades only what is missing or changed (``regrade=True`` redoes everything).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, TextIO
+
+from harness.manifest import Assignment, find_assignment
+from harness.results import SubmissionResult
+from harness.store import ResultStore
+from harness.submissions import SubmissionError, SubmissionSource, content_hash, stage
+
+
+@dataclass
+class BatchSummary:
+    graded: list[SubmissionResult] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+def _fingerprint(source: SubmissionSource, package: str) -> str | None:
+    """Content hash of what would be graded, to decide whether a stored result is current."""
+    tmp = Path(tempfile.mkdtemp(prefix="cv3_fp_"))
+    try:
+        return content_hash(stage(source, package, tmp / "s"))
+    except SubmissionError:
+        return None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- worker processes for --jobs > 1 ----------------------------------------------------------
+_GRADER = None
+
+
+def _init_worker(assignment_name: str, root: str | None, options: dict) -> None:
+    global _GRADER
+    from harness.grading.grade import Grader
+    from harness.sandbox import make_sandbox
+
+    assignment = find_assignment(assignment_name, Path(root) if root else None)
+    _GRADER = Grader(assignment, sandbox=make_sandbox(assignment, **options["sandbox"]),
+                     speed=options["speed"])
+
+
+def _grade_in_worker(source: SubmissionSource) -> dict:
+    return _GRADER.grade(source).to_dict()
+
+
+def grade_batch(
+    assignment: Assignment,
+    sources: list[SubmissionSource],
+    store: ResultStore,
+    *,
+    jobs: int = 1,
+    regrade: bool = False,
+    sandbox_options: dict | None = None,
+    speed: bool = True,
+    progress: TextIO | None = sys.stderr,
+    on_result: Callable[[SubmissionResult], None] | None = None,
+) -> BatchSummary:
+    from harness.grading.grade import Grader
+    from harness.sandbox import make_sandbox
+
+    sandbox_options = sandbox_options or {}
+    summary = BatchSummary()
+    done = store.finished(assignment.name) if not regrade else {}
+    todo = []
+    for s in sources:
+        if s.id in done and done[s.id] == (_fingerprint(s, assignment.package) or ""):
+            summary.skipped.append(s.id)
+        else:
+            todo.append(s)
+    t0 = time.perf_counter()
+    bar = _Progress(len(todo), progress, skipped=len(summary.skipped))
+
+    def finish(result: SubmissionResult) -> None:
+        store.put(result)
+        summary.graded.append(result)
+        bar.step(result)
+        if on_result:
+            on_result(result)
+
+    if jobs <= 1 or len(todo) <= 1:
+        grader = Grader(assignment, sandbox=make_sandbox(assignment, **sandbox_options), speed=speed)
+        try:
+            for s in todo:
+                finish(grader.grade(s))
+        finally:
+            grader.close()
+    else:
+        ctx = multiprocessing.get_context("forkserver")
+        options = {"sandbox": sandbox_options, "speed": speed}
+        root = str(assignment.root.parent.parent)
+        with cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                                    initargs=(assignment.name, root, options)) as pool:
+            futures = {pool.submit(_grade_in_worker, s): s for s in todo}
+            try:
+                for fut in cf.as_completed(futures):
+                    s = futures[fut]
+                    try:
+                        finish(SubmissionResult.from_dict(fut.result()))
+                    except Exception as e:  # noqa: BLE001 - a dead grader process: record it
+                        finish(_grader_failure(assignment, s, e))
+            except KeyboardInterrupt:
+                for f in futures:
+                    f.cancel()
+                raise
+    summary.wall_s = time.perf_counter() - t0
+    bar.close()
+    return summary
+
+
+def _grader_failure(assignment: Assignment, source: SubmissionSource, e: Exception) -> SubmissionResult:
+    return SubmissionResult(
+        assignment=assignment.name, submission_id=source.id, status="error", score=0.0,
+        max_score=assignment.max_score,
+        error=f"the grading process failed ({type(e).__name__}: {e}); nothing was scored. "
+              "Rerun the batch to retry this submission.",
+    )
+
+
+class _Progress:
+    def __init__(self, total: int, out: TextIO | None, skipped: int = 0) -> None:
+        self.total, self.out, self.n = total, out, 0
+        self.t0 = time.perf_counter()
+        if out and skipped:
+            print(f"skipping {skipped} submission(s) already graded (use --regrade to redo them)", file=out)
+
+    def step(self, result: SubmissionResult) -> None:
+        self.n += 1
+        if not self.out:
+            return
+        elapsed = time.perf_counter() - self.t0
+        eta = elapsed / self.n * (self.total - self.n)
+        width = 24
+        filled = int(width * self.n / max(self.total, 1))
+        status = "" if result.status == "graded" else f"  [{result.status}]"
+        print(f"[{'#' * filled}{'.' * (width - filled)}] {self.n}/{self.total} "
+              f"{result.submission_id}: {result.score:g}/{result.max_score:g}{status}  "
+              f"elapsed {_fmt(elapsed)}, left ~{_fmt(eta)}", file=self.out, flush=True)
+
+    def close(self) -> None:
+        pass
+
+
+def _fmt(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m}m{s:02d}s" if m else f"{s}s"

@@ -1,0 +1,297 @@
+"""`cv3`: the command line, a thin layer over harness functions.
+
+    cv3 list                                  assignments, tasks and points
+    cv3 test detection                        public tests against your package, in-process
+    cv3 grade detection SUBMISSIONS           sandboxed grading with hidden tests (folder or zip,
+                                              or a folder of them, one per student)
+    cv3 check detection                       course-author self-check
+    cv3 leaderboard detection                 leaderboard HTML from the results store
+    cv3 export detection --out grades.csv     gradebook CSV (one row per student)
+    cv3 release detection --out handout/      the student handout
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+DEFAULT_STORE = Path("results") / "cv3.sqlite"
+DEFAULT_REPORTS = Path("reports")
+
+
+def _store(args):
+    from harness.store import ResultStore
+
+    return ResultStore(args.store)
+
+
+def cmd_list(args) -> int:
+    from harness.manifest import list_assignments
+
+    for a in list_assignments():
+        print(f"{a.name}: {a.title}  ({a.max_score:g} points)")
+        for t in a.tasks:
+            print(f"  {t.id:<12} {t.points:>5g}  {t.title}")
+        for s in a.speed:
+            print(f"  {s.id:<12} {s.points:>5g}  {s.title} (speed, full <= {s.full_ratio:g}x)")
+    return 0
+
+
+def cmd_test(args) -> int:
+    import pytest
+
+    from harness.manifest import find_assignment
+
+    a = find_assignment(args.assignment)
+    student_dir = Path(args.student_dir).resolve() if args.student_dir else a.root
+    if not (student_dir / a.package / "__init__.py").is_file():
+        print(f"error: no package '{a.package}' in {student_dir} (expected {a.package}/__init__.py)",
+              file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(student_dir))
+    import os
+
+    os.environ["CV3_STUDENT_DIR"] = str(student_dir)
+    return int(pytest.main([str(a.public_tests_dir), "-q", "-p", "no:cacheprovider",
+                            *args.pytest_args]))
+
+
+def _roster(path: str | None) -> dict[str, str] | None:
+    if not path:
+        return None
+    p = Path(path)
+    if not p.is_file():
+        raise SystemExit(f"error: roster {p} not found")
+    with open(p, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        fields = [c.lower() for c in reader.fieldnames or []]
+        if "student_id" not in fields:
+            raise SystemExit(f"error: roster {p} needs a 'student_id' column (and optionally 'name'); "
+                             f"found columns {reader.fieldnames}")
+        out = {}
+        for row in reader:
+            row = {k.lower(): (v or "").strip() for k, v in row.items() if k}
+            if row.get("student_id"):
+                out[row["student_id"]] = row.get("name", "")
+        return out
+
+
+def cmd_grade(args) -> int:
+    from harness.batch import grade_batch
+    from harness.manifest import find_assignment
+    from harness.reports import write_all, write_gradebook_csv
+    from harness.submissions import SubmissionError, discover
+
+    a = find_assignment(args.assignment)
+    try:
+        sources = discover(Path(args.submissions), a.package)
+    except SubmissionError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if not sources:
+        print(f"error: no submissions found in {args.submissions}", file=sys.stderr)
+        return 2
+    roster = _roster(args.roster)
+    store = _store(args)
+    print(f"grading {len(sources)} submission(s) of '{a.name}' with the {args.backend} backend, "
+          f"{args.jobs} job(s)", file=sys.stderr)
+    summary = grade_batch(a, sources, store, jobs=args.jobs, regrade=args.regrade,
+                          sandbox_options={"backend": args.backend, "isolation": args.isolation},
+                          speed=not args.no_speed)
+    results = store.all(a.name)
+    index = write_all(store.all(), Path(args.reports))
+    gradebook = write_gradebook_csv(results, Path(args.reports) / a.name / "gradebook.csv", roster=roster)
+    _print_summary(summary.graded, a.max_score)
+    if roster:
+        missing = sorted(set(roster) - {r.submission_id for r in results})
+        unknown = sorted({r.submission_id for r in results} - set(roster))
+        if missing:
+            print(f"missing submissions (in the roster, not graded): {', '.join(missing)}")
+        if unknown:
+            print(f"submissions not in the roster: {', '.join(unknown)}")
+    print(f"graded {len(summary.graded)}, skipped {len(summary.skipped)} already graded, "
+          f"in {summary.wall_s:.1f} s")
+    print(f"reports: {index}\ngradebook: {gradebook}\nstore: {args.store}")
+    return 0
+
+
+def _print_summary(results, max_score) -> None:
+    if not results:
+        return
+    width = max(len(r.submission_id) for r in results)
+    print(f"{'student':<{width}}  {'score':>13}  status  note")
+    for r in sorted(results, key=lambda r: r.submission_id):
+        note = (r.error or (r.warnings[0] if r.warnings else "")).splitlines()
+        print(f"{r.submission_id:<{width}}  {r.score:>6.2f}/{r.max_score:<6g}  {r.status:<6}  "
+              f"{(note[0][:70] if note else '')}")
+
+
+def cmd_check(args) -> int:
+    from harness.authoring import api_differences
+    from harness.grading.grade import Grader
+    from harness.manifest import find_assignment
+    from harness.sandbox import make_sandbox
+    from harness.submissions import SubmissionSource
+
+    a = find_assignment(args.assignment)
+    ok = True
+    problems = api_differences(a)
+    print(f"[{'ok' if not problems else 'FAIL'}] stub and reference APIs match")
+    for p in problems:
+        print(f"    {p}")
+    ok &= not problems
+    grader = Grader(a, sandbox=make_sandbox(a, isolation=args.isolation), speed=not args.no_speed)
+    try:
+        ref = grader.grade(SubmissionSource("reference", a.reference_dir))
+        full = ref.status == "graded" and abs(ref.score - ref.max_score) < 1e-6
+        print(f"[{'ok' if full else 'FAIL'}] reference scores full marks: {ref.score:g}/{ref.max_score:g}")
+        if not full:
+            for t in ref.tasks:
+                for c in t.checks:
+                    if not c.passed:
+                        print(f"    {t.id}: {c.name}: {c.message[:300]}")
+            if ref.error:
+                print(f"    {ref.error[:500]}")
+            for w in ref.warnings:
+                print(f"    {w[:500]}")
+        stub = grader.grade(SubmissionSource("stub", a.stub_dir))
+        zero = stub.score == 0
+        print(f"[{'ok' if zero else 'FAIL'}] stub scores zero: {stub.score:g}/{stub.max_score:g}")
+        if not zero:
+            for t in stub.tasks:
+                for c in t.checks:
+                    if c.passed:
+                        print(f"    passes without an implementation: {t.id}: {c.name}")
+        ok &= full and zero
+        tests = {t.id: sum(c.kind == "test" for c in t.checks) for t in ref.tasks}
+        empty = [k for k, v in tests.items() if v == 0 and k in {t.id for t in a.tasks}]
+        print(f"[{'ok' if not empty else 'FAIL'}] every task has tests: "
+              + ", ".join(f"{k}={v}" for k, v in tests.items() if k in {t.id for t in a.tasks}))
+        ok &= not empty
+    finally:
+        grader.close()
+    print("check passed" if ok else "check FAILED")
+    return 0 if ok else 1
+
+
+def cmd_leaderboard(args) -> int:
+    from harness.manifest import find_assignment
+    from harness.reports import write_index, write_leaderboard
+    from harness.reports.render import leaderboard_frame
+
+    a = find_assignment(args.assignment)
+    store = _store(args)
+    results = store.all(a.name)
+    if not results:
+        print(f"no results for '{a.name}' in {args.store}; run `cv3 grade` first", file=sys.stderr)
+        return 1
+    path = write_leaderboard(a.name, results, Path(args.reports))
+    write_index(store.all(), Path(args.reports))
+    frame = leaderboard_frame(results)
+    print(frame.head(args.top).to_string(index=False))
+    print(f"\nleaderboard: {path}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from harness.manifest import find_assignment
+    from harness.reports import write_gradebook_csv
+
+    a = find_assignment(args.assignment)
+    results = _store(args).all(a.name)
+    out = Path(args.out or f"{a.name}-gradebook.csv")
+    write_gradebook_csv(results, out, roster=_roster(args.roster))
+    print(f"wrote {out} ({len(results)} graded submissions)")
+    return 0
+
+
+def cmd_release(args) -> int:
+    from harness.authoring import release
+    from harness.manifest import find_assignment
+
+    a = find_assignment(args.assignment)
+    handout = release(a, Path(args.out))
+    print(f"wrote the '{a.name}' handout to {handout.path} ({len(handout.files)} files; "
+          "no reference code, no hidden tests)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cv3", description="Grading harness for the CV3 course.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def storage(sp):
+        sp.add_argument("--store", default=str(DEFAULT_STORE), help="results database (SQLite)")
+        sp.add_argument("--reports", default=str(DEFAULT_REPORTS), help="folder for HTML reports")
+
+    sub.add_parser("list", help="list assignments and their tasks").set_defaults(func=cmd_list)
+
+    sp = sub.add_parser("test", help="run the public tests against your package (no sandbox)")
+    sp.add_argument("assignment")
+    sp.add_argument("--student-dir", help="folder holding your package (default: assignments/<name>)")
+    sp.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
+    sp.set_defaults(func=cmd_test)
+
+    sp = sub.add_parser("grade", help="grade submissions in the sandbox with the hidden tests")
+    sp.add_argument("assignment")
+    sp.add_argument("submissions", help="a submission (folder or .zip) or a folder of them")
+    sp.add_argument("--backend", default="local", choices=["local"])
+    sp.add_argument("--isolation", default="auto", choices=["auto", "bubblewrap", "process"])
+    sp.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
+    sp.add_argument("--regrade", action="store_true", help="grade again even if already graded")
+    sp.add_argument("--no-speed", action="store_true", help="skip speed checks")
+    sp.add_argument("--roster", help="CSV with student_id[,name] to flag missing submissions")
+    storage(sp)
+    sp.set_defaults(func=cmd_grade)
+
+    sp = sub.add_parser("check", help="course-author self-check of an assignment")
+    sp.add_argument("assignment")
+    sp.add_argument("--isolation", default="auto", choices=["auto", "bubblewrap", "process"])
+    sp.add_argument("--no-speed", action="store_true")
+    sp.set_defaults(func=cmd_check)
+
+    sp = sub.add_parser("leaderboard", help="write and print the leaderboard")
+    sp.add_argument("assignment")
+    sp.add_argument("--top", type=int, default=20)
+    storage(sp)
+    sp.set_defaults(func=cmd_leaderboard)
+
+    sp = sub.add_parser("export", help="write the gradebook CSV")
+    sp.add_argument("assignment")
+    sp.add_argument("--out")
+    sp.add_argument("--roster")
+    sp.add_argument("--store", default=str(DEFAULT_STORE))
+    sp.set_defaults(func=cmd_export)
+
+    sp = sub.add_parser("release", help="write the student handout")
+    sp.add_argument("assignment")
+    sp.add_argument("--out", required=True)
+    sp.set_defaults(func=cmd_release)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from harness.manifest import ManifestError
+
+    args = build_parser().parse_args(argv)
+    if getattr(args, "jobs", 1) < 1:
+        print("error: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except ManifestError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except FileExistsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished submissions are saved; rerun the same command to "
+              "grade the rest", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

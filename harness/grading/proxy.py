@@ -1,0 +1,240 @@
+"""The trusted side's view of a submission: a session on its worker and the ``student`` proxy.
+
+Tests call ``student.nms(boxes, scores, 0.5)``; the proxy encodes the arguments, the worker runs
+the submission's function, and the proxy returns freshly decoded plain values. Exceptions from
+submission code come back as the matching built-in type (so ``pytest.raises(ValueError)``
+works as it does locally) or as :class:`StudentException`; a dead or hung worker raises
+:class:`StudentCrash`. Neither can be mistaken for a pass.
+"""
+
+from __future__ import annotations
+
+import builtins
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from harness.sandbox.local import WorkerCrashed, WorkerError
+from harness.sandbox.protocol import Handle
+
+MAPPED_EXCEPTIONS = {
+    name: getattr(builtins, name)
+    for name in ("ValueError", "TypeError", "IndexError", "KeyError", "RuntimeError",
+                 "NotImplementedError", "ZeroDivisionError", "AttributeError", "OverflowError")
+}
+
+
+class StudentException(Exception):
+    """Submission code raised an exception type that tests never expect."""
+
+
+class StudentCrash(Exception):
+    """The submission's worker died, hung, or could not import the package."""
+
+
+class StudentSession:
+    """One submission's worker: started lazily, restarted after a crash (a few times), and
+    held to the assignment's total time budget."""
+
+    def __init__(self, sandbox, staged: Path | None, *, package: str, api: Sequence[str],
+                 forbidden_modules: Sequence[str] = (), seed: int = 0,
+                 total_timeout_s: float = 900.0, max_restarts: int = 8,
+                 max_crashes_per_target: int = 2) -> None:
+        self.sandbox = sandbox
+        self.staged = staged
+        self.package = package
+        self.api_names = list(api)
+        self.forbidden = list(forbidden_modules)
+        self.seed = seed
+        self.total_timeout_s = total_timeout_s
+        self.max_restarts = max_restarts
+        self.max_crashes_per_target = max_crashes_per_target
+        self.crashes_by_target: dict[str, int] = {}
+        self.worker = None
+        self.api: dict[str, str] = {}
+        self.info: dict[str, Any] = {}
+        self.fatal: str | None = None
+        self.import_error: str | None = None
+        self.crashes: list[str] = []
+        self.starts = 0
+        self.start_time_s = 0.0
+        self.call_time_s = 0.0
+        self.calls = 0
+        self.created = time.monotonic()
+
+    def start(self) -> None:
+        if self.starts > self.max_restarts:
+            self.fatal = (f"the worker crashed {len(self.crashes)} times; giving up on the "
+                          f"remaining checks. Last crash: {self.crashes[-1]}")
+            raise StudentCrash(self.fatal)
+        self.starts += 1
+        t0 = time.perf_counter()
+        self.worker = self.sandbox.start_worker(self.staged, hide_modules=self.forbidden)
+        try:
+            reply = self.worker.request(
+                {"op": "hello", "package": self.package, "api": self.api_names,
+                 "forbidden_modules": self.forbidden, "seed": self.seed,
+                 "submission_dir": self.worker.submission_dir, "threads": 1},
+                timeout=self.worker.limits.start_timeout_s,
+            )
+        except WorkerCrashed as e:
+            self.worker.close()
+            self.worker = None
+            self.fatal = f"the worker did not start: {e}"
+            raise StudentCrash(self.fatal) from None
+        finally:
+            self.start_time_s += time.perf_counter() - t0
+        self.info = reply.get("info", {}) if isinstance(reply.get("info"), dict) else {}
+        if not reply["ok"]:
+            self.import_error = str(reply.get("error", ""))
+            self.fatal = (f"the package '{self.package}' could not be imported, so nothing in it "
+                          "could be called (the error is at the top of the report)")
+            self.close()
+            raise StudentCrash(self.fatal)
+        api = reply.get("api", {})
+        self.api = {k: v for k, v in api.items() if k in self.api_names and type(v) is str} \
+            if isinstance(api, dict) else {}
+
+    def request(self, message: dict, timeout: float | None = None) -> Any:
+        if self.fatal:
+            raise StudentCrash(self.fatal)
+        target = message.get("target")
+        target = target if isinstance(target, str) else "<object method>"
+        if self.crashes_by_target.get(target, 0) >= self.max_crashes_per_target:
+            raise StudentCrash(f"'{target}' crashed or hung the worker "
+                               f"{self.crashes_by_target[target]} times; it is not called again")
+        if time.monotonic() - self.created > self.total_timeout_s:
+            self.fatal = f"the submission used up its total time budget of {self.total_timeout_s:g} s"
+            self.close()
+            raise StudentCrash(self.fatal)
+        if self.worker is None:
+            self.start()
+        t0 = time.perf_counter()
+        try:
+            return self.worker.request(message, timeout)
+        except WorkerCrashed as e:
+            self.crashes.append(f"{target}: {e}")
+            self.crashes_by_target[target] = self.crashes_by_target.get(target, 0) + 1
+            self.worker.close()
+            self.worker = None
+            raise StudentCrash(str(e)) from None
+        except WorkerError as e:
+            raise _student_exception(e) from None
+        finally:
+            self.call_time_s += time.perf_counter() - t0
+            self.calls += 1
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+
+
+def _student_exception(e: WorkerError) -> Exception:
+    cls = MAPPED_EXCEPTIONS.get(e.type_name)
+    exc = cls(e.text) if cls is not None else StudentException(f"{e.type_name}: {e.text}")
+    if e.trace:
+        exc.add_note(f"traceback in the submission:\n{e.trace[-2500:]}")
+    return exc
+
+
+def _to_wire(value: Any) -> Any:
+    if isinstance(value, RemoteObject):
+        return Handle(value._handle)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_wire(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _to_wire(v) for k, v in value.items()}
+    return value
+
+
+def _from_wire(value: Any) -> Any:
+    if isinstance(value, Handle):
+        raise StudentException("the submission returned an object where a tensor or plain value was expected")
+    return value
+
+
+class RemoteStudent:
+    """The ``student`` object of graded tests (see harness/testkit.py for the local twin)."""
+
+    def __init__(self, session: StudentSession) -> None:
+        self._session = session
+
+    def _ensure_started(self) -> None:
+        if self._session.worker is None and not self._session.fatal:
+            self._session.start()
+        if self._session.fatal:
+            raise StudentCrash(self._session.fatal)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self._session.api_names:
+            raise AttributeError(f"'{name}' is not part of this assignment's API")
+        self._ensure_started()
+        kind = self._session.api.get(name, "missing")
+        if kind == "missing":
+            raise AttributeError(f"the submission's package does not define '{name}'")
+        if kind == "class":
+            return RemoteClass(self._session, name)
+        return RemoteFunction(self._session, name)
+
+    def vjp(self, name: str, args: Sequence[Any], kwargs: dict | None = None,
+            wrt: Sequence[int] = (0,), grad_outputs=None):
+        if name not in self._session.api_names:
+            raise AttributeError(f"'{name}' is not part of this assignment's API")
+        out = self._session.request({
+            "op": "vjp", "target": name, "args": _to_wire(list(args)),
+            "kwargs": _to_wire(kwargs or {}), "wrt": list(wrt), "grad_outputs": grad_outputs,
+        })
+        if not isinstance(out, list) or len(out) != 2 or not isinstance(out[1], list):
+            raise StudentException("vjp: malformed reply from the submission")
+        return out[0], out[1]
+
+
+class RemoteFunction:
+    def __init__(self, session: StudentSession, name: str) -> None:
+        self._session = session
+        self._name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _from_wire(self._session.request({
+            "op": "call", "target": self._name, "args": _to_wire(list(args)),
+            "kwargs": _to_wire(kwargs)}))
+
+    def __repr__(self) -> str:
+        return f"<student function {self._name}>"
+
+
+class RemoteClass(RemoteFunction):
+    def __call__(self, *args: Any, **kwargs: Any) -> "RemoteObject":
+        handle = self._session.request({
+            "op": "call", "target": self._name, "args": _to_wire(list(args)),
+            "kwargs": _to_wire(kwargs), "new": True})
+        if not isinstance(handle, Handle):
+            raise StudentException(f"constructing {self._name} did not return an object")
+        return RemoteObject(self._session, handle.id, self._name)
+
+
+class RemoteObject:
+    """An instance living in the worker (e.g. an nn.Module); calls and methods forward."""
+
+    def __init__(self, session: StudentSession, handle: int, cls: str) -> None:
+        self._session = session
+        self._handle = handle
+        self._cls = cls
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._method("__call__")(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._method(name)
+
+    def _method(self, method: str):
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return _from_wire(self._session.request({
+                "op": "call", "target": Handle(self._handle), "method": method,
+                "args": _to_wire(list(args)), "kwargs": _to_wire(kwargs)}))
+        return call

@@ -1,0 +1,420 @@
+"""The local sandbox backend: the embedded default, no root and no services required.
+
+Isolation, strongest available first:
+
+* ``bubblewrap``: a fresh mount namespace holding only the Python installation, the worker and
+  the submission (read-only), a size-capped tmpfs as the private working directory, and new
+  user/pid/net/ipc/uts namespaces: hidden tests, the reference and the results store do not
+  exist inside, and there is no network.
+* ``process``: a plain child process with a scrubbed environment, a private working directory,
+  and ``unshare`` into new user, network and pid namespaces where the kernel allows it. The report says
+  plainly what this mode does not protect.
+
+Either way: a new session (the whole tree is killed on timeout), rlimits on CPU time, file
+size and (without cgroups) address space and process count, and, when the grader runs as root
+with a writable cgroup file system, a pids and memory cgroup per worker.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.sandbox import protocol
+from harness.sandbox.cgroups import CgroupLimiter
+
+WORKER_FILES = ("worker.py", "protocol.py")
+WORKER_MOUNT = "/cv3_worker"
+SUBMISSION_MOUNT = "/submission"
+# Python + torch already map ~3.5 GB of address space before any tensor exists.
+ADDRESS_SPACE_ALLOWANCE_MB = 4096
+# Process mode without bubblewrap: own user, network and pid namespaces where the kernel allows
+# (no network; the grader's processes cannot be signalled from inside).
+UNSHARE_ARGS = ("-rn", "--pid", "--fork", "--kill-child")
+
+
+@dataclass(frozen=True)
+class Limits:
+    call_timeout_s: float = 30.0
+    start_timeout_s: float = 60.0
+    memory_mb: int = 2048
+    cpu_time_s: int = 600
+    max_processes: int = 64
+    max_file_size_mb: int = 64
+    tmp_size_mb: int = 64
+    threads: int = 1
+
+
+class WorkerCrashed(Exception):
+    """The worker died, timed out or broke the protocol; the message says which."""
+
+
+class WorkerError(Exception):
+    """An exception raised by submission code inside the worker."""
+
+    def __init__(self, type_name: str, text: str, trace: str) -> None:
+        super().__init__(text)
+        self.type_name = type_name
+        self.text = text
+        self.trace = trace
+
+
+def bubblewrap_available() -> bool:
+    bwrap = shutil.which("bwrap")
+    if not bwrap:
+        return False
+    try:
+        probe = subprocess.run(
+            [bwrap, "--unshare-all", "--ro-bind", "/", "/", "true"],
+            capture_output=True, timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def network_unshare_available() -> bool:
+    unshare = shutil.which("unshare")
+    if not unshare:
+        return False
+    try:
+        probe = subprocess.run([unshare, *UNSHARE_ARGS, "true"], capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def _module_dirs(names: list[str]) -> list[str]:
+    dirs = []
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(name.split(".")[0])
+        except (ImportError, ValueError):
+            continue
+        if spec and spec.submodule_search_locations:
+            dirs.extend(str(Path(p).resolve()) for p in spec.submodule_search_locations)
+    return dirs
+
+
+@dataclass
+class LocalSandbox:
+    """Starts workers; one per submission (plus clean baseline workers for speed checks)."""
+
+    limits: Limits = field(default_factory=Limits)
+    isolation: str = "auto"  # "auto" | "bubblewrap" | "process"
+    gpu: bool = False
+    name: str = "local"
+
+    def __post_init__(self) -> None:
+        if self.isolation not in ("auto", "bubblewrap", "process"):
+            raise ValueError(
+                f"isolation={self.isolation!r}: allowed values are 'auto', 'bubblewrap', 'process'"
+            )
+        if self.isolation == "auto":
+            self.isolation = "bubblewrap" if bubblewrap_available() else "process"
+        elif self.isolation == "bubblewrap" and not bubblewrap_available():
+            raise RuntimeError(
+                "bubblewrap was requested but 'bwrap' is missing or cannot create namespaces "
+                "here; install it (apt-get install bubblewrap) or use isolation='process'"
+            )
+        self._netns = self.isolation == "process" and network_unshare_available()
+        self._cgroups = CgroupLimiter.available()
+        self._worker_dir = Path(tempfile.mkdtemp(prefix="cv3_worker_"))
+        here = Path(__file__).resolve().parent
+        for f in WORKER_FILES:
+            shutil.copy(here / f, self._worker_dir / f)
+        os.chmod(self._worker_dir, 0o755)
+
+    def describe(self) -> dict[str, Any]:
+        bw = self.isolation == "bubblewrap"
+        notes = []
+        if not bw:
+            notes.append(
+                "filesystem not isolated: without bubblewrap the worker runs as the grader's "
+                "user and could read any file that user can (hidden tests included); install "
+                "bubblewrap for real grading"
+            )
+        if not (bw or self._netns):
+            notes.append("network not isolated: no network namespace could be created here")
+            notes.append("processes not isolated: the worker could signal the grader's processes")
+        if not self._cgroups:
+            notes.append(
+                "no cgroups: memory is capped by address space (RLIMIT_AS) and processes by "
+                "RLIMIT_NPROC for the whole user"
+            )
+        return {
+            "backend": self.name,
+            "isolation": self.isolation,
+            "filesystem_isolated": bw,
+            "network_isolated": bw or self._netns,
+            "cgroups": self._cgroups,
+            "limits": asdict(self.limits),
+            "notes": notes,
+        }
+
+    # -- command line -----------------------------------------------------------------------
+    def _python_roots(self) -> list[str]:
+        roots = {str(Path(sys.base_prefix).resolve()), str(Path(sys.prefix).resolve())}
+        exe = Path(sys.executable)
+        roots.add(str(exe.parent.parent.resolve()) if exe.is_symlink() else str(exe.parent.parent))
+        return sorted(r for r in roots if r not in ("/", "/usr"))
+
+    def _bwrap_command(self, submission: Path | None, hide: list[str]) -> list[str]:
+        cmd = [
+            shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session",
+            "--unshare-all", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
+            "--ro-bind", "/usr", "/usr",
+        ]
+        for link in ("bin", "lib", "lib64", "sbin"):
+            p = Path("/") / link
+            if p.is_symlink():
+                cmd += ["--symlink", os.readlink(p), str(p)]
+            elif p.exists():
+                cmd += ["--ro-bind", str(p), str(p)]
+        for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime"):
+            if os.path.exists(etc):
+                cmd += ["--ro-bind", etc, etc]
+        for root in self._python_roots():
+            cmd += ["--ro-bind", root, root]
+        for d in hide:
+            if any(d.startswith(r + "/") for r in self._python_roots()):
+                cmd += ["--tmpfs", d]
+        cmd += ["--ro-bind", str(self._worker_dir), WORKER_MOUNT]
+        if submission is not None:
+            cmd += ["--ro-bind", str(submission), SUBMISSION_MOUNT]
+        cmd += ["--proc", "/proc", "--dev", "/dev",
+                "--size", str(self.limits.tmp_size_mb << 20), "--tmpfs", "/tmp",
+                "--size", str(self.limits.tmp_size_mb << 20), "--tmpfs", "/work",
+                "--chdir", "/work"]
+        if self.gpu:
+            for dev in sorted(Path("/dev").glob("nvidia*")):
+                cmd += ["--dev-bind", str(dev), str(dev)]
+        cmd += ["--clearenv"]
+        for k, v in self._env("/work").items():
+            cmd += ["--setenv", k, v]
+        return cmd + [sys.executable, "-I", "-B", f"{WORKER_MOUNT}/worker.py"]
+
+    def _env(self, home: str) -> dict[str, str]:
+        n = str(self.limits.threads)
+        env = {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
+               "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "PYTHONHASHSEED": "0",
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        if not self.gpu:
+            env["CUDA_VISIBLE_DEVICES"] = ""
+        return env
+
+    def _preexec(self, cgroup: "CgroupLimiter | None"):
+        limits = self.limits
+        use_rlimit_mem = cgroup is None or not cgroup.memory
+
+        def setup() -> None:  # runs in the child between fork and exec
+            if cgroup is not None:
+                cgroup.enter()
+            resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_time_s, limits.cpu_time_s + 5))
+            fsize = limits.max_file_size_mb << 20
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            if use_rlimit_mem:
+                mem = (limits.memory_mb + ADDRESS_SPACE_ALLOWANCE_MB) << 20
+                resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+            if cgroup is None or not cgroup.pids:
+                running = _count_user_processes()
+                n = running + limits.max_processes
+                resource.setrlimit(resource.RLIMIT_NPROC, (n, n))
+
+        return setup
+
+    # -- workers ----------------------------------------------------------------------------
+    def start_worker(self, submission: Path | None, *, hide_modules: list[str] = ()) -> "WorkerProcess":
+        """Start a worker. ``submission`` is a staged folder holding the package (read-only
+        inside), or None for a clean baseline worker holding no student code."""
+        home = Path(tempfile.mkdtemp(prefix="cv3_home_"))
+        hide = _module_dirs(list(hide_modules))
+        if self.isolation == "bubblewrap":
+            cmd = self._bwrap_command(submission, hide)
+            env = self._env("/work")
+            submission_dir = SUBMISSION_MOUNT
+        else:
+            cmd = [sys.executable, "-I", "-B", str(self._worker_dir / "worker.py")]
+            if self._netns:
+                cmd = [shutil.which("unshare"), *UNSHARE_ARGS] + cmd
+            env = self._env(str(home))
+            submission_dir = str(submission) if submission is not None else ""
+        cgroup = CgroupLimiter.create(self.limits.memory_mb, self.limits.max_processes) \
+            if self._cgroups else None
+        stderr_path = home / "stderr.log"
+        stderr = open(stderr_path, "wb")
+        try:
+            proc = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                cwd=str(home), env=env, start_new_session=True, close_fds=True,
+                preexec_fn=self._preexec(cgroup),
+            )
+        except BaseException:
+            stderr.close()
+            if cgroup:
+                cgroup.destroy()
+            shutil.rmtree(home, ignore_errors=True)
+            raise
+        finally:
+            pass
+        stderr.close()
+        return WorkerProcess(proc, home, stderr_path, submission_dir, cgroup, self.limits)
+
+    def close(self) -> None:
+        shutil.rmtree(self._worker_dir, ignore_errors=True)
+
+
+def _count_user_processes() -> int:
+    uid, n = os.getuid(), 0
+    try:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    if os.stat(f"/proc/{entry}").st_uid == uid:
+                        n += int(len(os.listdir(f"/proc/{entry}/task")))
+                except OSError:
+                    pass
+    except OSError:
+        return 256
+    return n
+
+
+class WorkerProcess:
+    """Trusted-side handle on one running worker: request/reply with timeouts, and kill."""
+
+    def __init__(self, proc, home, stderr_path, submission_dir, cgroup, limits: Limits) -> None:
+        self.proc = proc
+        self.home = home
+        self.stderr_path = stderr_path
+        self.submission_dir = submission_dir
+        self.cgroup = cgroup
+        self.limits = limits
+        self.dead_reason: str | None = None
+
+    def request(self, message: dict, timeout: float | None = None) -> Any:
+        """Send one request and return the decoded ``value``; raises WorkerError for an
+        exception in submission code and WorkerCrashed when the worker is gone."""
+        if self.dead_reason:
+            raise WorkerCrashed(self.dead_reason)
+        timeout = self.limits.call_timeout_s if timeout is None else timeout
+        try:
+            frame = protocol.encode(message)
+            protocol.write_all(self.proc.stdin.fileno(), frame)
+            body = self._read_frame(timeout)
+            reply = protocol.decode(body)
+        except TimeoutError:  # before OSError, of which it is a subclass
+            raise self._crashed(f"timed out after {timeout:g} s (call limit)") from None
+        except (BrokenPipeError, EOFError, OSError) as e:
+            raise self._crashed(f"the worker died ({type(e).__name__})") from None
+        except protocol.ProtocolError as e:
+            raise self._crashed(f"the worker sent a malformed reply: {e}") from None
+        if type(reply) is not dict or type(reply.get("ok")) is not bool:
+            raise self._crashed("the worker sent a reply without a status")
+        if message.get("op") == "hello":
+            return reply
+        if not reply["ok"]:
+            raise WorkerError(str(reply.get("type", "Exception")), str(reply.get("text", "")),
+                              str(reply.get("error", "")))
+        return reply.get("value")
+
+    def _read_frame(self, timeout: float) -> bytes:
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        header = self._read_exact(fd, 8, deadline)
+        n = int.from_bytes(header, "little")
+        if n > protocol.MAX_FRAME_BYTES:
+            raise protocol.ProtocolError(f"frame of {n} bytes is too large")
+        return self._read_exact(fd, n, deadline)
+
+    @staticmethod
+    def _read_exact(fd: int, n: int, deadline: float) -> bytes:
+        chunks, remaining = [], n
+        while remaining:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+
+    def _crashed(self, what: str) -> WorkerCrashed:
+        self.kill()
+        code = self.proc.returncode
+        reason = what
+        if self.cgroup is not None and self.cgroup.oom_killed():
+            reason = f"killed: memory limit of {self.limits.memory_mb} MB exceeded"
+        elif code is not None and code < 0 and "timed out" not in what:
+            sig = -code
+            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig
+            if sig == signal.SIGXCPU:
+                reason = f"killed: CPU time limit of {self.limits.cpu_time_s} s exceeded"
+            elif sig == signal.SIGXFSZ:
+                reason = f"killed: file size limit of {self.limits.max_file_size_mb} MB exceeded"
+            else:
+                reason = f"{what}; killed by signal {name}"
+        elif code is not None and "timed out" not in what:
+            reason = f"{what}; exit status {code}"
+        tail = self.stderr_tail()
+        if tail:
+            reason += f"\n--- last output of the submission ---\n{tail}"
+        self.dead_reason = reason
+        return WorkerCrashed(reason)
+
+    def stderr_tail(self, limit: int = 1500) -> str:
+        try:
+            with open(self.stderr_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                f.seek(max(0, size - limit))
+                return f.read().decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self.cgroup is not None:
+            self.cgroup.kill_all()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def close(self) -> None:
+        """Stop the worker and remove everything it left on the host."""
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        if self.cgroup is not None:
+            self.cgroup.destroy()
+        shutil.rmtree(self.home, ignore_errors=True)

@@ -1,0 +1,215 @@
+"""The sandboxed worker: imports the submission and executes the calls it is sent.
+
+Runs inside the sandbox as ``python -I worker.py``, next to a copy of ``protocol.py``. It holds
+no test, no expected value and no score: everything it says is an untrusted claim that the
+trusted side validates. Requests arrive on stdin; replies leave on a private duplicate of the
+original stdout, and fd 1 is pointed at stderr so that a submission's prints can never be
+mistaken for a reply.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import os
+import sys
+import time
+import traceback
+
+REPLY_FD = os.dup(1)
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import protocol  # noqa: E402  (a copy of harness/sandbox/protocol.py lives beside this file)
+import torch  # noqa: E402
+
+
+class ForbiddenImport(importlib.abc.MetaPathFinder):
+    """Refuses modules the assignment forbids (e.g. ``torchvision`` in an ops assignment).
+
+    A deterrent only: the trusted side also hides those packages from the sandbox's file
+    system where the backend can, and scans the source."""
+
+    def __init__(self, prefixes: list[str]) -> None:
+        self.prefixes = prefixes
+
+    def find_spec(self, fullname, path=None, target=None):
+        for p in self.prefixes:
+            if fullname == p or fullname.startswith(p + "."):
+                raise ImportError(
+                    f"import of '{fullname}' is not allowed in this assignment "
+                    f"(forbidden: {', '.join(self.prefixes)})"
+                )
+        return None
+
+
+class Worker:
+    def __init__(self) -> None:
+        self.package = None
+        self.api: dict[str, str] = {}
+        self.handles: dict[int, object] = {}
+        self.stash: dict[str, object] = {}
+        self.baseline = False
+
+    # -- requests --------------------------------------------------------------------------
+    def hello(self, req: dict) -> dict:
+        torch.set_num_threads(int(req.get("threads", 1)))
+        torch.manual_seed(int(req.get("seed", 0)))
+        self.baseline = bool(req.get("baseline", False))
+        info = {"python": sys.version.split()[0], "torch": torch.__version__,
+                "cuda": torch.cuda.is_available()}
+        if self.baseline:
+            return {"ok": True, "info": info, "api": {}}
+        forbidden = list(req.get("forbidden_modules", []))
+        for name in list(sys.modules):
+            if any(name == p or name.startswith(p + ".") for p in forbidden):
+                del sys.modules[name]
+        sys.meta_path.insert(0, ForbiddenImport(forbidden))
+        global SUBMISSION_DIR
+        SUBMISSION_DIR = req["submission_dir"]
+        sys.path.insert(0, SUBMISSION_DIR)
+        try:
+            self.package = importlib.import_module(req["package"])
+        except BaseException as e:  # noqa: BLE001 - any failure to import is the student's
+            return {"ok": False, "error": _format_exc(e), "info": info}
+        for name in req.get("api", []):
+            obj = getattr(self.package, name, None)
+            self.api[name] = ("missing" if obj is None else
+                              "class" if isinstance(obj, type) else
+                              "function" if callable(obj) else "other")
+        return {"ok": True, "info": info, "api": self.api}
+
+    def resolve(self, target):
+        if isinstance(target, protocol.Handle):
+            return self.handles[target.id]
+        if self.baseline:  # dotted path into a library, e.g. torchvision.ops.nms
+            module, _, attr = target.rpartition(".")
+            return getattr(importlib.import_module(module), attr)
+        if target not in self.api:
+            raise KeyError(f"'{target}' is not part of the assignment's API")
+        obj = getattr(self.package, target, None)
+        if obj is None:
+            raise AttributeError(f"the submission's package does not define '{target}'")
+        return obj
+
+    def unwrap(self, value):
+        """Handles in arguments become the worker's objects again; stash keys become values."""
+        if isinstance(value, protocol.Handle):
+            return self.handles[value.id]
+        if isinstance(value, list):
+            return [self.unwrap(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.unwrap(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.unwrap(v) for k, v in value.items()}
+        return value
+
+    def call(self, req: dict):
+        fn = self.resolve(req["target"])
+        if req.get("method"):
+            fn = getattr(fn, req["method"])
+        out = fn(*self.unwrap(req.get("args", [])), **self.unwrap(req.get("kwargs", {})))
+        if req.get("new"):
+            handle = len(self.handles) + 1
+            self.handles[handle] = out
+            return protocol.Handle(handle)
+        return out
+
+    def vjp(self, req: dict):
+        fn = self.resolve(req["target"])
+        args = list(self.unwrap(req.get("args", [])))
+        kwargs = self.unwrap(req.get("kwargs", {}))
+        inputs = []
+        for i in req.get("wrt", [0]):
+            args[i] = args[i].detach().clone().requires_grad_(True)
+            inputs.append(args[i])
+        out = fn(*args, **kwargs)
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(f"vjp needs a tensor output, got {type(out).__name__}")
+        grad_outputs = req.get("grad_outputs")
+        if grad_outputs is None:
+            grad_outputs = torch.ones_like(out)
+        if not out.requires_grad:
+            return [out.detach(), [None] * len(inputs)]
+        grads = torch.autograd.grad(out, inputs, grad_outputs, allow_unused=True)
+        return [out.detach(), [None if g is None else g.detach() for g in grads]]
+
+    def put(self, req: dict):
+        self.stash[req["key"]] = (req.get("args", []), req.get("kwargs", {}))
+        return None
+
+    def run_stashed(self, req: dict):
+        """Runs a stashed call ``number`` times; the trusted side holds the clock."""
+        fn = self.resolve(req["target"])
+        args, kwargs = self.stash[req["key"]]
+        number = int(req.get("number", 1))
+        cuda = torch.cuda.is_available() and any(
+            isinstance(a, torch.Tensor) and a.is_cuda for a in args)
+        for _ in range(number):
+            fn(*args, **kwargs)
+        if cuda:
+            torch.cuda.synchronize()
+        return None
+
+    def cuda_time(self, req: dict):
+        """CUDA-event timing of a stashed call (only for the baseline's and the student's
+        GPU kernels; the trusted side cross-checks with its own wall clock)."""
+        fn = self.resolve(req["target"])
+        args, kwargs = self.stash[req["key"]]
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        torch.cuda.synchronize()
+        start.record()
+        for _ in range(int(req.get("number", 1))):
+            fn(*args, **kwargs)
+        end.record()
+        torch.cuda.synchronize()
+        return start.elapsed_time(end) / 1000.0
+
+    def serve(self) -> None:
+        handlers = {"hello": self.hello, "call": self.call, "vjp": self.vjp, "put": self.put,
+                    "run": self.run_stashed, "cuda_time": self.cuda_time,
+                    "ping": lambda req: time.time()}
+        while True:
+            try:
+                req = protocol.decode(protocol.read_frame(0))
+            except EOFError:
+                return
+            op = req.get("op") if isinstance(req, dict) else None
+            try:
+                handler = handlers[op]
+                result = handler(req)
+                reply = {"ok": True, "value": result} if op != "hello" else result
+                frame = protocol.encode(reply)
+            except BaseException as e:  # noqa: BLE001 - report every failure, keep serving
+                if isinstance(e, (KeyboardInterrupt, SystemExit)) and op is None:
+                    raise
+                frame = protocol.encode({"ok": False, "error": _format_exc(e),
+                                         "type": type(e).__name__, "text": _text(e)})
+            protocol.write_all(REPLY_FD, frame)
+
+
+def _text(e: BaseException) -> str:
+    try:
+        return str(e)[:4000]
+    except BaseException:  # noqa: BLE001 - a hostile __str__
+        return "<unprintable exception>"
+
+
+SUBMISSION_DIR = "/submission"
+
+
+def _format_exc(e: BaseException) -> str:
+    """The traceback limited to frames in the submission (no worker or importlib internals)."""
+    try:
+        frames = traceback.extract_tb(e.__traceback__)
+        own = [f for f in frames if f.filename.startswith(SUBMISSION_DIR)]
+        lines = traceback.format_list((own or frames[-2:])[-8:])
+        return ("".join(lines) + f"{type(e).__name__}: {_text(e)}")[-6000:]
+    except BaseException:  # noqa: BLE001
+        return f"{type(e).__name__}: <unprintable>"
+
+
+if __name__ == "__main__":
+    Worker().serve()
