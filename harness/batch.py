@@ -149,7 +149,7 @@ class _Progress:
         filled = int(width * self.n / max(self.total, 1))
         status = "" if result.status == "graded" else f"  [{result.status}]"
         print(f"[{'#' * filled}{'.' * (width - filled)}] {self.n}/{self.total} "
-              f"{result.submission_id}: {result.score:g}/{result.max_score:g}{status}  "
+              f"{result.submission_id}: {result.score:.2f}/{result.max_score:g}{status}  "
               f"elapsed {_fmt(elapsed)}, left ~{_fmt(eta)}", file=self.out, flush=True)
 
     def close(self) -> None:

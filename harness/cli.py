@@ -189,8 +189,11 @@ def cmd_leaderboard(args) -> int:
         return 1
     path = write_leaderboard(a.name, results, Path(args.reports))
     write_index(store.all(), Path(args.reports))
-    frame = leaderboard_frame(results)
-    print(frame.head(args.top).to_string(index=False))
+    frame, task_cols, _ = leaderboard_frame(results)
+    shown = ["rank", "student_id", "score", "max_score", "status", *[c[0] for c in task_cols]]
+    if frame["speed_gmean"].notna().any():
+        shown.append("speed_gmean")
+    print(frame[shown].head(args.top).to_string(index=False))
     print(f"\nleaderboard: {path}")
     return 0
 

@@ -137,6 +137,7 @@ class Grader:
             return
         result.warnings += forbidden_imports(staged, a.forbidden_modules)
 
+        outcomes: list[TestOutcome] = []
         session = StudentSession(self.sandbox, staged, package=a.package, api=a.api,
                                  forbidden_modules=a.forbidden_modules, seed=a.seed,
                                  total_timeout_s=a.total_timeout_s)
@@ -159,10 +160,7 @@ class Grader:
                 result.warnings.append(f"(grader) tests without a known task marker were ignored: {stray[:5]}")
             for task in self._tasks():
                 result.tasks.append(self._score_task(task, by_task.get(task.id, []), errors))
-            skipped = [o for o in outcomes if o.outcome == "skipped"]
-            if skipped:
-                reasons = sorted({o.message.removeprefix("Skipped: ") for o in skipped})
-                result.warnings.append(f"{len(skipped)} test(s) skipped, not counted: {'; '.join(reasons)[:300]}")
+
             t_speed = time.perf_counter()
             for check in self._speed_checks():
                 result.tasks.append(self._speed_task(check, session, result))
@@ -177,6 +175,10 @@ class Grader:
             result.error = f"importing the package '{a.package}' failed:\n{session.import_error}"
         elif session.fatal:
             result.warnings.append(session.fatal[:3000])
+        skipped = [o for o in outcomes if o.outcome == "skipped"]
+        if skipped:
+            reasons = sorted({o.message.removeprefix("Skipped: ") for o in skipped})
+            result.warnings.append(f"{len(skipped)} test(s) skipped, not counted: {'; '.join(reasons)[:300]}")
         result.environment.update({f"worker_{k}": v for k, v in session.info.items()})
         result.timings["worker_start_s"] = round(session.start_time_s, 3)
         result.timings["worker_starts"] = session.starts

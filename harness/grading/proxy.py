@@ -80,7 +80,9 @@ class StudentSession:
         except WorkerCrashed as e:
             self.worker.close()
             self.worker = None
-            self.fatal = f"the worker did not start: {e}"
+            self.import_error = f"the worker died while starting or importing the package: {e}"
+            self.fatal = (f"the package '{self.package}' could not be imported, so nothing in it "
+                          "could be called (the error is at the top of the report)")
             raise StudentCrash(self.fatal) from None
         finally:
             self.start_time_s += time.perf_counter() - t0

@@ -35,6 +35,14 @@ class GradingPlugin:
         self.suites = {k: Path(v).resolve() for k, v in suites.items()}
         self.outcomes: dict[str, TestOutcome] = {}
         self.collection_errors: list[str] = []
+        self.interrupted = False
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        # pytest turns Ctrl-C into ExitCode.INTERRUPTED; run_tests re-raises it so that an
+        # interrupted grading is never stored as a (partial) result. pytest.exit() lands here
+        # too, but only a real KeyboardInterrupt counts (submission code cannot raise one here).
+        if isinstance(excinfo.value, KeyboardInterrupt):
+            self.interrupted = True
 
     def pytest_configure(self, config) -> None:
         config.cv3_student = self.student
@@ -119,6 +127,8 @@ def run_tests(student, suites: dict[str, Path], rootdir: Path, extra_args: list[
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         code = pytest.main(args, plugins=[plugin])
     elapsed = time.perf_counter() - t0
+    if plugin.interrupted:
+        raise KeyboardInterrupt
     errors = list(plugin.collection_errors)
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         errors.append(f"pytest exited with {code!r}: {sink.getvalue()[-3000:]}")
