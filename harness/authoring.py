@@ -45,9 +45,16 @@ def _signature(obj) -> str:
 
 def api_differences(assignment: Assignment) -> list[str]:
     """Every difference in names, signatures and docstrings between stub and reference."""
-    stub = load_package_as(assignment.stub_dir, f"cv3_stub_{assignment.name}")
-    ref = load_package_as(assignment.reference_dir, f"cv3_reference_{assignment.name}")
     problems = []
+    loaded = {}
+    for side, path in (("stub", assignment.stub_dir), ("reference", assignment.reference_dir)):
+        try:
+            loaded[side] = load_package_as(path, f"cv3_{side}_{assignment.name}")
+        except Exception as e:  # noqa: BLE001 - report it like any other difference
+            problems.append(f"the {side} package {path} cannot be imported: {type(e).__name__}: {e}")
+    if problems:
+        return problems
+    stub, ref = loaded["stub"], loaded["reference"]
     s_members, r_members = _public_members(stub), _public_members(ref)
     for name in sorted(set(s_members) | set(r_members)):
         if name not in s_members:
@@ -83,8 +90,15 @@ def _compare(name: str, s, r) -> list[str]:
         out.append(f"'{name}': stub is {type(s).__name__}, reference is {type(r).__name__}")
     if callable(s) and _signature(s) != _signature(r):
         out.append(f"'{name}': signature differs: stub {_signature(s)} vs reference {_signature(r)}")
-    if (inspect.getdoc(s) or "") != (inspect.getdoc(r) or ""):
-        out.append(f"'{name}': docstring differs between stub and reference")
+    s_doc, r_doc = inspect.getdoc(s) or "", inspect.getdoc(r) or ""
+    if s_doc != r_doc:
+        s_lines, r_lines = s_doc.splitlines(), r_doc.splitlines()
+        i = next((k for k, (x, y) in enumerate(zip(s_lines, r_lines)) if x != y),
+                 min(len(s_lines), len(r_lines)))
+        s_line = s_lines[i] if i < len(s_lines) else "<end>"
+        r_line = r_lines[i] if i < len(r_lines) else "<end>"
+        out.append(f"'{name}': docstring differs between stub and reference at line {i + 1}: "
+                   f"stub {s_line.strip()!r} vs reference {r_line.strip()!r}")
     if callable(s) and not inspect.getdoc(s):
         out.append(f"'{name}': has no docstring")
     return out
@@ -140,23 +154,28 @@ def release(assignment: Assignment, out: Path) -> Handout:
 
 def handout_leaks(assignment: Assignment, out: Path) -> list[str]:
     """Files in ``out`` that are (or contain) reference code or hidden tests."""
-    secret: dict[bytes, str] = {}
+    # identical reference/stub files (e.g. the same __init__ re-exports) are not secret, and
+    # neither is a line that the public side has too (shared docstrings, imports, signatures)
+    public = {p.read_bytes() for p in assignment.root.rglob("*.py")}
+    public_lines = {line.strip() for text in public for line in text.splitlines()}
+    secret: dict[bytes, tuple[str, set[bytes]]] = {}
     for base in (assignment.reference_root,):
         for p in base.rglob("*.py"):
             text = p.read_bytes()
-            if text.strip() and p.name != "__init__.py" and p.name != "conftest.py":
-                secret[text] = str(p.relative_to(base))
-    # identical reference/stub files (e.g. the same __init__ re-exports) are not secret
-    public = {p.read_bytes() for p in assignment.root.rglob("*.py")}
+            if text.strip() and p.name != "__init__.py" and p.name != "conftest.py" \
+                    and text not in public:
+                own = {line.strip() for line in text.splitlines()
+                       if len(line.strip()) >= 24 and line.strip() not in public_lines}
+                secret[text] = (str(p.relative_to(base)), own)
     leaks = []
     for p in out.rglob("*"):
         if not p.is_file():
             continue
         data = p.read_bytes()
-        for text, name in secret.items():
-            if text in public:
-                continue
-            if text == data or (len(text) > 200 and text[:200] in data):
+        lines = {line.strip() for line in data.splitlines()}
+        for text, (name, own) in secret.items():
+            # a copy, or a file holding several lines that only the reference has
+            if text == data or (own and len(own & lines) >= min(5, len(own))):
                 leaks.append(f"{p.relative_to(out)} (copy of reference/{assignment.name}/{name})")
         if "reference" in p.relative_to(out).parts or p.name.startswith("test_hidden"):
             leaks.append(f"{p.relative_to(out)} (reference or hidden-test path)")

@@ -215,7 +215,11 @@ def cmd_release(args) -> int:
     from harness.manifest import find_assignment
 
     a = find_assignment(args.assignment)
-    handout = release(a, Path(args.out))
+    try:
+        handout = release(a, Path(args.out))
+    except RuntimeError as e:  # the leak check refused the handout
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     print(f"wrote the '{a.name}' handout to {handout.path} ({len(handout.files)} files; "
           "no reference code, no hidden tests)")
     return 0

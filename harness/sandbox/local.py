@@ -37,6 +37,7 @@ from harness.sandbox.cgroups import CgroupLimiter
 WORKER_FILES = ("worker.py", "protocol.py")
 WORKER_MOUNT = "/cv3_worker"
 SUBMISSION_MOUNT = "/submission"
+SANDBOX_HOME = "/cv3_home"  # private, size-capped working directory inside the sandbox
 # Python + torch already map ~3.5 GB of address space before any tensor exists.
 ADDRESS_SPACE_ALLOWANCE_MB = 4096
 # Process mode without bubblewrap: own user, network and pid namespaces where the kernel allows
@@ -174,6 +175,9 @@ class LocalSandbox:
         cmd = [
             shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session",
             "--unshare-all", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
+            # scratch space first, so that binds below it (a venv under /tmp) stay visible
+            "--size", str(self.limits.tmp_size_mb << 20), "--tmpfs", "/tmp",
+            "--size", str(self.limits.tmp_size_mb << 20), "--tmpfs", SANDBOX_HOME,
             "--ro-bind", "/usr", "/usr",
         ]
         for link in ("bin", "lib", "lib64", "sbin"):
@@ -193,15 +197,12 @@ class LocalSandbox:
         cmd += ["--ro-bind", str(self._worker_dir), WORKER_MOUNT]
         if submission is not None:
             cmd += ["--ro-bind", str(submission), SUBMISSION_MOUNT]
-        cmd += ["--proc", "/proc", "--dev", "/dev",
-                "--size", str(self.limits.tmp_size_mb << 20), "--tmpfs", "/tmp",
-                "--size", str(self.limits.tmp_size_mb << 20), "--tmpfs", "/work",
-                "--chdir", "/work"]
+        cmd += ["--proc", "/proc", "--dev", "/dev", "--chdir", SANDBOX_HOME]
         if self.gpu:
             for dev in sorted(Path("/dev").glob("nvidia*")):
                 cmd += ["--dev-bind", str(dev), str(dev)]
         cmd += ["--clearenv"]
-        for k, v in self._env("/work").items():
+        for k, v in self._env(SANDBOX_HOME).items():
             cmd += ["--setenv", k, v]
         return cmd + [sys.executable, "-I", "-B", f"{WORKER_MOUNT}/worker.py"]
 
@@ -243,7 +244,7 @@ class LocalSandbox:
         hide = _module_dirs(list(hide_modules))
         if self.isolation == "bubblewrap":
             cmd = self._bwrap_command(submission, hide)
-            env = self._env("/work")
+            env = self._env(SANDBOX_HOME)
             submission_dir = SUBMISSION_MOUNT
         else:
             cmd = [sys.executable, "-I", "-B", str(self._worker_dir / "worker.py")]
@@ -311,7 +312,7 @@ class WorkerProcess:
         timeout = self.limits.call_timeout_s if timeout is None else timeout
         try:
             frame = protocol.encode(message)
-            protocol.write_all(self.proc.stdin.fileno(), frame)
+            self._send(frame)
             body = self._read_frame(timeout)
             reply = protocol.decode(body)
         except TimeoutError:  # before OSError, of which it is a subclass
@@ -330,16 +331,19 @@ class WorkerProcess:
         return reply.get("value")
 
     def _read_frame(self, timeout: float) -> bytes:
-        fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + timeout
-        header = self._read_exact(fd, 8, deadline)
+        header = self._read_exact(8, deadline)
         n = int.from_bytes(header, "little")
         if n > protocol.MAX_FRAME_BYTES:
             raise protocol.ProtocolError(f"frame of {n} bytes is too large")
-        return self._read_exact(fd, n, deadline)
+        return self._read_exact(n, deadline)
 
-    @staticmethod
-    def _read_exact(fd: int, n: int, deadline: float) -> bytes:
+    # -- transport (overridden by other backends) --------------------------------------------
+    def _send(self, frame: bytes) -> None:
+        protocol.write_all(self.proc.stdin.fileno(), frame)
+
+    def _read_exact(self, n: int, deadline: float) -> bytes:
+        fd = self.proc.stdout.fileno()
         chunks, remaining = [], n
         while remaining:
             left = deadline - time.monotonic()

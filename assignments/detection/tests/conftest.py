@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -11,4 +12,6 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def student(request):
-    return student_fixture(request, "detection", Path(__file__).resolve().parents[1])
+    # CV3_STUDENT_DIR (set by `cv3 test --student-dir`) points at the folder holding your package
+    package_dir = os.environ.get("CV3_STUDENT_DIR", str(Path(__file__).resolve().parents[1]))
+    return student_fixture(request, "detection", package_dir)
