@@ -154,28 +154,32 @@ def release(assignment: Assignment, out: Path) -> Handout:
 
 def handout_leaks(assignment: Assignment, out: Path) -> list[str]:
     """Files in ``out`` that are (or contain) reference code or hidden tests."""
-    # identical reference/stub files (e.g. the same __init__ re-exports) are not secret, and
-    # neither is a line that the public side has too (shared docstrings, imports, signatures)
-    public = {p.read_bytes() for p in assignment.root.rglob("*.py")}
-    public_lines = {line.strip() for text in public for line in text.splitlines()}
-    secret: dict[bytes, tuple[str, set[bytes]]] = {}
-    for base in (assignment.reference_root,):
-        for p in base.rglob("*.py"):
-            text = p.read_bytes()
-            if text.strip() and p.name != "__init__.py" and p.name != "conftest.py" \
-                    and text not in public:
-                own = {line.strip() for line in text.splitlines()
-                       if len(line.strip()) >= 24 and line.strip() not in public_lines}
-                secret[text] = (str(p.relative_to(base)), own)
+    root, ref_root = assignment.root, assignment.reference_root
+    # a reference file identical to the public file at the same place (e.g. the same __init__
+    # re-exports) is not secret; a copy elsewhere in assignments/ (a hidden test renamed into
+    # the public tests) still is
+    secret: dict[bytes, str] = {}
+    for p in ref_root.rglob("*.py"):
+        text, rel = p.read_bytes(), p.relative_to(ref_root)
+        same_place = root / rel
+        if text.strip() and p.name != "__init__.py" and p.name != "conftest.py" \
+                and not (same_place.is_file() and same_place.read_bytes() == text):
+            secret[text] = str(rel)
+    # lines the public side has too (shared docstrings, imports, signatures) are not evidence
+    public_lines = {line.strip() for p in root.rglob("*.py") if (data := p.read_bytes()) not in secret
+                    for line in data.splitlines()}
+    own = {text: {line.strip() for line in text.splitlines()
+                  if len(line.strip()) >= 24 and line.strip() not in public_lines}
+           for text in secret}
     leaks = []
     for p in out.rglob("*"):
         if not p.is_file():
             continue
         data = p.read_bytes()
         lines = {line.strip() for line in data.splitlines()}
-        for text, (name, own) in secret.items():
+        for text, name in secret.items():
             # a copy, or a file holding several lines that only the reference has
-            if text == data or (own and len(own & lines) >= min(5, len(own))):
+            if text == data or (own[text] and len(own[text] & lines) >= min(5, len(own[text]))):
                 leaks.append(f"{p.relative_to(out)} (copy of reference/{assignment.name}/{name})")
         if "reference" in p.relative_to(out).parts or p.name.startswith("test_hidden"):
             leaks.append(f"{p.relative_to(out)} (reference or hidden-test path)")

@@ -75,6 +75,14 @@ def grade_batch(
     from harness.sandbox import make_sandbox
 
     sandbox_options = sandbox_options or {}
+    if sandbox_options.get("gpu"):
+        from harness.sandbox import verify_gpu
+
+        probe = make_sandbox(assignment, **sandbox_options)
+        try:
+            verify_gpu(probe)  # refuse to start rather than grade GPU work on the CPU
+        finally:
+            probe.close()
     summary = BatchSummary()
     done = store.finished(assignment.name) if not regrade else {}
     todo = []
@@ -94,12 +102,14 @@ def grade_batch(
             on_result(result)
 
     if jobs <= 1 or len(todo) <= 1:
-        grader = Grader(assignment, sandbox=make_sandbox(assignment, **sandbox_options), speed=speed)
+        sandbox = make_sandbox(assignment, **sandbox_options)
+        grader = Grader(assignment, sandbox=sandbox, speed=speed)
         try:
             for s in todo:
                 finish(grader.grade(s))
         finally:
             grader.close()
+            sandbox.close()
     else:
         ctx = multiprocessing.get_context("forkserver")
         options = {"sandbox": sandbox_options, "speed": speed}
@@ -115,12 +125,26 @@ def grade_batch(
                     except Exception as e:  # noqa: BLE001 - a dead grader process: record it
                         finish(_grader_failure(assignment, s, e))
             except KeyboardInterrupt:
-                for f in futures:
-                    f.cancel()
+                pool.shutdown(wait=False, cancel_futures=True)
+                for proc in list(getattr(pool, "_processes", {}).values()):
+                    proc.kill()  # their containers are swept below
+                _sweep(sandbox_options)
                 raise
     summary.wall_s = time.perf_counter() - t0
     bar.close()
     return summary
+
+
+def _sweep(sandbox_options: dict) -> None:
+    """Remove containers left by grader processes that are gone (after an interrupt)."""
+    if sandbox_options.get("backend") != "docker":
+        return
+    from harness.sandbox.docker_backend import docker_client, remove_leftovers
+
+    try:
+        remove_leftovers(docker_client())
+    except Exception:  # noqa: BLE001 - best effort; the next run sweeps again
+        pass
 
 
 def _grader_failure(assignment: Assignment, source: SubmissionSource, e: Exception) -> SubmissionResult:

@@ -82,6 +82,8 @@ def cmd_grade(args) -> int:
     from harness.batch import grade_batch
     from harness.manifest import find_assignment
     from harness.reports import write_all, write_gradebook_csv
+    from harness.sandbox import GPUUnavailable
+    from harness.sandbox.docker_backend import DockerUnavailable
     from harness.submissions import SubmissionError, discover
 
     a = find_assignment(args.assignment)
@@ -97,9 +99,15 @@ def cmd_grade(args) -> int:
     store = _store(args)
     print(f"grading {len(sources)} submission(s) of '{a.name}' with the {args.backend} backend, "
           f"{args.jobs} job(s)", file=sys.stderr)
-    summary = grade_batch(a, sources, store, jobs=args.jobs, regrade=args.regrade,
-                          sandbox_options={"backend": args.backend, "isolation": args.isolation},
-                          speed=not args.no_speed)
+    options = {"backend": args.backend, "isolation": args.isolation, "gpu": args.gpus}
+    if args.image:
+        options["image"] = args.image
+    try:
+        summary = grade_batch(a, sources, store, jobs=args.jobs, regrade=args.regrade,
+                              sandbox_options=options, speed=not args.no_speed)
+    except (DockerUnavailable, GPUUnavailable, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     results = store.all(a.name)
     index = write_all(store.all(), Path(args.reports))
     gradebook = write_gradebook_csv(results, Path(args.reports) / a.name / "gradebook.csv", roster=roster)
@@ -200,13 +208,13 @@ def cmd_leaderboard(args) -> int:
 
 def cmd_export(args) -> int:
     from harness.manifest import find_assignment
-    from harness.reports import write_gradebook_csv
+    from harness.reports.gradebook import write_lms_csv
 
     a = find_assignment(args.assignment)
     results = _store(args).all(a.name)
-    out = Path(args.out or f"{a.name}-gradebook.csv")
-    write_gradebook_csv(results, out, roster=_roster(args.roster))
-    print(f"wrote {out} ({len(results)} graded submissions)")
+    out = Path(args.out or f"{a.name}-gradebook{'' if args.format == 'plain' else '-' + args.format}.csv")
+    write_lms_csv(results, out, fmt=args.format, item=args.item or a.title, roster=_roster(args.roster))
+    print(f"wrote {out} ({len(results)} graded submissions, {args.format} layout)")
     return 0
 
 
@@ -222,6 +230,21 @@ def cmd_release(args) -> int:
         return 1
     print(f"wrote the '{a.name}' handout to {handout.path} ({len(handout.files)} files; "
           "no reference code, no hidden tests)")
+    return 0
+
+
+def cmd_image(args) -> int:
+    from harness.sandbox.docker_backend import DockerUnavailable
+    from harness.sandbox.image import ImageBuildError, build_image
+
+    try:
+        info = build_image(tag=args.tag, offline=args.offline, base_image=args.base_image,
+                           torch_spec=args.torch_spec, record=Path(args.record),
+                           log=lambda line: print(line, file=sys.stderr))
+    except (DockerUnavailable, ImageBuildError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"built {info['tag']} ({info['digest']}) in {info['build_s']:.0f} s; recorded in {args.record}")
     return 0
 
 
@@ -244,8 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("grade", help="grade submissions in the sandbox with the hidden tests")
     sp.add_argument("assignment")
     sp.add_argument("submissions", help="a submission (folder or .zip) or a folder of them")
-    sp.add_argument("--backend", default="local", choices=["local"])
-    sp.add_argument("--isolation", default="auto", choices=["auto", "bubblewrap", "process"])
+    sp.add_argument("--backend", default="local", choices=["local", "docker"],
+                    help="local: bubblewrap/process sandbox (default); docker: one container per worker")
+    sp.add_argument("--isolation", default="auto", choices=["auto", "bubblewrap", "process"],
+                    help="local backend only")
+    sp.add_argument("--image", help="docker backend: grading image (default cv3-grader:latest)")
+    sp.add_argument("--gpus", action="store_true", help="pass the host's GPUs to the workers; "
+                    "refuses to start if none is visible inside the sandbox")
     sp.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
     sp.add_argument("--regrade", action="store_true", help="grade again even if already graded")
     sp.add_argument("--no-speed", action="store_true", help="skip speed checks")
@@ -269,8 +297,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("assignment")
     sp.add_argument("--out")
     sp.add_argument("--roster")
+    sp.add_argument("--format", default="plain", choices=["plain", "moodle", "canvas"],
+                    help="plain: one column per task; moodle/canvas: the LMS's grade import layout")
+    sp.add_argument("--item", help="grade item / assignment name in the LMS (default: the assignment title)")
     sp.add_argument("--store", default=str(DEFAULT_STORE))
     sp.set_defaults(func=cmd_export)
+
+    sp = sub.add_parser("image", help="the Docker grading image")
+    isub = sp.add_subparsers(dest="image_command", required=True)
+    ib = isub.add_parser("build", help="build the grading image and record its digest")
+    ib.add_argument("--tag", default="cv3-grader:latest")
+    ib.add_argument("--offline", action="store_true",
+                    help="no container registry: debootstrap + docker import (needs root)")
+    ib.add_argument("--base-image", default="python:3.11-slim",
+                    help="Dockerfile builds: a public Python or PyTorch (CUDA) image")
+    ib.add_argument("--torch-spec", default="torch==2.14.1 torchvision==0.29.1")
+    ib.add_argument("--record", default=str(Path("results") / "image.json"))
+    ib.set_defaults(func=cmd_image)
 
     sp = sub.add_parser("release", help="write the student handout")
     sp.add_argument("assignment")
@@ -282,7 +325,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from harness.manifest import ManifestError
 
+    import signal
+
     args = build_parser().parse_args(argv)
+
+    def _terminate(signum, frame):  # SIGTERM cleans up like Ctrl-C: containers removed, results kept
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
     if getattr(args, "jobs", 1) < 1:
         print("error: --jobs must be at least 1", file=sys.stderr)
         return 2

@@ -91,3 +91,34 @@ def write_gradebook_csv(
     path.parent.mkdir(parents=True, exist_ok=True)
     gradebook_frame(results, roster).to_csv(path, index=False, encoding="utf-8", na_rep="")
     return path
+
+
+# LMS import layouts. Moodle's "Import grades > CSV file" maps one identifier column to a user
+# field (here "ID number") and each other column to a grade item; Canvas's gradebook import
+# matches rows on "SIS User ID" and takes the columns after "Section" as assignments.
+LMS_FORMATS = ("plain", "moodle", "canvas")
+
+
+def lms_frame(results: list[SubmissionResult], *, fmt: str, item: str,
+              roster: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The gradebook in an LMS's import layout: one row per student, the total under ``item``
+    (the grade item / assignment name as it appears in the LMS). Missing students score 0."""
+    if fmt not in LMS_FORMATS:
+        raise ValueError(f"format {fmt!r}: allowed formats are {', '.join(LMS_FORMATS)}")
+    book = gradebook_frame(results, roster)
+    if fmt == "plain":
+        return book
+    if fmt == "moodle":
+        return pd.DataFrame({"ID number": book["student_id"], "Full name": book["name"],
+                             item: book["total"]})
+    return pd.DataFrame({"Student": book["name"], "ID": "", "SIS User ID": book["student_id"],
+                         "SIS Login ID": "", "Section": "", item: book["total"]})
+
+
+def write_lms_csv(results: list[SubmissionResult], path: Path, *, fmt: str, item: str,
+                  roster: Mapping[str, str] | None = None) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lms_frame(results, fmt=fmt, item=item, roster=roster).to_csv(path, index=False, encoding="utf-8",
+                                                                  na_rep="")
+    return path

@@ -4,14 +4,40 @@ from __future__ import annotations
 
 from harness.sandbox.local import Limits, LocalSandbox, WorkerCrashed, WorkerError
 
-BACKENDS = ("local",)
+BACKENDS = ("local", "docker")
 
 
-def make_sandbox(assignment, *, backend: str = "local", isolation: str = "auto", gpu: bool = False):
+class GPUUnavailable(RuntimeError):
+    """A GPU was asked for but the sandbox cannot see one."""
+
+
+def make_sandbox(assignment, *, backend: str = "local", isolation: str = "auto", gpu: bool = False,
+                 image: str | None = None, cpus: float = 1.0):
     """The sandbox for an assignment's limits; ``backend`` is one of BACKENDS."""
     if backend == "local":
         return LocalSandbox(limits=assignment.limits, isolation=isolation, gpu=gpu)
+    if backend == "docker":
+        from harness.sandbox.docker_backend import DEFAULT_IMAGE, DockerSandbox
+
+        return DockerSandbox(limits=assignment.limits, image=image or DEFAULT_IMAGE, gpu=gpu, cpus=cpus)
     raise ValueError(f"backend={backend!r}: allowed backends are {', '.join(BACKENDS)}")
 
 
-__all__ = ["BACKENDS", "Limits", "LocalSandbox", "WorkerCrashed", "WorkerError", "make_sandbox"]
+def verify_gpu(sandbox) -> None:
+    """Start a clean worker and make sure it sees a CUDA device; raise GPUUnavailable if not."""
+    worker = sandbox.start_worker(None)
+    try:
+        reply = worker.request({"op": "hello", "baseline": True, "threads": 1},
+                               timeout=sandbox.limits.start_timeout_s)
+    finally:
+        worker.close()
+    if not (isinstance(reply.get("info"), dict) and reply["info"].get("cuda") is True):
+        raise GPUUnavailable(
+            "a GPU was requested (--gpus) but torch.cuda.is_available() is False inside the sandbox; "
+            "check `nvidia-smi` on the host, the NVIDIA container toolkit for Docker, and that the "
+            "grading image has a CUDA build of torch. Refusing to grade."
+        )
+
+
+__all__ = ["BACKENDS", "GPUUnavailable", "Limits", "LocalSandbox", "WorkerCrashed", "WorkerError",
+           "make_sandbox", "verify_gpu"]

@@ -139,7 +139,24 @@ class DockerSandbox:
                "MKL_NUM_THREADS": str(lim.threads), "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
         if not self.gpu:
             env["CUDA_VISIBLE_DEVICES"] = ""
-        container = self.client.containers.create(
+        try:
+            container = self._create(docker, lim, mounts, tmpfs, env, device_requests)
+        except docker.errors.APIError as e:
+            if self.gpu:
+                raise _gpu_unavailable(e) from None
+            raise
+        try:
+            sock = container.attach_socket(params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+            container.start()
+        except BaseException as e:
+            container.remove(force=True)
+            if self.gpu and isinstance(e, docker.errors.APIError):
+                raise _gpu_unavailable(e) from None
+            raise
+        return DockerWorker(container, sock, lim)
+
+    def _create(self, docker, lim: Limits, mounts, tmpfs, env, device_requests):
+        return self.client.containers.create(
             self.image,
             command=[self.image_python, "-I", "-B", f"{WORKER_MOUNT}/worker.py"],
             stdin_open=True, tty=False, detach=True,
@@ -154,16 +171,22 @@ class DockerSandbox:
                      docker.types.Ulimit(name="core", soft=0, hard=0)],
             labels={LABEL: "1", "cv3.owner_pid": str(os.getpid()), "cv3.owner_host": os.uname().nodename},
         )
-        try:
-            sock = container.attach_socket(params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
-            container.start()
-        except BaseException:
-            container.remove(force=True)
-            raise
-        return DockerWorker(container, sock, lim)
 
     def close(self) -> None:
         shutil.rmtree(self._worker_dir, ignore_errors=True)
+
+
+def _gpu_unavailable(e: Exception) -> Exception:
+    """A container asking for GPUs could not start (no NVIDIA driver or container toolkit)."""
+    from harness.sandbox import GPUUnavailable
+
+    detail = getattr(e, "explanation", None) or str(e)
+    return GPUUnavailable(
+        f"a GPU was requested (--gpus) but Docker cannot give one to the container ({detail}); "
+        "check `nvidia-smi` on the host and that the NVIDIA container toolkit is installed "
+        "(`nvidia-ctk runtime configure --runtime=docker`, then restart dockerd), or grade without "
+        "--gpus. Refusing to grade."
+    )
 
 
 class DockerWorker(WorkerProcess):
