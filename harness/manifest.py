@@ -45,6 +45,25 @@ class SpeedCheck:
 
 
 @dataclass(frozen=True)
+class AccuracyCheck:
+    """A metric on held-out data: the trusted ``data`` function gives the inputs (sent to the
+    submission's ``entry``) and the targets (never sent); ``scorer`` turns outputs and targets
+    into the metric. Points rise linearly from 0 at ``floor`` to full at ``target``."""
+
+    id: str
+    title: str
+    points: float
+    entry: str  # a public function of the assignment
+    data: str  # "module:function" in the hidden tests folder -> (list of (args, kwargs), targets)
+    scorer: str  # "module:function"(outputs, targets) -> (metric: float, details: dict)
+    metric: str  # its name in reports, e.g. "mAP@0.5"
+    floor: float
+    target: float
+    requires: str = ""  # optional task id that must score full marks first
+    timeout_s: float = 600.0  # the whole check (all calls)
+
+
+@dataclass(frozen=True)
 class Assignment:
     name: str
     title: str
@@ -53,6 +72,7 @@ class Assignment:
     reference_root: Path  # reference/<name>
     tasks: tuple[Task, ...]
     speed: tuple[SpeedCheck, ...] = ()
+    accuracy: tuple[AccuracyCheck, ...] = ()
     forbidden_modules: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     total_timeout_s: float = 900.0
@@ -63,7 +83,8 @@ class Assignment:
 
     @property
     def max_score(self) -> float:
-        return sum(t.points for t in self.tasks) + sum(s.points for s in self.speed)
+        return (sum(t.points for t in self.tasks) + sum(s.points for s in self.speed)
+                + sum(c.points for c in self.accuracy))
 
     @property
     def api(self) -> tuple[str, ...]:
@@ -118,6 +139,8 @@ KNOWN_KEYS = {
     "task": {"id", "title", "points", "api"},
     "speed": {"id", "title", "points", "target", "baseline", "case", "requires", "full_ratio",
               "zero_ratio", "repeats", "warmup", "min_time_s"},
+    "accuracy": {"id", "title", "points", "entry", "data", "scorer", "metric", "floor", "target",
+                 "requires", "timeout_s"},
 }
 
 
@@ -143,7 +166,7 @@ def load_manifest(path: Path, reference_root: Path | None = None) -> Assignment:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise ManifestError(f"{path}: not valid TOML: {e}") from None
-    known = {"assignment", "limits", "task", "speed"}
+    known = {"assignment", "limits", "task", "speed", "accuracy"}
     unknown = set(data) - known
     if unknown:
         raise ManifestError(f"{path}: unknown section(s) {sorted(unknown)}; allowed: {sorted(known)}")
@@ -227,6 +250,37 @@ def load_manifest(path: Path, reference_root: Path | None = None) -> Assignment:
             min_time_s=float(_get(s, "min_time_s", (int, float), sw, 0.05, pos, "must be > 0")),
         ))
 
+    accuracy = []
+    raw_acc = data.get("accuracy", [])
+    if type(raw_acc) is not list or not all(type(c) is dict for c in raw_acc):
+        raise ManifestError(f"{path}: accuracy checks must be [[accuracy]] tables")
+    for i, c in enumerate(raw_acc):
+        cw = f"{path} [[accuracy]] #{i + 1}"
+        cid = _get(c, "id", str, cw, check=ID_RE.match, allowed="lower_snake_case")
+        cw = f"{path} accuracy check '{cid}'"
+        _no_unknown_keys(c, "accuracy", cw)
+        if cid in seen:
+            raise ManifestError(f"{cw}: id already used by a task or another check")
+        seen.add(cid)
+        entry = _get(c, "entry", str, cw)
+        if entry not in api_names:
+            raise ManifestError(f"{cw}: entry '{entry}' is not in any task's api {sorted(api_names)}")
+        requires = _get(c, "requires", str, cw, "")
+        if requires and requires not in {t.id for t in tasks}:
+            raise ManifestError(f"{cw}: requires '{requires}' is not a task id")
+        colon = dict(check=lambda v: ":" in v, allowed="write it as 'module:function'")
+        floor = float(_get(c, "floor", (int, float), cw))
+        accuracy.append(AccuracyCheck(
+            id=cid, title=_get(c, "title", str, cw, cid),
+            points=float(_get(c, "points", (int, float), cw, check=pos, allowed="must be > 0")),
+            entry=entry, data=_get(c, "data", str, cw, **colon), scorer=_get(c, "scorer", str, cw, **colon),
+            metric=_get(c, "metric", str, cw, cid), floor=floor,
+            target=float(_get(c, "target", (int, float), cw, check=lambda v: v > floor,
+                              allowed=f"must be greater than floor ({floor})")),
+            requires=requires,
+            timeout_s=float(_get(c, "timeout_s", (int, float), cw, 600.0, pos, "must be > 0")),
+        ))
+
     return Assignment(
         name=name,
         title=_get(head, "title", str, where, name),
@@ -235,6 +289,7 @@ def load_manifest(path: Path, reference_root: Path | None = None) -> Assignment:
         reference_root=reference_root,
         tasks=tuple(tasks),
         speed=tuple(speed),
+        accuracy=tuple(accuracy),
         forbidden_modules=_str_list(head, "forbidden_modules", where),
         limits=limits,
         total_timeout_s=total_timeout,

@@ -97,7 +97,8 @@ class Grader:
 
     # -- steps ------------------------------------------------------------------------------
     def _max_score(self) -> float:
-        return sum(t.points for t in self._tasks()) + sum(s.points for s in self._speed_checks())
+        return (sum(t.points for t in self._tasks()) + sum(s.points for s in self._speed_checks())
+                + sum(c.points for c in self._accuracy_checks()))
 
     def _tasks(self):
         return [t for t in self.assignment.tasks if self.only_tasks is None or t.id in self.only_tasks]
@@ -108,6 +109,10 @@ class Grader:
         return [s for s in self.assignment.speed
                 if self.only_tasks is None or s.id in self.only_tasks or s.requires in self.only_tasks]
 
+    def _accuracy_checks(self):
+        return [c for c in self.assignment.accuracy
+                if self.only_tasks is None or c.id in self.only_tasks or c.requires in self.only_tasks]
+
     def _zero_everything(self, result: SubmissionResult, message: str) -> None:
         result.tasks = [
             TaskResult(t.id, t.title, t.points, 0.0,
@@ -117,6 +122,10 @@ class Grader:
             TaskResult(s.id, s.title, s.points, 0.0,
                        [CheckResult(s.id, f"speed:{s.target}", "speed", False, 0.0, s.points, message)])
             for s in self._speed_checks()
+        ] + [
+            TaskResult(c.id, c.title, c.points, 0.0,
+                       [CheckResult(c.id, f"accuracy:{c.entry}", "accuracy", False, 0.0, c.points, message)])
+            for c in self._accuracy_checks()
         ]
 
     def _grade_into(self, result: SubmissionResult, source: SubmissionSource, workdir: Path) -> None:
@@ -165,6 +174,10 @@ class Grader:
             for check in self._speed_checks():
                 result.tasks.append(self._speed_task(check, session, result))
             result.timings["speed_s"] = round(time.perf_counter() - t_speed, 3)
+            t_acc = time.perf_counter()
+            for check in self._accuracy_checks():
+                result.tasks.append(self._accuracy_task(check, session, result))
+            result.timings["accuracy_s"] = round(time.perf_counter() - t_acc, 3)
             result.timings["tests_s"] = round(tests_s, 3)
         finally:
             session.close()
@@ -252,17 +265,84 @@ class Grader:
                                        round(figures["student_median_s"] * figures["repeats"], 4),
                                        figures)])
 
+    def _trusted(self, ref: str):
+        """A function of the hidden tests folder, given as 'module:function' (trusted code)."""
+        module_name, func = ref.split(":")
+        path = self.assignment.hidden_tests_dir / f"{module_name}.py"
+        key = f"cv3_trusted_{self.assignment.name}_{module_name}"
+        module = sys.modules.get(key)
+        if module is None:
+            if not path.is_file():
+                raise FileNotFoundError(f"trusted module {path} not found")
+            spec = importlib.util.spec_from_file_location(key, path)
+            module = importlib.util.module_from_spec(spec)
+            added = [str(p) for p in self._data_paths() if str(p) not in sys.path]
+            sys.path[:0] = added
+            try:
+                spec.loader.exec_module(module)
+            finally:
+                for p in added:
+                    sys.path.remove(p)
+            sys.modules[key] = module
+        return getattr(module, func)
+
     def _case(self, check):
         if check.case not in self._cases:
-            module_name, func = check.case.split(":")
-            path = self.assignment.hidden_tests_dir / f"{module_name}.py"
-            spec = importlib.util.spec_from_file_location(f"cv3_speed_{self.assignment.name}_{module_name}", path)
-            if spec is None or not path.is_file():
-                raise FileNotFoundError(f"speed case module {path} not found")
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            self._cases[check.case] = getattr(module, func)(device=self.device)
+            self._cases[check.case] = self._trusted(check.case)(device=self.device)
         return self._cases[check.case]
+
+    def _accuracy_task(self, check, session: StudentSession, result: SubmissionResult) -> TaskResult:
+        name = f"accuracy:{check.entry}"
+
+        def zero(msg: str, details: dict | None = None) -> TaskResult:
+            return TaskResult(check.id, check.title, check.points, 0.0,
+                              [CheckResult(check.id, name, "accuracy", False, 0.0, check.points, msg[:4000],
+                                           details=details or {"metric": check.metric, "floor": check.floor,
+                                                               "target": check.target})])
+
+        if check.requires:
+            required = next((t for t in result.tasks if t.id == check.requires), None)
+            if required is None or required.score < required.points - 1e-9:
+                return zero(f"accuracy is graded only once every test of task '{check.requires}' passes")
+        t0 = time.perf_counter()
+        try:
+            if check.data not in self._cases:
+                self._cases[check.data] = self._trusted(check.data)()
+            calls, targets = self._cases[check.data]
+            deadline = time.monotonic() + check.timeout_s
+            outputs = []
+            for args, kwargs in calls:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return zero(f"the submission's {check.entry} used up the check's time budget of "
+                                f"{check.timeout_s:g} s after {len(outputs)} of {len(calls)} batches")
+                outputs.append(session.request({"op": "call", "target": check.entry, "args": list(args),
+                                                "kwargs": dict(kwargs)}, timeout=left))
+        except StudentCrash as e:
+            return zero(f"{check.entry} failed: {e}")
+        except (ValueError, TypeError, IndexError, KeyError, RuntimeError, NotImplementedError,
+                AttributeError, ZeroDivisionError, OverflowError) as e:
+            return zero(f"{check.entry} raised {type(e).__name__}: {e}")
+        except Exception as e:  # noqa: BLE001 - fail closed
+            return zero(f"{check.entry} could not be evaluated: {type(e).__name__}: {e}")
+        predict_s = time.perf_counter() - t0
+        try:
+            value, details = self._trusted(check.scorer)(outputs, targets)
+            value = float(value)
+        except ValueError as e:  # the scorer's verdict on malformed outputs
+            return zero(f"malformed output from {check.entry}: {e}")
+        if value != value:  # nan
+            return zero(f"the metric {check.metric} is not a number")
+        frac = min(1.0, max(0.0, (value - check.floor) / (check.target - check.floor)))
+        points = round(check.points * frac, 2)
+        details = {**details, "metric": check.metric, "value": value, "floor": check.floor,
+                   "target": check.target, "predict_s": round(predict_s, 3), "batches": len(calls)}
+        passed = points >= check.points - 1e-9
+        msg = "" if passed else (f"{check.metric} = {value:.4f}: {check.floor:g} or less scores 0, "
+                                 f"{check.target:g} or more scores full points")
+        return TaskResult(check.id, check.title, check.points, points,
+                          [CheckResult(check.id, name, "accuracy", passed, points, check.points, msg,
+                                       round(predict_s, 3), details)])
 
     def _baseline_session(self) -> StudentSession:
         if self._baseline is None or self._baseline.worker is None:

@@ -27,6 +27,7 @@ from typing import Any
 
 import jinja2
 import pandas as pd
+from markupsafe import Markup
 
 from harness.results import CheckResult, SubmissionResult
 
@@ -280,9 +281,35 @@ def _sandbox_alerts(sandbox: Mapping[str, Any]) -> list[str]:
     return alerts
 
 
+def _trusted_svg(svg: Any) -> Markup | None:
+    """Figures are drawn by the trusted scorer from numbers; keep only well-formed SVG."""
+    if not isinstance(svg, str) or not svg.lstrip().startswith("<svg") or "<script" in svg.lower():
+        return None
+    return Markup(svg)
+
+
+def _accuracy_view(c: CheckResult) -> dict[str, Any]:
+    d = dict(c.details or {})
+    figures = [(str(f.get("title", "")), _trusted_svg(f.get("svg")))
+               for f in d.pop("figures", []) or [] if isinstance(f, dict)]
+    table = d.pop("table", None)
+    if not (isinstance(table, dict) and isinstance(table.get("columns"), list)
+            and isinstance(table.get("rows"), list)):
+        table = None
+    scalars = [(k, fmt_value(v)) for k, v in d.items()
+               if k not in ("metric", "value", "floor", "target") and not isinstance(v, (dict, list))]
+    return {
+        "name": c.name, "metric": d.get("metric", ""), "value": fmt_value(d.get("value")),
+        "floor": fmt_value(d.get("floor")), "target": fmt_value(d.get("target")),
+        "score": fmt_score(c.score), "max_score": fmt_score(c.max_score),
+        "figures": [(t, svg) for t, svg in figures if svg is not None],
+        "table": table, "scalars": scalars,
+    }
+
+
 def _submission_context(result: SubmissionResult) -> dict[str, Any]:
     titles = {t.id: t.title for t in result.tasks}
-    tasks, failed, passed, speed = [], [], [], []
+    tasks, failed, passed, speed, accuracy = [], [], [], [], []
     for t in result.tasks:
         tasks.append(
             {
@@ -302,6 +329,8 @@ def _submission_context(result: SubmissionResult) -> dict[str, Any]:
             (passed if c.passed else failed).append(_check_view(c, titles.get(c.task, t.title)))
             if c.kind == "speed":
                 speed.append(_speed_view(c))
+            elif c.kind == "accuracy" and "value" in (c.details or {}):
+                accuracy.append(_accuracy_view(c))
     error, error_cut = clean_text(result.error)
     sandbox = dict(result.sandbox or {})
     notes = sandbox.pop("notes", []) or []
@@ -321,6 +350,7 @@ def _submission_context(result: SubmissionResult) -> dict[str, Any]:
         "failed": failed,
         "passed": passed,
         "speed": speed,
+        "accuracy": accuracy,
         "environment": _flatten(result.environment or {}),
         "sandbox": _flatten(sandbox),
         "sandbox_notes": [clean_text(n)[0] for n in notes],
