@@ -93,7 +93,7 @@ def _compare(name: str, s, r) -> list[str]:
     s_doc, r_doc = inspect.getdoc(s) or "", inspect.getdoc(r) or ""
     if s_doc != r_doc:
         s_lines, r_lines = s_doc.splitlines(), r_doc.splitlines()
-        i = next((k for k, (x, y) in enumerate(zip(s_lines, r_lines)) if x != y),
+        i = next((k for k, (x, y) in enumerate(zip(s_lines, r_lines, strict=False)) if x != y),
                  min(len(s_lines), len(r_lines)))
         s_line = s_lines[i] if i < len(s_lines) else "<end>"
         r_line = r_lines[i] if i < len(r_lines) else "<end>"

@@ -8,10 +8,13 @@ rerun grades only what is missing or changed (``regrade=True`` redoes everything
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,7 +74,6 @@ def grade_batch(
     progress: TextIO | None = sys.stderr,
     on_result: Callable[[SubmissionResult], None] | None = None,
 ) -> BatchSummary:
-    from harness.grading.grade import Grader
     from harness.sandbox import make_sandbox
 
     sandbox_options = sandbox_options or {}
@@ -95,11 +97,54 @@ def grade_batch(
     bar = _Progress(len(todo), progress, skipped=len(summary.skipped))
 
     def finish(result: SubmissionResult) -> None:
+        if interrupted:  # the interrupt was swallowed on its way (e.g. inside pytest's gc
+            raise KeyboardInterrupt  # cleanup): this result may be partial; never store it
         store.put(result)
         summary.graded.append(result)
         bar.step(result)
         if on_result:
             on_result(result)
+
+    with _note_interrupts() as interrupted:
+        _grade_all(assignment, todo, finish, jobs, sandbox_options, speed)
+    summary.wall_s = time.perf_counter() - t0
+    bar.close()
+    return summary
+
+
+@contextlib.contextmanager
+def _note_interrupts():
+    """Yields a list that gets an entry on SIGINT/SIGTERM (the previous handlers still run).
+
+    A KeyboardInterrupt raised where Python cannot propagate it (a weakref callback or
+    ``__del__``, e.g. during the garbage collection pytest runs at the end of a session) is
+    printed and dropped; the grading would then go on and store a result of an interrupted run.
+    """
+    noted: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    previous = {}
+
+    def handler(signum, frame):
+        noted.append(signum)
+        previous[signum](signum, frame)  # e.g. default_int_handler: raises KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        prev = signal.getsignal(sig)
+        if callable(prev):  # Python-level handlers only; SIG_DFL/SIG_IGN keep their meaning
+            previous[sig] = prev
+            signal.signal(sig, handler)
+    try:
+        yield noted
+    finally:
+        for sig, prev in previous.items():
+            signal.signal(sig, prev)
+
+
+def _grade_all(assignment, todo, finish, jobs, sandbox_options, speed) -> None:
+    from harness.grading.grade import Grader
+    from harness.sandbox import make_sandbox
 
     if jobs <= 1 or len(todo) <= 1:
         sandbox = make_sandbox(assignment, **sandbox_options)
@@ -125,14 +170,15 @@ def grade_batch(
                     except Exception as e:  # noqa: BLE001 - a dead grader process: record it
                         finish(_grader_failure(assignment, s, e))
             except KeyboardInterrupt:
+                # take the processes before shutdown(), which sets pool._processes to None
+                procs = list((getattr(pool, "_processes", None) or {}).values())
                 pool.shutdown(wait=False, cancel_futures=True)
-                for proc in list(getattr(pool, "_processes", {}).values()):
+                for proc in procs:
                     proc.kill()  # their containers are swept below
+                for proc in procs:
+                    proc.join(5)  # gone (reaped), so the sweep sees their pids as dead
                 _sweep(sandbox_options)
                 raise
-    summary.wall_s = time.perf_counter() - t0
-    bar.close()
-    return summary
 
 
 def _sweep(sandbox_options: dict) -> None:

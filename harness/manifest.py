@@ -238,7 +238,7 @@ def load_manifest(path: Path, reference_root: Path | None = None) -> Assignment:
             raise ManifestError(f"{sw}: requires '{requires}' is not a task id")
         case = _get(s, "case", str, sw, check=lambda v: ":" in v, allowed="write it as 'module:function'")
         full = float(_get(s, "full_ratio", (int, float), sw, check=pos, allowed="must be > 0"))
-        zero = float(_get(s, "zero_ratio", (int, float), sw, check=lambda v: v > full,
+        zero = float(_get(s, "zero_ratio", (int, float), sw, check=lambda v, full=full: v > full,
                           allowed=f"must be greater than full_ratio ({full})"))
         speed.append(SpeedCheck(
             id=sid, title=_get(s, "title", str, sw, sid),
@@ -275,7 +275,7 @@ def load_manifest(path: Path, reference_root: Path | None = None) -> Assignment:
             points=float(_get(c, "points", (int, float), cw, check=pos, allowed="must be > 0")),
             entry=entry, data=_get(c, "data", str, cw, **colon), scorer=_get(c, "scorer", str, cw, **colon),
             metric=_get(c, "metric", str, cw, cid), floor=floor,
-            target=float(_get(c, "target", (int, float), cw, check=lambda v: v > floor,
+            target=float(_get(c, "target", (int, float), cw, check=lambda v, floor=floor: v > floor,
                               allowed=f"must be greater than floor ({floor})")),
             requires=requires,
             timeout_s=float(_get(c, "timeout_s", (int, float), cw, 600.0, pos, "must be > 0")),

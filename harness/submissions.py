@@ -165,7 +165,7 @@ def stage(source: SubmissionSource, package: str, dest: Path) -> Path:
         _copy_package(pkg, dest / package)
     finally:
         shutil.rmtree(unpacked, ignore_errors=True)
-    for dirpath, dirnames, filenames in os.walk(dest):
+    for dirpath, _dirnames, filenames in os.walk(dest):
         os.chmod(dirpath, 0o755)
         for f in filenames:
             os.chmod(os.path.join(dirpath, f), 0o644)

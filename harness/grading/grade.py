@@ -26,7 +26,7 @@ from harness.grading.runner import TestOutcome, run_tests
 from harness.grading.speed import measure, speed_points
 from harness.manifest import Assignment, repo_root
 from harness.results import CheckResult, SubmissionResult, TaskResult
-from harness.sandbox.local import LocalSandbox, WorkerCrashed, WorkerError
+from harness.sandbox.local import LocalSandbox
 from harness.submissions import (SubmissionError, SubmissionSource, content_hash,
                                  forbidden_imports, stage, syntax_errors)
 

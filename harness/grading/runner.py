@@ -40,8 +40,11 @@ class GradingPlugin:
     def pytest_keyboard_interrupt(self, excinfo) -> None:
         # pytest turns Ctrl-C into ExitCode.INTERRUPTED; run_tests re-raises it so that an
         # interrupted grading is never stored as a (partial) result. pytest.exit() lands here
-        # too, but only a real KeyboardInterrupt counts (submission code cannot raise one here).
-        if isinstance(excinfo.value, KeyboardInterrupt):
+        # too, and so does pytest's own Session.Interrupted (a KeyboardInterrupt subclass raised
+        # for collection errors): only a real KeyboardInterrupt counts (submission code cannot
+        # raise one on this side).
+        if isinstance(excinfo.value, KeyboardInterrupt) \
+                and not isinstance(excinfo.value, pytest.Session.Interrupted):
             self.interrupted = True
 
     def pytest_configure(self, config) -> None:
@@ -120,7 +123,7 @@ def run_tests(student, suites: dict[str, Path], rootdir: Path, extra_args: list[
     args = [str(p) for p in suites.values()] + [
         "-c", str(EMPTY_INI), "--rootdir", str(rootdir), "-p", "no:cacheprovider",
         "-p", "no:randomly", "-p", "no:xdist", "-q", "--import-mode=importlib",
-        "--no-header", "--assert=plain", "-o", "console_output_style=classic", *extra_args,
+        "--no-header", "--assert=plain", "--tb=line", "-o", "console_output_style=classic", *extra_args,
     ]
     t0 = time.perf_counter()
     sink = io.StringIO()

@@ -29,6 +29,7 @@ from harness.sandbox.local import (SANDBOX_HOME, SUBMISSION_MOUNT, WORKER_FILES,
 LABEL = "cv3.worker"
 DEFAULT_IMAGE = "cv3-grader:latest"
 IMAGE_PYTHON = "/opt/cv3/bin/python"  # where the grading image keeps its interpreter
+WORKER_UID = 65534  # nobody:nogroup
 
 
 class DockerUnavailable(RuntimeError):
@@ -129,7 +130,11 @@ class DockerSandbox:
         mounts = [docker.types.Mount(WORKER_MOUNT, str(self._worker_dir), type="bind", read_only=True)]
         if submission is not None:
             mounts.append(docker.types.Mount(SUBMISSION_MOUNT, str(submission), type="bind", read_only=True))
-        tmpfs = {"/tmp": f"size={lim.tmp_size_mb}m,mode=1777", SANDBOX_HOME: f"size={lim.tmp_size_mb}m,mode=1777"}
+        # The working directory's tmpfs belongs to the worker's user: Docker resets the mode of a
+        # tmpfs that is also the working directory to 0755 (root's), so mode=1777 alone leaves
+        # HOME and the working directory unwritable.
+        tmpfs = {"/tmp": f"size={lim.tmp_size_mb}m,mode=1777",
+                 SANDBOX_HOME: f"size={lim.tmp_size_mb}m,mode=0700,uid={WORKER_UID},gid={WORKER_UID}"}
         for path in self._hidden_paths(hide_modules):
             tmpfs[path] = "size=1m,mode=755"
         device_requests = []
@@ -163,7 +168,7 @@ class DockerSandbox:
             network_mode="none", read_only=True, tmpfs=tmpfs, mounts=mounts,
             mem_limit=f"{lim.memory_mb}m", memswap_limit=f"{lim.memory_mb}m",
             nano_cpus=int(self.cpus * 1e9), pids_limit=lim.max_processes,
-            cap_drop=["ALL"], security_opt=["no-new-privileges"], user="65534:65534",
+            cap_drop=["ALL"], security_opt=["no-new-privileges"], user=f"{WORKER_UID}:{WORKER_UID}",
             working_dir=SANDBOX_HOME, environment=env, device_requests=device_requests,
             ulimits=[docker.types.Ulimit(name="fsize", soft=lim.max_file_size_mb << 20,
                                          hard=lim.max_file_size_mb << 20),
