@@ -355,7 +355,7 @@ def _submission_context(result: SubmissionResult) -> dict[str, Any]:
         "sandbox": _flatten(sandbox),
         "sandbox_notes": [clean_text(n)[0] for n in notes],
         "sandbox_alerts": _sandbox_alerts(result.sandbox or {}),
-        "timings": [(k, f"{v:.2f} s" if _num(v) is not None else fmt_value(v))
+        "timings": [(k, f"{v:.2f} s" if k.endswith("_s") and _num(v) is not None else fmt_value(v))
                     for k, v in (result.timings or {}).items()],
         "index_href": "../index.html",
         "leaderboard_href": "leaderboard.html",
