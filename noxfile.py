@@ -11,6 +11,7 @@ torch and torchvision come from TORCH_SPEC (default: the versions this project i
 """
 
 import os
+import shutil
 
 import nox
 
@@ -32,16 +33,37 @@ def tests(session):
     session.run("python", "-m", "pytest", "tests", "-n", "2", "-q", "-rs", *session.posargs)
 
 
+def _demo_samples(assignment: str, out: str) -> str | None:
+    """reference/<a>/samples.py when the assignment has one; else the reference and the stub."""
+    script = os.path.join("reference", assignment, "samples.py")
+    if os.path.exists(script):
+        return script
+    shutil.rmtree(out, ignore_errors=True)
+    for student, root in (("reference", "reference"), ("stub", "assignments")):
+        shutil.copytree(os.path.join(root, assignment, assignment), os.path.join(out, student, assignment),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    return None
+
+
 @nox.session
 def demo(session):
-    """Grade the bundled sample submissions and write reports/index.html."""
+    """Grade the bundled sample submissions of every assignment and write reports/index.html.
+
+    detection: reference, stub, partly correct, correct but slow, crashing, syntax error, zip
+    escaping its folder, zipped reference; detectors: reference, stub, random boxes, malformed,
+    partial; tracking and mpn: reference and stub. Set DEMO_ASSIGNMENTS to grade fewer."""
     install(session)
-    samples = os.path.join(session.create_tmp(), "samples")
-    session.run("python", "reference/detection/samples.py", "--out", samples)
-    session.run("cv3", "grade", "detection", samples, "--regrade",
-                "--store", "results/demo.sqlite", "--reports", "reports")
-    session.run("cv3", "leaderboard", "detection", "--store", "results/demo.sqlite",
-                "--reports", "reports")
+    store = "results/demo.sqlite"
+    if os.path.exists(store):
+        os.remove(store)
+    wanted = os.environ.get("DEMO_ASSIGNMENTS", "detection,detectors,tracking,mpn").split(",")
+    for assignment in [a for a in wanted if os.path.isdir(os.path.join("reference", a))]:
+        out = os.path.join(session.create_tmp(), f"samples-{assignment}")
+        script = _demo_samples(assignment, out)
+        if script:
+            session.run("python", script, "--out", out)
+        session.run("cv3", "grade", assignment, out, "--regrade", "--store", store, "--reports", "reports")
+        session.run("cv3", "leaderboard", assignment, "--store", store, "--reports", "reports")
     session.log("open reports/index.html in a browser")
 
 

@@ -27,8 +27,19 @@ def load_package_as(package_dir: Path, alias: str) -> types.ModuleType:
     spec = importlib.util.spec_from_file_location(alias, init, submodule_search_locations=[str(package_dir)])
     module = importlib.util.module_from_spec(spec)
     sys.modules[alias] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[alias]
+        raise
     return module
+
+
+def reference_package(package_dir: Path, alias: str) -> types.ModuleType:
+    """The reference package for hidden tests (trusted side), loaded once under a private alias
+    so that it never clashes with, or stands in for, a student package of the same name."""
+    module = sys.modules.get(alias)
+    return module if module is not None else load_package_as(package_dir, alias)
 
 
 def _public_members(obj) -> dict[str, object]:

@@ -1,6 +1,8 @@
 """Benchmarks: harness overhead per submission and grading throughput, per sandbox backend.
 
     python -m harness.bench [--backends local,docker] [--batch 50] [--jobs 2]
+    python -m harness.bench --mot [--repeats 5]
+
 
 Every figure is printed next to a baseline measured in the same run:
 
@@ -12,6 +14,11 @@ Every figure is printed next to a baseline measured in the same run:
   run in-process by pytest against the reference (the tests' own compute);
 * throughput: a batch of N copies of the reference with ``--jobs``, per backend, and the ratio
   between backends.
+
+``--mot`` benchmarks the trusted MOT evaluator instead (harness/metrics/mot.py, used by the
+tracking accuracy checks): its time against motmetrics (accumulator + ``compute_many``) on the
+held-out tracking split, scored on the reference tracker's output, with the speed ratio
+(target: at least 10x faster) and a check that every count agrees.
 """
 
 from __future__ import annotations
@@ -106,6 +113,45 @@ def _backend_figures(name, a, staged, batch_dir, args, bare, local_calls) -> dic
     return out
 
 
+def mot_benchmark(repeats: int = 5) -> dict:
+    """Harness MOT evaluator vs motmetrics on the held-out tracking split (printed and returned)."""
+    import importlib.util
+
+    import torch
+
+    from harness.authoring import load_package_as
+    from harness.manifest import find_assignment
+    from harness.metrics.mot import benchmark_mot
+
+    a = find_assignment("tracking")
+    spec = importlib.util.spec_from_file_location("cv3_bench_tracking_cases", a.hidden_tests_dir / "accuracy_cases.py")
+    cases = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cases)
+    calls, targets = cases.hidden_sequences()
+    ref = load_package_as(a.reference_dir, "cv3_bench_reference_tracking")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        t0 = time.perf_counter()
+        preds = [ref.track_sequence(*args, **kwargs) for args, kwargs in calls]
+        track_s = time.perf_counter() - t0
+    finally:
+        torch.set_num_threads(threads)
+    pairs = [(t["gt"], p.double().numpy()) for t, p in zip(targets, preds)]
+    out = benchmark_mot(pairs, repeats=repeats)
+    overall = out["overall"]
+    print(f"[mot] held-out tracking split: {out['sequences']} sequences, {out['frames']} frames, "
+          f"{out['gt_rows']} gt boxes, {out['pred_rows']} predicted boxes (reference tracker, {track_s:.2f} s)")
+    print(f"[mot] harness evaluator {out['harness_s'] * 1e3:.1f} ms vs motmetrics {out['motmetrics_s'] * 1e3:.1f} ms "
+          f"(median of {repeats}) -> {out['speedup']:.1f}x faster (target >= 10x)")
+    print(f"[mot] counts equal to motmetrics: {'yes' if out['equal_counts'] else 'NO'}; overall MOTA "
+          f"{overall['mota']:.4f}, IDF1 {overall['idf1']:.4f}, MOTP {overall['motp']:.4f}, "
+          f"IDSW {overall['num_switches']}, FP {overall['num_false_positives']}, FN {overall['num_misses']}")
+    for m in out["mismatches"][:10]:
+        print(f"[mot]   mismatch: {m}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="CV3 harness benchmarks")
     parser.add_argument("--assignment", default="detection")
@@ -113,7 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=50, help="submissions in the throughput batch")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--mot", action="store_true",
+                        help="benchmark the MOT evaluator against motmetrics (only that)")
     args = parser.parse_args(argv)
+    if args.mot:
+        out = mot_benchmark(args.repeats)
+        return 0 if out["equal_counts"] else 1
 
     import torch
 

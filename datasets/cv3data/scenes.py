@@ -20,7 +20,15 @@ from typing import Sequence
 import numpy as np
 import torch
 
-__all__ = ["SHAPE_NAMES", "make_scenes", "to_coco", "write_coco"]
+__all__ = [
+    "DETECTION_SPLITS",
+    "SHAPE_NAMES",
+    "detection_split_seed",
+    "detection_splits",
+    "make_scenes",
+    "to_coco",
+    "write_coco",
+]
 
 SHAPE_NAMES = ("rectangle", "ellipse", "triangle", "diamond", "cross", "ring")
 MIN_VISIBLE = 0.5  # fraction of an object's pixels that must stay visible
@@ -164,6 +172,47 @@ def make_scenes(
             }
         )
     return scenes
+
+
+DETECTION_SPLITS = ("train", "val", "test")
+
+
+def detection_split_seed(seed: int, split: str) -> int:
+    """The scene seed of one split: distinct for every (seed, split), derived with
+    ``numpy.random.SeedSequence([seed, index of split])`` so no two splits share scenes."""
+    if split not in DETECTION_SPLITS:
+        raise ValueError(f"split must be one of {DETECTION_SPLITS}, got {split!r}")
+    return int(np.random.SeedSequence([int(seed), DETECTION_SPLITS.index(split)]).generate_state(1)[0])
+
+
+def detection_splits(
+    seed: int = 0,
+    *,
+    num_train: int = 2000,
+    num_val: int = 200,
+    num_test: int = 200,
+    image_size: tuple[int, int] = (64, 64),
+    num_classes: int = 4,
+    max_objects: int = 5,
+) -> dict[str, list[dict]]:
+    """Train, validation and held-out test scenes for the detector assignments.
+
+    Each split is ``make_scenes`` with its own seed (:func:`detection_split_seed`), so the splits never
+    share a scene, a split does not depend on the sizes of the others, and the first ``n``
+    scenes of a split are the same for every larger size. The defaults (64 x 64 pixels, 4
+    classes: rectangle, ellipse, triangle, diamond; up to 5 objects with occlusion and clutter)
+    are what a small detector learns on a CPU in minutes.
+
+    Returns:
+        dict[str, list[dict]]: ``{"train": [...], "val": [...], "test": [...]}``, scenes as
+        :func:`make_scenes` returns them.
+    """
+    sizes = {"train": num_train, "val": num_val, "test": num_test}
+    return {
+        split: make_scenes(n, seed=detection_split_seed(seed, split), image_size=image_size,
+                           num_classes=num_classes, max_objects=max_objects)
+        for split, n in sizes.items()
+    }
 
 
 def _category_names(scenes: Sequence[dict], category_names: Sequence[str] | None) -> list[str]:

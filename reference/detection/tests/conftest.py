@@ -1,10 +1,9 @@
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
+from harness.authoring import reference_package
 from harness.testkit import student_fixture
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "detection"
@@ -29,18 +28,4 @@ def student(request):
 def reference():
     """The reference package, loaded under a private alias so that it never clashes with (or
     stands in for) a student package named ``detection``. Trusted side only."""
-    module = sys.modules.get(REFERENCE_ALIAS)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(
-            REFERENCE_ALIAS,
-            REFERENCE_DIR / "__init__.py",
-            submodule_search_locations=[str(REFERENCE_DIR)],
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[REFERENCE_ALIAS] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[REFERENCE_ALIAS]
-            raise
-    return module
+    return reference_package(REFERENCE_DIR, REFERENCE_ALIAS)
