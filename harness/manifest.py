@@ -243,7 +243,7 @@ def load_manifest(path: Path, reference_root: Path | None = None) -> Assignment:
         speed.append(SpeedCheck(
             id=sid, title=_get(s, "title", str, sw, sid),
             points=float(_get(s, "points", (int, float), sw, check=pos, allowed="must be > 0")),
-            target=target, baseline=_get(s, "baseline", str, sw), case=case, requires=requires,
+            target=target, baseline=_baseline(s, sw, api_names), case=case, requires=requires,
             full_ratio=full, zero_ratio=zero,
             repeats=_get(s, "repeats", int, sw, 7, lambda v: v >= 3, "must be >= 3"),
             warmup=_get(s, "warmup", int, sw, 2, lambda v: v >= 0, "must be >= 0"),
@@ -298,6 +298,18 @@ def load_manifest(path: Path, reference_root: Path | None = None) -> Assignment:
         hidden_tests=_get(head, "hidden_tests", str, where, "tests"),
         data_packages=_str_list(head, "data_packages", where),
     )
+
+
+def _baseline(table: dict, where: str, api_names: set[str]) -> str:
+    """A dotted library path (``torchvision.ops.nms``) or ``reference:<api name>``."""
+    value = _get(table, "baseline", str, where)
+    if value.startswith("reference:"):
+        if value.removeprefix("reference:") not in api_names:
+            raise ManifestError(f"{where}: baseline '{value}' names no function of the assignment's api")
+    elif "." not in value:
+        raise ManifestError(f"{where}: baseline '{value}' must be a dotted path (torchvision.ops.nms) "
+                            "or 'reference:<api name>'")
+    return value
 
 
 def repo_root() -> Path:

@@ -63,7 +63,7 @@ class Grader:
         self.only_tasks = set(tasks) if tasks else None
         self.speed_enabled = speed
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self._baseline: StudentSession | None = None
+        self._baselines: dict[str, StudentSession] = {}
         self._cases: dict[str, Any] = {}
 
     # -- public -----------------------------------------------------------------------------
@@ -91,9 +91,11 @@ class Grader:
         return result
 
     def close(self) -> None:
-        if self._baseline is not None:
-            self._baseline.close()
-            self._baseline = None
+        for session in self._baselines.values():
+            session.close()
+            if session.staged is not None:
+                shutil.rmtree(session.staged.parent, ignore_errors=True)
+        self._baselines = {}
 
     # -- steps ------------------------------------------------------------------------------
     def _max_score(self) -> float:
@@ -247,7 +249,7 @@ class Grader:
                               [CheckResult(check.id, name, "speed", False, 0.0, check.points, msg)])
         try:
             args, kwargs = self._case(check)
-            baseline = self._baseline_session()
+            baseline = self._baseline_session(check.baseline)
             figures = measure(check, session.request, baseline.request, args, kwargs,
                               call_timeout_s=self.assignment.limits.call_timeout_s,
                               device=self.device)
@@ -344,13 +346,29 @@ class Grader:
                           [CheckResult(check.id, name, "accuracy", passed, points, check.points, msg,
                                        round(predict_s, 3), details)])
 
-    def _baseline_session(self) -> StudentSession:
-        if self._baseline is None or self._baseline.worker is None:
-            self._baseline = StudentSession(self.sandbox, None, package="", api=[], seed=self.assignment.seed,
-                                            total_timeout_s=float("inf"))
-            self._baseline.worker = self.sandbox.start_worker(None)
-            reply = self._baseline.worker.request({"op": "hello", "baseline": True, "threads": 1},
-                                                  timeout=self.assignment.limits.start_timeout_s)
+    def _baseline_session(self, baseline: str = "") -> StudentSession:
+        """A clean worker for the speed baseline: a library (``torchvision.ops.nms``) or, for
+        ``reference:<name>``, a worker holding the reference package (e.g. a model's predict),
+        never the submission. Kept for the whole batch."""
+        key = "reference" if baseline.startswith("reference:") else "library"
+        session = self._baselines.get(key)
+        if session is not None and session.worker is not None:
+            return session
+        a = self.assignment
+        if key == "reference":
+            staged = stage(SubmissionSource("reference", a.reference_dir), a.package,
+                           Path(tempfile.mkdtemp(prefix="cv3_baseline_")) / "reference")
+            session = StudentSession(self.sandbox, staged, package=a.package, api=a.api,
+                                     forbidden_modules=a.forbidden_modules, seed=a.seed,
+                                     total_timeout_s=float("inf"))
+            session.start()
+        else:
+            session = StudentSession(self.sandbox, None, package="", api=[], seed=a.seed,
+                                     total_timeout_s=float("inf"))
+            session.worker = self.sandbox.start_worker(None)
+            reply = session.worker.request({"op": "hello", "baseline": True, "threads": 1},
+                                           timeout=a.limits.start_timeout_s)
             if not reply.get("ok"):
                 raise RuntimeError("the baseline worker did not start")
-        return self._baseline
+        self._baselines[key] = session
+        return session

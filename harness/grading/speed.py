@@ -50,22 +50,23 @@ def measure(check: SpeedCheck, student_request, baseline_request, args: tuple, k
     """Returns the figures; raises whatever the student's requests raise (a crash or a timeout
     during timing scores zero, like any other failure)."""
     key = f"speed:{check.id}"
+    baseline_target = check.baseline.removeprefix("reference:")
     payload = {"op": "put", "key": key, "args": list(args), "kwargs": kwargs}
     student_request(payload, call_timeout_s)
     baseline_request(payload, call_timeout_s)
 
     # One call each to size the repeats: at least min_time_s per repeat on each side.
-    single_b = _timed(baseline_request, check.baseline, key, 1, call_timeout_s)
+    single_b = _timed(baseline_request, baseline_target, key, 1, call_timeout_s)
     single_s = _timed(student_request, check.target, key, 1, call_timeout_s)
     n_b = max(1, min(10_000, math.ceil(check.min_time_s / max(single_b, 1e-7))))
     n_s = max(1, min(10_000, math.ceil(check.min_time_s / max(single_s, 1e-7))))
     for _ in range(check.warmup):
-        _timed(baseline_request, check.baseline, key, n_b, call_timeout_s)
+        _timed(baseline_request, baseline_target, key, n_b, call_timeout_s)
         _timed(student_request, check.target, key, n_s, call_timeout_s)
 
     times_b, times_s = [], []
     for r in range(check.repeats):
-        order = ((baseline_request, check.baseline, n_b, times_b),
+        order = ((baseline_request, baseline_target, n_b, times_b),
                  (student_request, check.target, n_s, times_s))
         for request, target, n, out in (order if r % 2 == 0 else order[::-1]):
             out.append(_timed(request, target, key, n, call_timeout_s))
