@@ -161,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--mot", action="store_true",
                         help="benchmark the MOT evaluator against motmetrics (only that)")
+    parser.add_argument("--no-mot", action="store_true", help="skip the MOT evaluator section")
     args = parser.parse_args(argv)
     if args.mot:
         out = mot_benchmark(args.repeats)
@@ -212,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"throughput {doc['per_hour'] / loc['per_hour']:.2f}x")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if not args.no_mot:
+        mot_benchmark(args.repeats)
     return 0
 
 
