@@ -61,6 +61,11 @@ class AccuracyCheck:
     target: float
     requires: str = ""  # optional task id that must score full marks first
     timeout_s: float = 600.0  # the whole check (all calls)
+    # optional: the grader first runs the submission's ``train`` entry on trusted training data
+    # (``train_data``: "module:function" -> (args, kwargs)) in the same worker, within a budget
+    train: str = ""
+    train_data: str = ""
+    train_timeout_s: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -140,7 +145,7 @@ KNOWN_KEYS = {
     "speed": {"id", "title", "points", "target", "baseline", "case", "requires", "full_ratio",
               "zero_ratio", "repeats", "warmup", "min_time_s"},
     "accuracy": {"id", "title", "points", "entry", "data", "scorer", "metric", "floor", "target",
-                 "requires", "timeout_s"},
+                 "requires", "timeout_s", "train", "train_data", "train_timeout_s"},
 }
 
 
@@ -279,6 +284,10 @@ def load_manifest(path: Path, reference_root: Path | None = None) -> Assignment:
                               allowed=f"must be greater than floor ({floor})")),
             requires=requires,
             timeout_s=float(_get(c, "timeout_s", (int, float), cw, 600.0, pos, "must be > 0")),
+            train=_train_entry(c, cw, api_names),
+            train_data=_get(c, "train_data", str, cw, "", check=lambda v: v == "" or ":" in v,
+                            allowed="write it as 'module:function'"),
+            train_timeout_s=float(_get(c, "train_timeout_s", (int, float), cw, 600.0, pos, "must be > 0")),
         ))
 
     return Assignment(
@@ -298,6 +307,15 @@ def load_manifest(path: Path, reference_root: Path | None = None) -> Assignment:
         hidden_tests=_get(head, "hidden_tests", str, where, "tests"),
         data_packages=_str_list(head, "data_packages", where),
     )
+
+
+def _train_entry(table: dict, where: str, api_names: set[str]) -> str:
+    train = _get(table, "train", str, where, "")
+    if train and train not in api_names:
+        raise ManifestError(f"{where}: train entry '{train}' is not in any task's api {sorted(api_names)}")
+    if train and not table.get("train_data"):
+        raise ManifestError(f"{where}: 'train' needs 'train_data' (a 'module:function' giving its arguments)")
+    return train
 
 
 def _baseline(table: dict, where: str, api_names: set[str]) -> str:

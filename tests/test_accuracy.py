@@ -41,6 +41,11 @@ target = 0.9
 CASES = '''
 import torch
 
+def training():
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(200, 2, generator=gen) + torch.tensor([0.7, 0.0])
+    return [x, (x[:, 0] > 0.7).to(torch.int64)], {}
+
 def holdout():
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(40, 2, generator=gen)
@@ -102,6 +107,12 @@ def _submit(tmp_path: Path, classify_body: str) -> SubmissionSource:
     source = "import torch\n\ndef double(x):\n    return x * 2\n\ndef classify(x):\n"
     pkg.joinpath("__init__.py").write_text(source + textwrap.indent(classify_body, "    ") + "\n")
     return SubmissionSource("s", tmp_path / "sub")
+
+
+TRAINED = MANIFEST.replace('metric = "accuracy"', '''metric = "accuracy"
+train = "fit"
+train_data = "accuracy_cases:training"
+train_timeout_s = 5''').replace('api = ["double", "classify"]', 'api = ["double", "classify", "fit"]')
 
 
 def _acc(result):
@@ -171,3 +182,40 @@ def test_manifest_rejects_target_below_floor(tmp_path):
     (a / "assignment.toml").write_text(MANIFEST.replace('entry = "classify"', 'entry = "nope"'))
     with pytest.raises(ManifestError, match="entry 'nope' is not in any task's api"):
         load_manifest(a / "assignment.toml")
+
+
+def _trained_toy(toy, tmp_path):
+    path = toy.root / "assignment.toml"
+    path.write_text(TRAINED)
+    (toy.root / "toy" / "__init__.py").write_text(
+        (toy.root / "toy" / "__init__.py").read_text() + "def fit(x, labels):\n    raise NotImplementedError\n")
+    return load_manifest(path)
+
+
+@pytest.mark.parametrize("fit_body,expect_full", [
+    # learns the class boundary from the training data, then predict uses it
+    ("global CUT\n    CUT = float(x[labels == 1, 0].min())", False),
+    # never trains within the budget: the check scores zero and says why
+    ("import time\n    time.sleep(60)", None),
+])
+def test_grader_runs_train_within_its_budget_before_predict(toy, tmp_path, fit_body, expect_full):
+    toy = _trained_toy(toy, tmp_path)
+    pkg = tmp_path / "sub" / "toy"
+    pkg.mkdir(parents=True)
+    pkg.joinpath("__init__.py").write_text(
+        "import torch\nCUT = 100.0\n\ndef double(x):\n    return x * 2\n\n"
+        "def classify(x):\n    return (x[:, 0] > CUT - 0.7).to(torch.int64)\n\n"
+        f"def fit(x, labels):\n    {fit_body}\n")
+    grader = Grader(toy, speed=False)
+    try:
+        r = grader.grade(SubmissionSource("s", tmp_path / "sub"))
+    finally:
+        grader.close()
+    check = _acc(r).checks[0]
+    if expect_full is None:
+        assert _acc(r).score == 0
+        assert "fit (training, budget 5 s) failed" in check.message and "timed out" in check.message
+    else:
+        # untrained (CUT = 100) would predict all zeros: about half right, near the floor
+        assert check.details["value"] > 0.85, check.message
+        assert check.details["train_s"] > 0

@@ -306,6 +306,20 @@ class Grader:
             required = next((t for t in result.tasks if t.id == check.requires), None)
             if required is None or required.score < required.points - 1e-9:
                 return zero(f"accuracy is graded only once every test of task '{check.requires}' passes")
+        train_s = 0.0
+        if check.train:
+            t0 = time.perf_counter()
+            try:
+                if check.train_data not in self._cases:
+                    self._cases[check.train_data] = self._trusted(check.train_data)()
+                args, kwargs = self._cases[check.train_data]
+                session.request({"op": "call", "target": check.train, "args": list(args),
+                                 "kwargs": dict(kwargs)}, timeout=check.train_timeout_s)
+            except StudentCrash as e:
+                return zero(f"{check.train} (training, budget {check.train_timeout_s:g} s) failed: {e}")
+            except Exception as e:  # noqa: BLE001 - fail closed
+                return zero(f"{check.train} (training) raised {type(e).__name__}: {e}")
+            train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         try:
             if check.data not in self._cases:
@@ -339,6 +353,8 @@ class Grader:
         points = round(check.points * frac, 2)
         details = {**details, "metric": check.metric, "value": value, "floor": check.floor,
                    "target": check.target, "predict_s": round(predict_s, 3), "batches": len(calls)}
+        if check.train:
+            details["train_s"] = round(train_s, 3)
         passed = points >= check.points - 1e-9
         msg = "" if passed else (f"{check.metric} = {value:.4f}: {check.floor:g} or less scores 0, "
                                  f"{check.target:g} or more scores full points")
