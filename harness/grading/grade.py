@@ -6,6 +6,7 @@ is never a pass, and one submission can never stop the batch.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib.util
 import platform
@@ -48,6 +49,21 @@ def _environment(assignment: Assignment, backend: str, device: str) -> dict[str,
         "backend": backend,
         "host": platform.node(),
     }
+
+
+@contextlib.contextmanager
+def _data_packages_importable():
+    """Trusted test code imports cv3data; from a source checkout that is not installed it lives
+    in datasets/."""
+    root = repo_root() / "datasets"
+    added = root.is_dir() and importlib.util.find_spec("cv3data") is None and str(root) not in sys.path
+    if added:
+        sys.path.insert(0, str(root))
+    try:
+        yield
+    finally:
+        if added and str(root) in sys.path:
+            sys.path.remove(str(root))
 
 
 class Grader:
@@ -204,21 +220,8 @@ class Grader:
         a = self.assignment
         suites = {"public": a.public_tests_dir, "hidden": a.hidden_tests_dir}
         suites = {k: v for k, v in suites.items() if v.is_dir()}
-        extra: list[str] = []
-        added = [str(p) for p in self._data_paths() if str(p) not in sys.path]
-        sys.path[:0] = added
-        try:
-            outcomes, errors, elapsed = run_tests(RemoteStudent(session), suites, repo_root(), extra,
-                                                  self.only_tasks)
-        finally:
-            for p in added:
-                if p in sys.path:
-                    sys.path.remove(p)
-        return outcomes, errors, elapsed
-
-    def _data_paths(self) -> list[Path]:
-        root = repo_root() / "datasets"
-        return [root] if root.is_dir() and importlib.util.find_spec("cv3data") is None else []
+        with _data_packages_importable():
+            return run_tests(RemoteStudent(session), suites, repo_root(), only_tasks=self.only_tasks)
 
     def _score_task(self, task, outcomes: list[TestOutcome], errors: list[str]) -> TaskResult:
         # skipped tests (CUDA cases without a GPU) count neither for nor against anyone
@@ -278,13 +281,8 @@ class Grader:
                 raise FileNotFoundError(f"trusted module {path} not found")
             spec = importlib.util.spec_from_file_location(key, path)
             module = importlib.util.module_from_spec(spec)
-            added = [str(p) for p in self._data_paths() if str(p) not in sys.path]
-            sys.path[:0] = added
-            try:
+            with _data_packages_importable():
                 spec.loader.exec_module(module)
-            finally:
-                for p in added:
-                    sys.path.remove(p)
             sys.modules[key] = module
         return getattr(module, func)
 
