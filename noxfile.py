@@ -5,13 +5,19 @@
     nox -s test -- detection         public tests against the package in assignments/detection
     nox -s grade -- detection DIR    grade submissions (any `cv3 grade` options after DIR)
     nox -s bench                     harness overhead and throughput figures
+    nox -s gpu                       on a machine with a GPU: CUDA tests and GPU speed checks
     nox -s lint                      ruff
 
 torch and torchvision come from TORCH_SPEC (default: the versions this project is tested with).
+The assignments (the demo list, their extra requirements) come from their manifests: adding an
+assignment needs no edit here.
 """
 
 import os
 import shutil
+import sys
+import tomllib
+from pathlib import Path
 
 import nox
 
@@ -19,11 +25,31 @@ nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 TORCH_SPEC = os.environ.get("TORCH_SPEC", "torch==2.14.1 torchvision==0.29.1").split()
+ROOT = Path(__file__).resolve().parent
 
 
-def install(session):
+def manifests() -> dict[str, dict]:
+    """assignment name -> its [assignment] table (read with tomllib: nox runs outside the venv)."""
+    out = {}
+    for path in sorted((ROOT / "assignments").glob("*/assignment.toml")):
+        out[path.parent.name] = tomllib.loads(path.read_text(encoding="utf-8")).get("assignment", {})
+    return out
+
+
+def requirements(names=None) -> list[str]:
+    reqs = []
+    for name, head in manifests().items():
+        if names is None or name in names:
+            reqs += [r for r in head.get("requirements", []) if r not in reqs]
+    return reqs
+
+
+def install(session, assignments=None):
     session.install(*TORCH_SPEC)
     session.install("-e", ".")
+    extra = requirements(assignments)
+    if extra:
+        session.install(*extra)
 
 
 @nox.session
@@ -56,7 +82,7 @@ def demo(session):
     store = "results/demo.sqlite"
     if os.path.exists(store):
         os.remove(store)
-    wanted = os.environ.get("DEMO_ASSIGNMENTS", "detection,detectors,tracking,mpn").split(",")
+    wanted = os.environ.get("DEMO_ASSIGNMENTS", ",".join(manifests())).split(",")
     for assignment in [a for a in wanted if os.path.isdir(os.path.join("reference", a))]:
         out = os.path.join(session.create_tmp(), f"samples-{assignment}")
         script = _demo_samples(assignment, out)
@@ -72,7 +98,7 @@ def test(session):
     """Public tests for one assignment: nox -s test -- detection [pytest args]."""
     if not session.posargs:
         session.error("name the assignment: nox -s test -- detection")
-    install(session)
+    install(session, [a for a in session.posargs if a in manifests()])
     session.run("cv3", "test", *session.posargs)
 
 
@@ -90,6 +116,25 @@ def bench(session):
     """Harness overhead per submission and grading throughput (prints figures)."""
     install(session)
     session.run("python", "-m", "harness.bench", *session.posargs)
+
+
+@nox.session(python=False)
+def gpu(session):
+    """On a machine with a GPU: every CUDA test and the GPU speed checks of every assignment,
+    with the machine's own torch (no download). Wheels the machine lacks (pycocotools,
+    motmetrics) are installed from .whl/ when that folder exists. Writes gpu-figures.md."""
+    wheels = ROOT / ".whl"
+    if wheels.is_dir() and any(wheels.glob("*.whl")):
+        session.run(sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps",
+                    "--target", "/tmp/cv3-site", *map(str, sorted(wheels.glob("*.whl"))))
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            p for p in ("/tmp/cv3-site", str(ROOT), str(ROOT / "datasets"), os.environ.get("PYTHONPATH")) if p)
+    else:
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(ROOT), str(ROOT / "datasets"), os.environ.get("PYTHONPATH")) if p)
+    out = os.environ.get("OUT", str(ROOT))
+    session.run(sys.executable, "-m", "harness.gpu", "--out", os.path.join(out, "gpu-figures.md"),
+                *session.posargs)
 
 
 @nox.session

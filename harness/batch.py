@@ -13,7 +13,6 @@ import multiprocessing
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,7 +22,9 @@ from typing import Callable, TextIO
 from harness.manifest import Assignment, find_assignment
 from harness.results import SubmissionResult
 from harness.store import ResultStore
-from harness.submissions import SubmissionError, SubmissionSource, content_hash, stage
+from harness.submissions import (StagedSubmission, SubmissionError, SubmissionSource, raw_fingerprint,
+                                 stage_submission)
+from harness.tmp import scratch_dir, sweep_stale
 
 
 @dataclass
@@ -33,33 +34,33 @@ class BatchSummary:
     wall_s: float = 0.0
 
 
-def _fingerprint(source: SubmissionSource, package: str) -> str | None:
-    """Content hash of what would be graded, to decide whether a stored result is current."""
-    tmp = Path(tempfile.mkdtemp(prefix="cv3_fp_"))
-    try:
-        return content_hash(stage(source, package, tmp / "s"))
-    except SubmissionError:
-        return None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 # -- worker processes for --jobs > 1 ----------------------------------------------------------
 _GRADER = None
 
 
 def _init_worker(assignment_name: str, root: str | None, options: dict) -> None:
     global _GRADER
-    from harness.grading.grade import Grader
+    from multiprocessing.util import Finalize
+
+    from harness.grading.context import GradingContext
     from harness.sandbox import make_sandbox
 
     assignment = find_assignment(assignment_name, Path(root) if root else None)
-    _GRADER = Grader(assignment, sandbox=make_sandbox(assignment, **options["sandbox"]),
-                     speed=options["speed"])
+    sandbox = make_sandbox(assignment, **options["sandbox"])
+    _GRADER = GradingContext(assignment, sandbox=sandbox, speed=options["speed"],
+                             speed_lock=options["speed_lock"])
+    # pool processes end through multiprocessing's exit path, which runs finalizers: the
+    # baseline workers (or containers) and scratch folders go with them
+    Finalize(_GRADER, _close_grader, args=(_GRADER, sandbox), exitpriority=10)
 
 
-def _grade_in_worker(source: SubmissionSource) -> dict:
-    return _GRADER.grade(source).to_dict()
+def _close_grader(grader, sandbox) -> None:
+    grader.close()
+    sandbox.close()
+
+
+def _grade_in_worker(staged: StagedSubmission) -> dict:
+    return _GRADER.grade_staged(staged).to_dict()
 
 
 def grade_batch(
@@ -86,30 +87,65 @@ def grade_batch(
         finally:
             probe.close()
     summary = BatchSummary()
-    done = store.finished(assignment.name) if not regrade else {}
-    todo = []
-    for s in sources:
-        if s.id in done and done[s.id] == (_fingerprint(s, assignment.package) or ""):
-            summary.skipped.append(s.id)
-        else:
-            todo.append(s)
-    t0 = time.perf_counter()
-    bar = _Progress(len(todo), progress, skipped=len(summary.skipped))
+    sweep_stale()
+    scratch = scratch_dir("batch")
+    try:
+        done = store.finished(assignment.name) if not regrade else {}
+        todo, t0 = [], time.perf_counter()
+        bar = _Progress(0, progress)
 
-    def finish(result: SubmissionResult) -> None:
-        if interrupted:  # the interrupt was swallowed on its way (e.g. inside pytest's gc
-            raise KeyboardInterrupt  # cleanup): this result may be partial; never store it
-        store.put(result)
-        summary.graded.append(result)
-        bar.step(result)
-        if on_result:
-            on_result(result)
+        def finish(result: SubmissionResult) -> None:
+            if interrupted:  # the interrupt was swallowed on its way (e.g. inside pytest's gc
+                raise KeyboardInterrupt  # cleanup): this result may be partial; never store it
+            store.put(result)
+            summary.graded.append(result)
+            bar.step(result)
+            if on_result:
+                on_result(result)
 
-    with _note_interrupts() as interrupted:
-        _grade_all(assignment, todo, finish, jobs, sandbox_options, speed)
+        with _note_interrupts() as interrupted:
+            # each submission is staged once: the hash that decides whether it is current is the
+            # hash of exactly what is graded; a submission that cannot be read is its own error
+            errors = []
+            for s in sources:
+                try:
+                    staged = stage_submission(s, assignment.package, scratch_dir("stage", scratch))
+                except SubmissionError as e:
+                    fingerprint = raw_fingerprint(s.path)
+                    if s.id in done and done[s.id] == fingerprint:
+                        summary.skipped.append(s.id)  # the same broken file: its error is stored
+                    else:
+                        errors.append((s, str(e), fingerprint))
+                    continue
+                if s.id in done and done[s.id] == staged.sha256:
+                    summary.skipped.append(s.id)
+                    staged.remove()
+                else:
+                    todo.append(staged)
+            bar.start(len(todo) + len(errors), skipped=len(summary.skipped))
+            _grade_all(assignment, todo, finish, jobs, sandbox_options, speed, scratch / "speed.lock")
+            if errors:
+                _record_errors(assignment, errors, finish, sandbox_options, speed)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     summary.wall_s = time.perf_counter() - t0
     bar.close()
     return summary
+
+
+def _record_errors(assignment, errors, finish, sandbox_options, speed) -> None:
+    """Submissions that could not even be staged: stored as errors (never silently skipped)."""
+    from harness.grading.context import GradingContext
+    from harness.sandbox import make_sandbox
+
+    sandbox = make_sandbox(assignment, **sandbox_options)
+    try:
+        with GradingContext(assignment, sandbox=sandbox, speed=speed) as ctx:
+            for source, message, fingerprint in errors:
+                finish(ctx.error_result(source.id, f"malformed submission: {message}",
+                                        source_sha256=fingerprint))
+    finally:
+        sandbox.close()
 
 
 @contextlib.contextmanager
@@ -142,22 +178,27 @@ def _note_interrupts():
             signal.signal(sig, prev)
 
 
-def _grade_all(assignment, todo, finish, jobs, sandbox_options, speed) -> None:
-    from harness.grading.grade import Grader
+def _grade_all(assignment, todo, finish, jobs, sandbox_options, speed, speed_lock) -> None:
+    from harness.grading.context import GradingContext
     from harness.sandbox import make_sandbox
 
+    if not todo:
+        return
     if jobs <= 1 or len(todo) <= 1:
         sandbox = make_sandbox(assignment, **sandbox_options)
-        grader = Grader(assignment, sandbox=sandbox, speed=speed)
         try:
-            for s in todo:
-                finish(grader.grade(s))
+            with GradingContext(assignment, sandbox=sandbox, speed=speed, speed_lock=speed_lock) as grader:
+                for staged in todo:
+                    try:
+                        result = grader.grade_staged(staged)
+                    finally:
+                        staged.remove()
+                    finish(result)
         finally:
-            grader.close()
             sandbox.close()
     else:
         ctx = multiprocessing.get_context("forkserver")
-        options = {"sandbox": sandbox_options, "speed": speed}
+        options = {"sandbox": sandbox_options, "speed": speed, "speed_lock": str(speed_lock)}
         root = str(assignment.root.parent.parent)
         with cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
                                     initargs=(assignment.name, root, options)) as pool:
@@ -167,8 +208,12 @@ def _grade_all(assignment, todo, finish, jobs, sandbox_options, speed) -> None:
                     s = futures[fut]
                     try:
                         finish(SubmissionResult.from_dict(fut.result()))
+                    except KeyboardInterrupt:
+                        raise
                     except Exception as e:  # noqa: BLE001 - a dead grader process: record it
                         finish(_grader_failure(assignment, s, e))
+                    finally:
+                        s.remove()
             except KeyboardInterrupt:
                 # take the processes before shutdown(), which sets pool._processes to None
                 procs = list((getattr(pool, "_processes", None) or {}).values())
@@ -178,6 +223,7 @@ def _grade_all(assignment, todo, finish, jobs, sandbox_options, speed) -> None:
                 for proc in procs:
                     proc.join(5)  # gone (reaped), so the sweep sees their pids as dead
                 _sweep(sandbox_options)
+                sweep_stale()
                 raise
 
 
@@ -193,21 +239,24 @@ def _sweep(sandbox_options: dict) -> None:
         pass
 
 
-def _grader_failure(assignment: Assignment, source: SubmissionSource, e: Exception) -> SubmissionResult:
+def _grader_failure(assignment: Assignment, source: StagedSubmission, e: Exception) -> SubmissionResult:
     return SubmissionResult(
         assignment=assignment.name, submission_id=source.id, status="error", score=0.0,
-        max_score=assignment.max_score,
+        max_score=assignment.max_score, source_sha256=source.sha256,
         error=f"the grading process failed ({type(e).__name__}: {e}); nothing was scored. "
               "Rerun the batch to retry this submission.",
     )
 
 
 class _Progress:
-    def __init__(self, total: int, out: TextIO | None, skipped: int = 0) -> None:
+    def __init__(self, total: int, out: TextIO | None) -> None:
         self.total, self.out, self.n = total, out, 0
         self.t0 = time.perf_counter()
-        if out and skipped:
-            print(f"skipping {skipped} submission(s) already graded (use --regrade to redo them)", file=out)
+
+    def start(self, total: int, skipped: int = 0) -> None:
+        self.total, self.t0 = total, time.perf_counter()
+        if self.out and skipped:
+            print(f"skipping {skipped} submission(s) already graded (use --regrade to redo them)", file=self.out)
 
     def step(self, result: SubmissionResult) -> None:
         self.n += 1

@@ -2,6 +2,7 @@
 
     python -m harness.bench [--backends local,docker] [--batch 50] [--jobs 2]
     python -m harness.bench --mot [--repeats 5]
+    python -m harness.bench --stability-only [--stability-regrades 10]
 
 
 Every figure is printed next to a baseline measured in the same run:
@@ -15,6 +16,15 @@ Every figure is printed next to a baseline measured in the same run:
 * throughput: a batch of N copies of the reference with ``--jobs``, per backend, and the ratio
   between backends.
 
+The stability figure (``--stability``, run by default unless ``--no-stability``; only it with
+``--stability-only``): correct submissions written independently of the reference (the
+documented alternatives of the speed checks, harness/calibrate.py) are graded
+``--stability-regrades`` times each, with ``--jobs`` 1 and 2, with and without a background CPU
+hog (one busy process per core); per condition and speed check it prints the ratios and the
+spread of the points over the regrades (max - min), plus the spread a submission with the same
+ratio spread would have in the middle of the band (the worst case: in the full band points never
+move).
+
 ``--mot`` benchmarks the trusted MOT evaluator instead (harness/metrics/mot.py, used by the
 tracking accuracy checks): its time against motmetrics (accumulator + ``compute_many``) on the
 held-out tracking split, scored on the reference tracker's output, with the speed ratio
@@ -24,6 +34,8 @@ held-out tracking split, scored on the reference tracker's output, with the spee
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import os
 import shutil
 import statistics
@@ -74,12 +86,11 @@ def _backend_figures(name, a, staged, batch_dir, args, bare, local_calls) -> dic
         boxes = torch.rand(8, 4) * 10
         boxes[:, 2:] += boxes[:, :2]
         big = torch.rand(512, 512)
-        small_msg = {"op": "call", "target": "box_iou", "args": [boxes, boxes]}
-        big_msg = {"op": "call", "target": "sigmoid_focal_loss", "args": [big, (big > 0.5).float()]}
+        labels = (big > 0.5).float()
         for _ in range(20):
-            s.request(small_msg)
-        out["rtt_small"], _ = _median(lambda: s.request(small_msg), 200)
-        out["rtt_big"], _ = _median(lambda: s.request(big_msg), 30)
+            s.call("box_iou", [boxes, boxes])
+        out["rtt_small"], _ = _median(lambda: s.call("box_iou", [boxes, boxes]), 200)
+        out["rtt_big"], _ = _median(lambda: s.call("sigmoid_focal_loss", [big, labels]), 30)
         s.close()
         print(f"[{name}] round trip: small call {out['rtt_small'] * 1e3:.2f} ms "
               f"(in-process {local_calls[0] * 1e3:.3f} ms); 2 x 1 MB in, 1 MB out {out['rtt_big'] * 1e3:.2f} ms "
@@ -152,6 +163,155 @@ def mot_benchmark(repeats: int = 5) -> dict:
     return out
 
 
+@contextlib.contextmanager
+def cpu_hog(processes: int | None = None):
+    """Busy-looping processes (one per core by default) for the duration of the block; they
+    are ended by their own pids afterwards."""
+    n = processes or os.cpu_count() or 1
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(n)]
+    try:
+        yield hogs
+    finally:
+        for p in hogs:
+            p.kill()
+        for p in hogs:
+            p.wait()
+
+
+def stability_submissions(a, dest: Path, limit: int = 2) -> dict[str, Path]:
+    """Up to ``limit`` correct submissions written independently of the reference: submission i
+    overrides every speed check's target with that check's i-th documented alternative."""
+    from harness.calibrate import build_submission
+    from harness.grading.context import GradingContext
+
+    per_check = []
+    with GradingContext(a, speed=False) as ctx:
+        for c in a.speed:
+            if c.alternatives:
+                alts = ctx.trusted(c.alternatives)()
+                per_check.append([(n, v["source"]) for n, v in alts.items() if v.get("kind") == "documented"])
+    per_check = [p for p in per_check if p]
+    if not per_check:
+        return {}
+    made = {}
+    for i in range(min(limit, max(len(p) for p in per_check))):
+        picks = [p[i % len(p)] for p in per_check]
+        name = "+".join(n for n, _ in picks)
+        made[name] = build_submission(a, dest / f"sub{i}", "\n".join(src for _, src in picks))
+    return made
+
+
+def _speed_figures(result) -> dict[str, dict]:
+    out = {}
+    for t in result.tasks:
+        for c in t.checks:
+            if c.kind == "speed":
+                d = c.details or {}
+                out[t.id] = {"ratio": d.get("ratio"), "points": c.score, "clock": d.get("clock"),
+                             "wall_ratio": d.get("wall_ratio"), "message": c.message}
+    return out
+
+
+_STABILITY_GRADER = None
+
+
+def _stability_init(assignment_name: str, root: str, tasks: list[str], speed_lock: str) -> None:
+    global _STABILITY_GRADER
+    from multiprocessing.util import Finalize
+
+    from harness.grading.context import GradingContext
+    from harness.manifest import find_assignment
+
+    a = find_assignment(assignment_name, Path(root))
+    _STABILITY_GRADER = GradingContext(a, tasks=tasks, speed_lock=Path(speed_lock))
+    Finalize(_STABILITY_GRADER, _STABILITY_GRADER.close, exitpriority=10)
+
+
+def _stability_grade(name: str, path: str) -> dict[str, dict]:
+    from harness.submissions import SubmissionSource
+
+    return _speed_figures(_STABILITY_GRADER.grade(SubmissionSource(name, Path(path))))
+
+
+def _grade_many(a, tasks, jobs: int, todo: list[tuple[str, Path]], lock: Path) -> list[tuple[str, dict]]:
+    """Grade ``todo`` (name, path) like ``cv3 grade --jobs``: one process per job, each with its
+    own grading context (sandbox, baseline workers), sharing one speed lane."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    from harness.grading.context import GradingContext
+    from harness.submissions import SubmissionSource
+
+    if jobs <= 1:
+        with GradingContext(a, tasks=tasks, speed_lock=lock) as ctx:
+            return [(n, _speed_figures(ctx.grade(SubmissionSource(n, p)))) for n, p in todo]
+    mp = multiprocessing.get_context("forkserver")
+    with cf.ProcessPoolExecutor(jobs, mp_context=mp, initializer=_stability_init,
+                                initargs=(a.name, str(a.root.parent.parent), tasks, str(lock))) as pool:
+        futures = [(n, pool.submit(_stability_grade, n, str(p))) for n, p in todo]
+        return [(n, f.result()) for n, f in futures]
+
+
+def stability_benchmark(assignment: str = "detection", *, regrades: int = 10, jobs: tuple[int, ...] = (1, 2),
+                        hog: tuple[bool, ...] = (False, True), submissions: int = 2) -> dict:
+    """Grades the same correct submissions ``regrades`` times under each condition (jobs x hog)
+    and prints, per speed check, the ratios and the spread of the points (printed and returned)."""
+    from harness.manifest import find_assignment
+
+    a = find_assignment(assignment)
+    checks = {c.id: c for c in a.speed}
+    tasks = sorted({c.requires for c in a.speed})
+    tmp = Path(tempfile.mkdtemp(prefix="cv3_stability_"))
+    figures: dict = {"conditions": [], "max_points_spread": 0.0, "max_mid_band_spread": 0.0}
+    try:
+        subs = stability_submissions(a, tmp, submissions)
+        if not subs:
+            print(f"[stability] '{assignment}': no speed check names documented alternatives; skipped")
+            return figures
+        print(f"[stability] {assignment}: {len(subs)} submission(s) ({', '.join(subs)}), {regrades} regrades each, "
+              f"tasks {tasks}; bands: " + ", ".join(f"{c.id} {c.full_ratio:g}-{c.zero_ratio:g}x"
+                                                      for c in checks.values()))
+        for with_hog in hog:
+            for j in jobs:
+                todo = [(n, p) for _ in range(regrades) for n, p in subs.items()]
+                t0 = time.perf_counter()
+                with contextlib.ExitStack() as stack:
+                    if with_hog:
+                        stack.enter_context(cpu_hog())
+                    graded = _grade_many(a, tasks, j, todo, tmp / f"speed-{j}-{with_hog}.lock")
+                wall = time.perf_counter() - t0
+                cond = {"jobs": j, "hog": with_hog, "wall_s": wall, "rows": []}
+                print(f"[stability] --jobs {j}, {'with' if with_hog else 'without'} a CPU hog on every core "
+                      f"({wall:.0f} s):")
+                for name in subs:
+                    for cid, c in checks.items():
+                        got = [g[cid] for n, g in graded if n == name and cid in g]
+                        ratios = [x["ratio"] for x in got if x["ratio"] is not None]
+                        points = [x["points"] for x in got]
+                        if not ratios:
+                            msg = got[0]["message"][:200] if got else "not graded"
+                            print(f"    {cid:<16} {name}: not measured ({msg})")
+                            continue
+                        spread = max(points) - min(points)
+                        mid = c.points * math.log(max(ratios) / min(ratios)) / math.log(c.zero_ratio / c.full_ratio)
+                        clocks = sorted({x["clock"] for x in got})
+                        print(f"    {cid:<16} {name}: ratio {min(ratios):.2f} / {statistics.median(ratios):.2f} / "
+                              f"{max(ratios):.2f} (min/median/max, {'+'.join(clocks)}), points "
+                              f"{min(points):g}-{max(points):g} of {c.points:g} (spread {spread:.1f}); "
+                              f"mid-band spread {mid:.2f}")
+                        cond["rows"].append({"check": cid, "submission": name, "ratios": ratios, "points": points,
+                                             "points_spread": spread, "mid_band_spread": mid})
+                        figures["max_points_spread"] = max(figures["max_points_spread"], spread)
+                        figures["max_mid_band_spread"] = max(figures["max_mid_band_spread"], mid)
+                figures["conditions"].append(cond)
+        print(f"[stability] largest points spread over regrades: {figures['max_points_spread']:.2f} "
+              f"(target <= 0.5); largest mid-band spread: {figures['max_mid_band_spread']:.2f}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="CV3 harness benchmarks")
     parser.add_argument("--assignment", default="detection")
@@ -162,10 +322,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mot", action="store_true",
                         help="benchmark the MOT evaluator against motmetrics (only that)")
     parser.add_argument("--no-mot", action="store_true", help="skip the MOT evaluator section")
+    parser.add_argument("--stability", action="store_true", default=True,
+                        help="speed points over regrades, jobs 1 and 2, with and without a CPU hog (default)")
+    parser.add_argument("--no-stability", dest="stability", action="store_false", help="skip the stability figure")
+    parser.add_argument("--stability-only", action="store_true", help="only the stability figure")
+    parser.add_argument("--stability-regrades", type=int, default=10, help="regrades per submission and condition")
+    parser.add_argument("--stability-submissions", type=int, default=2, help="submissions graded (default 2)")
     args = parser.parse_args(argv)
     if args.mot:
         out = mot_benchmark(args.repeats)
         return 0 if out["equal_counts"] else 1
+    if args.stability_only:
+        out = stability_benchmark(args.assignment, regrades=args.stability_regrades,
+                                  submissions=args.stability_submissions)
+        return 0 if out["max_points_spread"] <= 0.5 else 1
 
     import torch
 
@@ -215,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     if not args.no_mot:
         mot_benchmark(args.repeats)
+    if args.stability:
+        stability_benchmark(args.assignment, regrades=args.stability_regrades,
+                            submissions=args.stability_submissions)
     return 0
 
 

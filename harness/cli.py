@@ -8,6 +8,13 @@
     cv3 leaderboard detection                 leaderboard HTML from the results store
     cv3 export detection --out grades.csv     gradebook CSV (one row per student)
     cv3 release detection --out handout/      the student handout
+    cv3 new NAME                              scaffold a new assignment that passes `cv3 check`
+    cv3 stubs NAME                            regenerate the student stubs from the reference
+    cv3 docs                                  regenerate the docs that come from the manifests
+    cv3 calibrate NAME                        time the reference and documented alternatives,
+                                              propose speed bands
+
+Nothing here imports torch before a command needs it: `cv3 list` and `cv3 --help` are instant.
 """
 
 from __future__ import annotations
@@ -32,10 +39,9 @@ def cmd_list(args) -> int:
 
     for a in list_assignments():
         print(f"{a.name}: {a.title}  ({a.max_score:g} points)")
-        for t in a.tasks:
-            print(f"  {t.id:<12} {t.points:>5g}  {t.title}")
-        for s in a.speed:
-            print(f"  {s.id:<12} {s.points:>5g}  {s.title} (speed, full <= {s.full_ratio:g}x)")
+        for c in a.checks:
+            print(f"  {c.id:<16} {c.points:>5g}  {c.title} ({c.describe()})")
+        print(f"  {'total':<16} {sum(c.points for c in a.checks):>5g}")
     return 0
 
 
@@ -54,8 +60,11 @@ def cmd_test(args) -> int:
     import os
 
     os.environ["CV3_STUDENT_DIR"] = str(student_dir)
-    return int(pytest.main([str(a.public_tests_dir), "-q", "-p", "no:cacheprovider",
-                            *args.pytest_args]))
+    from harness import testkit
+
+    # the test kit by module, whether or not its entry point is installed (no double registration)
+    return int(pytest.main([str(a.public_tests_dir), "-q", "-p", "no:cacheprovider", "-p", "no:cv3",
+                            *args.pytest_args], plugins=[testkit]))
 
 
 def _roster(path: str | None) -> dict[str, str] | None:
@@ -137,51 +146,67 @@ def _print_summary(results, max_score) -> None:
 
 
 def cmd_check(args) -> int:
-    from harness.authoring import api_differences
-    from harness.grading.grade import Grader
+    from harness.authoring import self_check
     from harness.manifest import find_assignment
-    from harness.sandbox import make_sandbox
-    from harness.submissions import SubmissionSource
+
+    return 0 if self_check(find_assignment(args.assignment), isolation=args.isolation,
+                           speed=not args.no_speed) else 1
+
+
+def cmd_new(args) -> int:
+    from harness.authoring import scaffold
+
+    try:
+        files = scaffold(args.name, title=args.title or "")
+    except (ValueError, FileExistsError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    from harness.manifest import repo_root
+
+    root = repo_root()
+    print(f"created the assignment '{args.name}':")
+    for f in files:
+        print(f"  {f.relative_to(root)}")
+    print(f"next: edit reference/{args.name}/{args.name}/ (solution between # BEGIN SOLUTION and "
+          f"# END SOLUTION), run `cv3 stubs {args.name}`, then `cv3 check {args.name}`")
+    return 0
+
+
+def cmd_stubs(args) -> int:
+    from harness.manifest import find_assignment, repo_root
+    from harness.stubgen import stale_stubs, tasks_by_name, write_stubs
 
     a = find_assignment(args.assignment)
-    ok = True
-    problems = api_differences(a)
-    print(f"[{'ok' if not problems else 'FAIL'}] stub and reference APIs match")
-    for p in problems:
-        print(f"    {p}")
-    ok &= not problems
-    grader = Grader(a, sandbox=make_sandbox(a, isolation=args.isolation), speed=not args.no_speed)
-    try:
-        ref = grader.grade(SubmissionSource("reference", a.reference_dir))
-        full = ref.status == "graded" and abs(ref.score - ref.max_score) < 1e-6
-        print(f"[{'ok' if full else 'FAIL'}] reference scores full marks: {ref.score:g}/{ref.max_score:g}")
-        if not full:
-            for t in ref.tasks:
-                for c in t.checks:
-                    if not c.passed:
-                        print(f"    {t.id}: {c.name}: {c.message[:300]}")
-            if ref.error:
-                print(f"    {ref.error[:500]}")
-            for w in ref.warnings:
-                print(f"    {w[:500]}")
-        stub = grader.grade(SubmissionSource("stub", a.stub_dir))
-        zero = stub.score == 0
-        print(f"[{'ok' if zero else 'FAIL'}] stub scores zero: {stub.score:g}/{stub.max_score:g}")
-        if not zero:
-            for t in stub.tasks:
-                for c in t.checks:
-                    if c.passed:
-                        print(f"    passes without an implementation: {t.id}: {c.name}")
-        ok &= full and zero
-        tests = {t.id: sum(c.kind == "test" for c in t.checks) for t in ref.tasks}
-        empty = [k for k, v in tests.items() if v == 0 and k in {t.id for t in a.tasks}]
-        print(f"[{'ok' if not empty else 'FAIL'}] every task has tests: "
-              + ", ".join(f"{k}={v}" for k, v in tests.items() if k in {t.id for t in a.tasks}))
-        ok &= not empty
-    finally:
-        grader.close()
-    print("check passed" if ok else "check FAILED")
-    return 0 if ok else 1
+    if args.check:
+        stale = stale_stubs(a.reference_dir, a.stub_dir, tasks_by_name=tasks_by_name(a))
+        for line in stale:
+            print(line)
+        return 1 if stale else 0
+    written = write_stubs(a.reference_dir, a.stub_dir, tasks_by_name=tasks_by_name(a))
+    for p in written:
+        print(f"wrote {p.relative_to(repo_root()) if p.is_relative_to(repo_root()) else p}")
+    print(f"stubs of '{a.name}' are up to date ({len(written)} file(s) changed)")
+    return 0
+
+
+def cmd_docs(args) -> int:
+    from harness.authoring import stale_docs, write_docs
+
+    if args.check:
+        stale = stale_docs()
+        for line in stale:
+            print(line)
+        return 1 if stale else 0
+    for p in write_docs():
+        print(f"wrote {p}")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from harness.calibrate import calibrate
+    from harness.manifest import find_assignment
+
+    return calibrate(find_assignment(args.assignment), regrades=args.regrades, checks=args.check or None)
 
 
 def cmd_leaderboard(args) -> int:
@@ -319,6 +344,27 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("assignment")
     sp.add_argument("--out", required=True)
     sp.set_defaults(func=cmd_release)
+
+    sp = sub.add_parser("new", help="scaffold a new assignment (passes `cv3 check` at once)")
+    sp.add_argument("name", help="lower_snake_case; also the package name")
+    sp.add_argument("--title", help="one-line title (default: from the name)")
+    sp.set_defaults(func=cmd_new)
+
+    sp = sub.add_parser("stubs", help="generate the student stubs from the reference's markers")
+    sp.add_argument("assignment")
+    sp.add_argument("--check", action="store_true", help="only report stale stubs (exit 1 if any)")
+    sp.set_defaults(func=cmd_stubs)
+
+    sp = sub.add_parser("docs", help="regenerate README's assignments table and docs/manifest.md")
+    sp.add_argument("--check", action="store_true", help="only report stale docs (exit 1 if any)")
+    sp.set_defaults(func=cmd_docs)
+
+    sp = sub.add_parser("calibrate", help="time the reference and documented alternatives; "
+                        "propose full_ratio/zero_ratio for each speed check")
+    sp.add_argument("assignment")
+    sp.add_argument("--regrades", type=int, default=3, help="measurements per solution (default 3)")
+    sp.add_argument("--check", action="append", help="only this speed check id (repeatable)")
+    sp.set_defaults(func=cmd_calibrate)
     return p
 
 

@@ -30,6 +30,20 @@ class SubmissionSource:
     path: Path
 
 
+@dataclass(frozen=True)
+class StagedSubmission:
+    """A submission copied once into a private folder; ``sha256`` is the hash of exactly what is
+    graded (``path`` holds ``<package>/``)."""
+
+    id: str
+    path: Path
+    sha256: str
+    folder: Path  # remove() deletes this (it holds path)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def _looks_like_submission(path: Path, package: str) -> bool:
     if path.suffix == ".zip" and path.is_file():
         return True
@@ -223,3 +237,39 @@ def content_hash(staged: Path) -> str:
             h.update(str(f.relative_to(staged)).encode() + b"\0" + len(data).to_bytes(8, "little"))
             h.update(data)
     return h.hexdigest()
+
+
+def stage_submission(source: SubmissionSource, package: str, folder: Path) -> StagedSubmission:
+    """Stage ``source`` into ``folder`` (which is removed again if staging fails) and hash it.
+
+    Any failure to read the submission (a bad zip, a missing package, an unreadable file) is a
+    SubmissionError naming the problem: one bad submission never stops a batch."""
+    folder = Path(folder)
+    try:
+        path = stage(source, package, folder / "submission")
+        return StagedSubmission(source.id, path, content_hash(path), folder)
+    except SubmissionError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    except (OSError, ValueError, EOFError, RuntimeError, zipfile.BadZipFile, NotImplementedError) as e:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise SubmissionError(f"{source.path.name}: could not be read ({type(e).__name__}: {e}); "
+                              "re-create the folder or zip and submit again") from None
+
+
+def raw_fingerprint(path: Path) -> str:
+    """A hash of a submission as handed in (for one that cannot be staged, so that a rerun can
+    tell an unchanged broken file from a new one); "" when even that cannot be read."""
+    path = Path(path)
+    try:
+        if path.is_file():
+            h = hashlib.sha256(b"raw-file\0")
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            return h.hexdigest()
+        if path.is_dir():
+            return "raw-dir-" + content_hash(path)
+    except OSError:
+        pass
+    return ""

@@ -1,4 +1,4 @@
-"""Helpers shared by public and hidden tests.
+"""The CV3 test kit: helpers shared by public and hidden tests, and the pytest plugin ``cv3``.
 
 Tests never import a student package directly: they receive a ``student`` object.
 Locally (``nox -s test -- <assignment>``) it is a :class:`LocalStudent` wrapping the
@@ -9,29 +9,58 @@ sandboxed worker. Both offer the same surface, so one test file serves both:
 * ``student.vjp(name, args, kwargs=None, wrt=(0,), grad_outputs=None)``: forward plus a
   vector-Jacobian product, because autograd graphs cannot cross the sandbox boundary.
 
-This module ships in the student handout, so it depends on torch and pytest only.
+As a pytest plugin (entry point ``cv3`` in pyproject.toml; ``-p harness.testkit`` where the
+project is not installed) it gives the tests of an assignment everything a conftest.py used to:
+
+* the ``task(id)`` marker, and a collection check that every test of an assignment carries one
+  naming a task of its manifest (reported; errors with ``--cv3-strict-markers``);
+* the ``student`` fixture: the grading proxy (``config.cv3_student``) when the grader set one,
+  else the package imported from ``$CV3_STUDENT_DIR`` or from the assignment folder (the stub);
+* the ``reference`` fixture (grader's side only): ``reference/<name>/<package>`` loaded under
+  the private alias ``cv3_reference_<name>``;
+* the hidden-tests folder on ``sys.path`` (sibling helper modules import by name), and one torch
+  thread while an assignment's tests run.
+
+A test file belongs to an assignment when a folder above it holds ``assignment.toml`` (the
+public tests ``assignments/<name>/tests``, or a student handout ``<name>/tests``), or is
+``reference/<name>`` (hidden tests; the manifest is ``assignments/<name>/assignment.toml``).
+Every other test file (this project's own tests) is left alone.
+
+This module ships in the student handout, so it depends on the standard library, torch and
+pytest only.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import math
+import os
 import sys
+import types
 from pathlib import Path
 from typing import Any, Sequence
 
 import pytest
 import torch
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    try:
+        import tomli as tomllib  # type: ignore[no-redef]
+    except ModuleNotFoundError:  # pragma: no cover - reported when a manifest is read
+        tomllib = None  # type: ignore[assignment]
+
 __all__ = [
     "LocalStudent",
+    "local_vjp",
     "student_fixture",
     "assert_tensor",
     "assert_same_elements",
     "check_gradient",
     "devices",
 ]
-
 
 class LocalStudent:
     """In-process stand-in for the grading proxy (public tests on a student's machine)."""
@@ -231,3 +260,260 @@ def check_gradient(
                 f"{name}: gradient mismatch in direction {k}: analytic v^T J u = {analytic:.6g}, "
                 f"numeric = {numeric:.6g} (atol={atol}, rtol={rtol})"
             )
+
+
+# ------------------------------------------------------------------------------ pytest plugin
+#
+# Registered as the pytest11 entry point ``cv3``. Everything below is inert for test files that
+# are not inside an assignment: the fixtures fail with a message if such a test asks for them
+# (a fixture of the same name in a conftest.py or test module wins, as always), the autouse
+# fixture and the hooks do nothing.
+
+MARKER_LINE = "task(id): the manifest task this test grades"
+STRICT_OPTION = "--cv3-strict-markers"
+
+
+class _Located:
+    """Where a test file's assignment lives, read from its manifest."""
+
+    def __init__(self, *, kind: str, name: str, root: Path, manifest: Path, package: str,
+                 task_ids: tuple[str, ...], stub_dir: Path, reference_dir: Path | None,
+                 hidden_tests_dir: Path | None) -> None:
+        self.kind = kind  # "public" (a folder holding assignment.toml) | "hidden" (reference/<name>)
+        self.name = name
+        self.root = root
+        self.manifest = manifest
+        self.package = package
+        self.task_ids = task_ids
+        self.stub_dir = stub_dir  # default folder holding the package under test
+        self.reference_dir = reference_dir  # reference/<name>/<package>, None where there is none
+        self.hidden_tests_dir = hidden_tests_dir  # reference/<name>/<hidden_tests> (hidden only)
+
+    def __repr__(self) -> str:
+        return f"<cv3 assignment {self.name!r} ({self.kind}) at {self.root}>"
+
+
+class _State:
+    def __init__(self) -> None:
+        self.dirs: dict[Path, _Located | None] = {}
+        self.manifests: dict[Path, dict] = {}
+        self.students: dict[tuple[str, str], Any] = {}
+        self.marker_problems: list[str] = []
+
+
+_STATE_KEY = pytest.StashKey[_State]()
+#: "nodeid: reason" for every test of an assignment with a missing or unknown task marker
+MARKER_PROBLEMS_KEY = pytest.StashKey[list]()
+
+
+def _state(config: pytest.Config) -> _State:
+    state = config.stash.get(_STATE_KEY, None)
+    if state is None:
+        state = config.stash[_STATE_KEY] = _State()
+    return state
+
+
+def _read_manifest(state: _State, path: Path) -> dict:
+    data = state.manifests.get(path)
+    if data is None:
+        if tomllib is None:
+            raise RuntimeError(f"reading {path} needs Python >= 3.11 or the 'tomli' package "
+                               "(pip install tomli)")
+        try:
+            with open(path, "rb") as f:
+                data = state.manifests[path] = tomllib.load(f)
+        except (OSError, ValueError) as e:  # tomllib.TOMLDecodeError is a ValueError
+            raise RuntimeError(f"cannot read the assignment manifest {path}: {e}") from e
+    return data
+
+
+def _locate_dir(state: _State, d: Path) -> _Located | None:
+    if d in state.dirs:
+        return state.dirs[d]
+    found: _Located | None = None
+    manifest = d / "assignment.toml"
+    if manifest.is_file():
+        # an assignment root: assignments/<name>, or <name>/ in a student handout
+        data = _read_manifest(state, manifest)
+        head = data.get("assignment", {})
+        name = str(head.get("name") or d.name)
+        package = str(head.get("package") or name)
+        ref_root = d.parent.parent / "reference" / d.name if d.parent.name == "assignments" else None
+        ref_pkg = ref_root / package if ref_root is not None else None
+        found = _Located(kind="public", name=name, root=d, manifest=manifest, package=package,
+                         task_ids=_task_ids(data), stub_dir=d,
+                         reference_dir=ref_pkg if ref_pkg is not None and ref_pkg.is_dir() else None,
+                         hidden_tests_dir=None)
+    elif d.parent.name == "reference" and (d.parent.parent / "assignments" / d.name / "assignment.toml").is_file():
+        # a reference root: reference/<name>, whose manifest is assignments/<name>/assignment.toml
+        stub_root = d.parent.parent / "assignments" / d.name
+        manifest = stub_root / "assignment.toml"
+        data = _read_manifest(state, manifest)
+        head = data.get("assignment", {})
+        name = str(head.get("name") or d.name)
+        package = str(head.get("package") or name)
+        found = _Located(kind="hidden", name=name, root=d, manifest=manifest, package=package,
+                         task_ids=_task_ids(data), stub_dir=stub_root,
+                         reference_dir=d / package if (d / package).is_dir() else None,
+                         hidden_tests_dir=d / str(head.get("hidden_tests") or "tests"))
+    elif d.parent != d:
+        found = _locate_dir(state, d.parent)
+    state.dirs[d] = found
+    return found
+
+
+def _task_ids(data: dict) -> tuple[str, ...]:
+    tasks = data.get("task", [])
+    return tuple(str(t["id"]) for t in tasks if isinstance(t, dict) and "id" in t) \
+        if isinstance(tasks, list) else ()
+
+
+def locate_assignment(config: pytest.Config, path: Path | str | None) -> _Located | None:
+    """The assignment a test file (or folder) belongs to, or None outside any assignment."""
+    if path is None:
+        return None
+    path = Path(path).resolve()
+    return _locate_dir(_state(config), path if path.is_dir() else path.parent)
+
+
+def _require(request: pytest.FixtureRequest, fixture: str) -> _Located:
+    located = locate_assignment(request.config, getattr(request.node, "path", None))
+    if located is None:
+        pytest.fail(f"the cv3 `{fixture}` fixture serves only tests inside an assignment (a folder "
+                    "above the test holds assignment.toml, or is reference/<name>); "
+                    f"{getattr(request.node, 'path', '?')} is not in one", pytrace=False)
+    return located
+
+
+def _load_package_as(package_dir: Path, alias: str) -> types.ModuleType:
+    """Import the package in ``package_dir`` under the module name ``alias`` (the same as
+    ``harness.authoring.load_package_as``, which the handout does not ship)."""
+    init = Path(package_dir) / "__init__.py"
+    if not init.is_file():
+        raise FileNotFoundError(f"{init} not found")
+    for name in [m for m in sys.modules if m == alias or m.startswith(alias + ".")]:
+        del sys.modules[name]
+    spec = importlib.util.spec_from_file_location(alias, init, submodule_search_locations=[str(package_dir)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[alias] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[alias]
+        raise
+    return module
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("cv3", "CV3 assignment tests")
+    group.addoption(STRICT_OPTION, action="store_true", default=False,
+                    help="make a test of an assignment without a @pytest.mark.task(<id>) marker naming a "
+                         "task of its manifest a collection error (default: listed in the summary)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_LINE)
+    _state(config)
+    config.stash[MARKER_PROBLEMS_KEY] = []
+    config.cv3_marker_problems = config.stash[MARKER_PROBLEMS_KEY]
+
+
+def pytest_collectstart(collector: pytest.Collector) -> None:
+    # hidden tests import trusted sibling helpers by name (mpn_oracles.py), in every import mode
+    path = getattr(collector, "path", None)
+    try:
+        located = locate_assignment(collector.config, path)
+    except RuntimeError:
+        return  # a broken manifest: the collection check and the fixtures report it
+    if located is None or located.kind != "hidden" or located.hidden_tests_dir is None:
+        return
+    hidden = located.hidden_tests_dir.resolve()
+    path = Path(path).resolve()
+    if (path == hidden or hidden in path.parents) and hidden.is_dir() and str(hidden) not in sys.path:
+        sys.path.insert(0, str(hidden))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    problems = config.stash.setdefault(MARKER_PROBLEMS_KEY, [])
+    strict = bool(config.getoption("cv3_strict_markers", False))
+    for item in items:
+        try:
+            located = locate_assignment(config, getattr(item, "path", None))
+        except Exception as e:  # noqa: BLE001 - a broken manifest is reported, not a crash
+            problems.append(f"{item.nodeid}: cannot read its assignment's manifest: {type(e).__name__}: {e}")
+            continue
+        if located is None:
+            continue
+        marker = item.get_closest_marker("task")
+        ids = ", ".join(located.task_ids) or "(none)"
+        if marker is None or not marker.args:
+            reason = "has no @pytest.mark.task(<id>) marker"
+        elif str(marker.args[0]) not in located.task_ids:
+            reason = f"its task marker names {marker.args[0]!r}, which is not a task of {located.manifest}"
+        else:
+            continue
+        problems.append(f"{item.nodeid}: {reason}")
+        if strict:
+            message = (f"{item.nodeid}: {reason}.\nFix: add @pytest.mark.task(\"<id>\") with one of the "
+                       f"task ids of {located.manifest}: {ids}")
+            report = pytest.CollectReport(item.nodeid, "failed", message, [])
+            config.hook.pytest_collectreport(report=report)
+    config.cv3_marker_problems = problems
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    problems = config.stash.get(MARKER_PROBLEMS_KEY, [])
+    if not problems or config.getoption("cv3_strict_markers", False):
+        return
+    terminalreporter.write_sep("-", f"cv3: {len(problems)} test(s) without a valid task marker")
+    for line in problems:
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"(they are not graded as any task; {STRICT_OPTION} makes this an error)")
+
+
+@pytest.fixture(scope="module")
+def student(request: pytest.FixtureRequest):
+    """The package under test: the grading proxy when the grader attached one
+    (``config.cv3_student``), otherwise the package imported from ``$CV3_STUDENT_DIR`` (the
+    folder that holds it) or from the assignment folder (the stub)."""
+    proxy = getattr(request.config, "cv3_student", None)
+    if proxy is not None:
+        return proxy
+    located = _require(request, "student")
+    package_dir = Path(os.environ.get("CV3_STUDENT_DIR") or located.stub_dir).resolve()
+    cache = _state(request.config).students
+    key = (located.package, str(package_dir))
+    if key not in cache:
+        cache[key] = student_fixture(request, located.package, package_dir)
+    return cache[key]
+
+
+@pytest.fixture(scope="module")
+def reference(request: pytest.FixtureRequest) -> types.ModuleType:
+    """The reference package (trusted side only), loaded once under the private alias
+    ``cv3_reference_<name>`` so that it never clashes with, or stands in for, the package under
+    test."""
+    located = _require(request, "reference")
+    if located.reference_dir is None:
+        pytest.fail(f"the `reference` fixture needs the reference solution of {located.name!r}, which "
+                    "exists only on the grader's side (reference/<name>/<package>); it is not part of "
+                    "the student handout, so a public test cannot use it", pytrace=False)
+    alias = f"cv3_reference_{located.name}"
+    module = sys.modules.get(alias)
+    return module if module is not None else _load_package_as(located.reference_dir, alias)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cv3_one_torch_thread(request: pytest.FixtureRequest):
+    """Assignment tests work on tiny tensors, where intra-op threads only add overhead (and stall
+    on a busy machine); the grading worker runs with one thread too. Restored afterwards."""
+    if locate_assignment(request.config, getattr(request.node, "path", None)) is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

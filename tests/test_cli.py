@@ -126,7 +126,7 @@ def test_list_shows_every_assignment_task_and_points(tmp_path):
     a = ASSIGNMENT
     assert re.search(rf"^{A}: .*\({a.max_score:g} points\)$", done.stdout, flags=re.M), done.stdout
     for t in a.tasks:
-        assert re.search(rf"^\s+{t.id}\s+{t.points:g}\s+{re.escape(t.title)}$", done.stdout, flags=re.M), \
+        assert re.search(rf"^\s+{t.id}\s+{t.points:g}\s+{re.escape(t.title)} \(tests\)$", done.stdout, flags=re.M), \
             f"task {t.id} missing from:\n{done.stdout}"
     for s in a.speed:
         assert re.search(rf"^\s+{s.id}\s+{s.points:g}\s+.*\(speed", done.stdout, flags=re.M)
@@ -387,7 +387,7 @@ def test_an_interrupt_swallowed_inside_grading_still_stops_the_batch(tmp_path, m
     result of the interrupted grading."""
     import weakref
 
-    import harness.grading.grade
+    import harness.grading.context
     import harness.sandbox
     from harness.batch import grade_batch
     from harness.results import SubmissionResult
@@ -401,8 +401,14 @@ def test_an_interrupt_swallowed_inside_grading_still_stops_the_batch(tmp_path, m
         def __init__(self, assignment, **kwargs):
             pass
 
-        def grade(self, source):
-            if source.id == "s2":  # Ctrl-C lands where Python cannot raise it
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+        def grade_staged(self, staged):
+            if staged.id == "s2":  # Ctrl-C lands where Python cannot raise it
                 class Garbage:
                     pass
 
@@ -410,15 +416,15 @@ def test_an_interrupt_swallowed_inside_grading_still_stops_the_batch(tmp_path, m
                 ref = weakref.ref(g, lambda r: os.kill(os.getpid(), signal.SIGINT))
                 del g
                 assert ref() is None
-            return SubmissionResult(assignment=A, submission_id=source.id, status="graded",
+            return SubmissionResult(assignment=A, submission_id=staged.id, status="graded",
                                     score=M, max_score=M)
 
-        def close(self):
-            pass
-
-    monkeypatch.setattr(harness.grading.grade, "Grader", FakeGrader)
+    monkeypatch.setattr(harness.grading.context, "GradingContext", FakeGrader)
     monkeypatch.setattr(harness.sandbox, "make_sandbox", lambda *a, **k: Sandbox())
     store = ResultStore(tmp_path / "cv3.sqlite")
+    for s_ in ("s1", "s2", "s3"):
+        (tmp_path / s_ / A).mkdir(parents=True)
+        (tmp_path / s_ / A / "__init__.py").write_text("")
     sources = [SubmissionSource(s, tmp_path / s) for s in ("s1", "s2", "s3")]
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):

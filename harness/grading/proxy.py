@@ -5,6 +5,10 @@ the submission's function, and the proxy returns freshly decoded plain values. E
 submission code come back as the matching built-in type (so ``pytest.raises(ValueError)``
 works as it does locally) or as :class:`StudentException`; a dead or hung worker raises
 :class:`StudentCrash`. Neither can be mistaken for a pass.
+
+Hangs cost bounded time: a function that timed out is not called again (every later call of it
+fails at once, saying so), and once the submission has lost ``hang_budget_s`` to timed-out calls,
+every remaining call gets the short ``call_timeout_after_hangs_s``.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ from __future__ import annotations
 import builtins
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from harness.sandbox.local import WorkerCrashed, WorkerError
+from harness.sandbox.api import ExitReason, WorkerCrashed, WorkerError
+from harness.sandbox.client import WorkerClient
 from harness.sandbox.protocol import Handle
 
 MAPPED_EXCEPTIONS = {
@@ -34,12 +39,12 @@ class StudentCrash(Exception):
 
 class StudentSession:
     """One submission's worker: started lazily, restarted after a crash (a few times), and
-    held to the assignment's total time budget."""
+    held to the assignment's total time budget and hang budget."""
 
     def __init__(self, sandbox, staged: Path | None, *, package: str, api: Sequence[str],
                  forbidden_modules: Sequence[str] = (), seed: int = 0,
                  total_timeout_s: float = 900.0, max_restarts: int = 8,
-                 max_crashes_per_target: int = 2) -> None:
+                 max_crashes_per_target: int = 2, baseline: bool = False) -> None:
         self.sandbox = sandbox
         self.staged = staged
         self.package = package
@@ -49,8 +54,11 @@ class StudentSession:
         self.total_timeout_s = total_timeout_s
         self.max_restarts = max_restarts
         self.max_crashes_per_target = max_crashes_per_target
+        self.baseline = baseline
         self.crashes_by_target: dict[str, int] = {}
-        self.worker = None
+        self.hung: dict[str, float] = {}  # target -> the timeout it ran into
+        self.hang_time_s = 0.0
+        self.client: WorkerClient | None = None
         self.api: dict[str, str] = {}
         self.info: dict[str, Any] = {}
         self.fatal: str | None = None
@@ -62,64 +70,117 @@ class StudentSession:
         self.calls = 0
         self.created = time.monotonic()
 
+    @property
+    def worker(self):
+        return self.client.worker if self.client is not None else None
+
+    @property
+    def limits(self):
+        return self.sandbox.limits
+
     def start(self) -> None:
-        if self.starts > self.max_restarts:
+        # restarts after a hang do not count: hangs are bounded by the hang budget instead
+        if self.starts - len(self.hung) > self.max_restarts:
             self.fatal = (f"the worker crashed {len(self.crashes)} times; giving up on the "
                           f"remaining checks. Last crash: {self.crashes[-1]}")
             raise StudentCrash(self.fatal)
         self.starts += 1
         t0 = time.perf_counter()
-        self.worker = self.sandbox.start_worker(self.staged, hide_modules=self.forbidden)
+        worker = self.sandbox.start_worker(self.staged, hide_modules=[] if self.baseline else self.forbidden)
+        client = WorkerClient(worker)
         try:
-            reply = self.worker.request(
-                {"op": "hello", "package": self.package, "api": self.api_names,
-                 "forbidden_modules": self.forbidden, "seed": self.seed,
-                 "submission_dir": self.worker.submission_dir, "threads": 1},
-                timeout=self.worker.limits.start_timeout_s,
-            )
+            if self.baseline and self.staged is None:
+                hello = client.hello(baseline=True, seed=self.seed)
+            else:
+                hello = client.hello(package=self.package, api=self.api_names,
+                                     forbidden_modules=self.forbidden, seed=self.seed)
         except WorkerCrashed as e:
-            self.worker.close()
-            self.worker = None
+            worker.close()
             self.import_error = f"the worker died while starting or importing the package: {e}"
             self.fatal = (f"the package '{self.package}' could not be imported, so nothing in it "
                           "could be called (the error is at the top of the report)")
             raise StudentCrash(self.fatal) from None
+        except BaseException:  # Ctrl-C or SIGTERM while it starts: never leave it running
+            worker.close()
+            raise
         finally:
             self.start_time_s += time.perf_counter() - t0
-        self.info = reply.get("info", {}) if isinstance(reply.get("info"), dict) else {}
-        if not reply["ok"]:
-            self.import_error = str(reply.get("error", ""))
+        self.info = hello.info
+        if not hello.ok:
+            worker.close()
+            self.import_error = hello.error
             self.fatal = (f"the package '{self.package}' could not be imported, so nothing in it "
                           "could be called (the error is at the top of the report)")
-            self.close()
             raise StudentCrash(self.fatal)
-        api = reply.get("api", {})
-        self.api = {k: v for k, v in api.items() if k in self.api_names and type(v) is str} \
-            if isinstance(api, dict) else {}
+        self.client = client
+        self.api = {k: v for k, v in hello.api.items() if k in self.api_names}
 
-    def request(self, message: dict, timeout: float | None = None) -> Any:
+    def restart(self) -> None:
+        """A fresh worker (e.g. an untrained model for a baseline)."""
+        self.close()
+        self.start()
+
+    # -- typed requests --------------------------------------------------------------------------
+    def call(self, target: str | Handle, args: Sequence[Any] = (), kwargs: dict | None = None, *,
+             method: str = "", new: bool = False, timeout: float | None = None, label: str = "") -> Any:
+        label = label or (target if isinstance(target, str) else "<object method>")
+        return self._guarded(label, timeout, lambda c, t: c.call(target, args, kwargs, method=method,
+                                                                 new=new, timeout=t))
+
+    def vjp(self, target: str, args, kwargs, wrt, grad_outputs=None) -> Any:
+        return self._guarded(target, None, lambda c, t: c.vjp(target, args, kwargs, wrt, grad_outputs, timeout=t))
+
+    def put(self, key: str, args, kwargs=None, *, timeout: float | None = None) -> None:
+        self._guarded(f"<stash {key}>", timeout, lambda c, t: c.put(key, args, kwargs, timeout=t))
+
+    def run(self, target: str, key: str, number: int, *, timeout: float | None = None, **kw):
+        return self._guarded(target, timeout, lambda c, t: c.run(target, key, number, timeout=t, **kw))
+
+    def cpu_time_ns(self) -> int | None:
+        worker = self.worker
+        return worker.cpu_time_ns() if worker is not None else None
+
+    # -- the guard every request goes through ----------------------------------------------------
+    def _timeout(self, asked: float | None) -> float:
+        timeout = self.limits.call_timeout_s if asked is None else asked
+        if self.hang_time_s >= self.limits.hang_budget_s:
+            timeout = min(timeout, self.limits.call_timeout_after_hangs_s)
+        return timeout
+
+    def _guarded(self, target: str, timeout: float | None, send: Callable[[WorkerClient, float], Any]) -> Any:
         if self.fatal:
             raise StudentCrash(self.fatal)
-        target = message.get("target")
-        target = target if isinstance(target, str) else "<object method>"
+        if target in self.hung:
+            raise StudentCrash(f"'{target}' hung earlier (no reply within {self.hung[target]:g} s); "
+                               "it is not called again")
         if self.crashes_by_target.get(target, 0) >= self.max_crashes_per_target:
-            raise StudentCrash(f"'{target}' crashed or hung the worker "
+            raise StudentCrash(f"'{target}' crashed the worker "
                                f"{self.crashes_by_target[target]} times; it is not called again")
         if time.monotonic() - self.created > self.total_timeout_s:
             self.fatal = f"the submission used up its total time budget of {self.total_timeout_s:g} s"
             self.close()
             raise StudentCrash(self.fatal)
-        if self.worker is None:
+        if self.client is None:
             self.start()
+        limit = self._timeout(timeout)
         t0 = time.perf_counter()
         try:
-            return self.worker.request(message, timeout)
+            return send(self.client, limit)
         except WorkerCrashed as e:
             self.crashes.append(f"{target}: {e}")
-            self.crashes_by_target[target] = self.crashes_by_target.get(target, 0) + 1
-            self.worker.close()
-            self.worker = None
-            raise StudentCrash(str(e)) from None
+            if e.reason is ExitReason.TIMEOUT:
+                self.hung[target] = limit
+                self.hang_time_s += limit
+                budget = self.limits.hang_budget_s
+                note = ("" if self.hang_time_s < budget else
+                        f" The submission has now lost {self.hang_time_s:g} s to calls that hung (budget "
+                        f"{budget:g} s): its remaining calls get {self.limits.call_timeout_after_hangs_s:g} s each.")
+                message = f"{e}{note}"
+            else:
+                self.crashes_by_target[target] = self.crashes_by_target.get(target, 0) + 1
+                message = str(e)
+            self.close()
+            raise StudentCrash(message) from None
         except WorkerError as e:
             raise _student_exception(e) from None
         finally:
@@ -127,9 +188,9 @@ class StudentSession:
             self.calls += 1
 
     def close(self) -> None:
-        if self.worker is not None:
-            self.worker.close()
-            self.worker = None
+        if self.client is not None:
+            self.client.worker.close()
+            self.client = None
 
 
 def _student_exception(e: WorkerError) -> Exception:
@@ -163,7 +224,7 @@ class RemoteStudent:
         self._session = session
 
     def _ensure_started(self) -> None:
-        if self._session.worker is None and not self._session.fatal:
+        if self._session.client is None and not self._session.fatal:
             self._session.start()
         if self._session.fatal:
             raise StudentCrash(self._session.fatal)
@@ -185,10 +246,7 @@ class RemoteStudent:
             wrt: Sequence[int] = (0,), grad_outputs=None):
         if name not in self._session.api_names:
             raise AttributeError(f"'{name}' is not part of this assignment's API")
-        out = self._session.request({
-            "op": "vjp", "target": name, "args": _to_wire(list(args)),
-            "kwargs": _to_wire(kwargs or {}), "wrt": list(wrt), "grad_outputs": grad_outputs,
-        })
+        out = self._session.vjp(name, _to_wire(list(args)), _to_wire(kwargs or {}), list(wrt), grad_outputs)
         if not isinstance(out, list) or len(out) != 2 or not isinstance(out[1], list):
             raise StudentException("vjp: malformed reply from the submission")
         return out[0], out[1]
@@ -200,9 +258,7 @@ class RemoteFunction:
         self._name = name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return _from_wire(self._session.request({
-            "op": "call", "target": self._name, "args": _to_wire(list(args)),
-            "kwargs": _to_wire(kwargs)}))
+        return _from_wire(self._session.call(self._name, _to_wire(list(args)), _to_wire(kwargs)))
 
     def __repr__(self) -> str:
         return f"<student function {self._name}>"
@@ -210,9 +266,7 @@ class RemoteFunction:
 
 class RemoteClass(RemoteFunction):
     def __call__(self, *args: Any, **kwargs: Any) -> "RemoteObject":
-        handle = self._session.request({
-            "op": "call", "target": self._name, "args": _to_wire(list(args)),
-            "kwargs": _to_wire(kwargs), "new": True})
+        handle = self._session.call(self._name, _to_wire(list(args)), _to_wire(kwargs), new=True)
         if not isinstance(handle, Handle):
             raise StudentException(f"constructing {self._name} did not return an object")
         return RemoteObject(self._session, handle.id, self._name)
@@ -236,7 +290,6 @@ class RemoteObject:
 
     def _method(self, method: str):
         def call(*args: Any, **kwargs: Any) -> Any:
-            return _from_wire(self._session.request({
-                "op": "call", "target": Handle(self._handle), "method": method,
-                "args": _to_wire(list(args)), "kwargs": _to_wire(kwargs)}))
+            return _from_wire(self._session.call(Handle(self._handle), _to_wire(list(args)), _to_wire(kwargs),
+                                                 method=method, label=f"{self._cls}.{method}"))
         return call

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from harness import testkit
+
 EMPTY_INI = Path(__file__).with_name("pytest_grading.ini")
 
 
@@ -124,6 +126,9 @@ def run_tests(student, suites: dict[str, Path], rootdir: Path, extra_args: list[
     args = [str(p) for p in suites.values()] + [
         "-c", str(EMPTY_INI), "--rootdir", str(rootdir), "-p", "no:cacheprovider",
         "-p", "no:randomly", "-p", "no:xdist", "-q", "--import-mode=importlib",
+        # the cv3 test-kit plugin is passed in below; blocking its entry point avoids registering
+        # it twice, and it stays active when plugin autoloading is disabled
+        "-p", "no:cv3",
         "--no-header", "--assert=plain", "--tb=line", "-o", "console_output_style=classic", *extra_args,
     ]
     t0 = time.perf_counter()
@@ -133,7 +138,7 @@ def run_tests(student, suites: dict[str, Path], rootdir: Path, extra_args: list[
     torch.set_num_threads(1)
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            code = pytest.main(args, plugins=[plugin])
+            code = pytest.main(args, plugins=[plugin, testkit])
     finally:
         torch.set_num_threads(threads)
     elapsed = time.perf_counter() - t0

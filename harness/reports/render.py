@@ -238,34 +238,6 @@ def _check_view(c: CheckResult, title: str) -> dict[str, Any]:
     }
 
 
-def _speed_view(c: CheckResult) -> dict[str, Any]:
-    d = c.details or {}
-    repeats, number = d.get("repeats"), d.get("number")
-    full, zero = _num(d.get("full_ratio")), _num(d.get("zero_ratio"))
-    band = "—"
-    if full is not None and zero is not None:
-        band = f"full ≤ {full:g}×, zero ≥ {zero:g}×"
-    return {
-        "task": c.task,
-        "name": c.name,
-        "ratio": fmt_ratio(d.get("ratio")),
-        "ratio_value": _num(d.get("ratio")),
-        "student_median": fmt_ms(d.get("student_median_s")),
-        "baseline_median": fmt_ms(d.get("baseline_median_s")),
-        "student_spread": fmt_spread(d.get("student_spread")),
-        "baseline_spread": fmt_spread(d.get("baseline_spread")),
-        "repeats": (
-            f"{repeats} × {number}" if repeats is not None and number is not None else "—"
-        ),
-        "device": str(d.get("device", "—")),
-        "band": band,
-        "baseline": str(d.get("baseline", "—")),
-        "score": fmt_score(c.score),
-        "max_score": fmt_score(c.max_score),
-        "passed": bool(c.passed),
-    }
-
-
 def _sandbox_alerts(sandbox: Mapping[str, Any]) -> list[str]:
     """Missing protections, stated plainly, so a reader cannot miss them."""
     alerts = []
@@ -281,35 +253,32 @@ def _sandbox_alerts(sandbox: Mapping[str, Any]) -> list[str]:
     return alerts
 
 
-def _trusted_svg(svg: Any) -> Markup | None:
+def trusted_svg(svg: Any) -> Markup | None:
     """Figures are drawn by the trusted scorer from numbers; keep only well-formed SVG."""
     if not isinstance(svg, str) or not svg.lstrip().startswith("<svg") or "<script" in svg.lower():
         return None
     return Markup(svg)
 
 
-def _accuracy_view(c: CheckResult) -> dict[str, Any]:
-    d = dict(c.details or {})
-    figures = [(str(f.get("title", "")), _trusted_svg(f.get("svg")))
-               for f in d.pop("figures", []) or [] if isinstance(f, dict)]
-    table = d.pop("table", None)
-    if not (isinstance(table, dict) and isinstance(table.get("columns"), list)
-            and isinstance(table.get("rows"), list)):
-        table = None
-    scalars = [(k, fmt_value(v)) for k, v in d.items()
-               if k not in ("metric", "value", "floor", "target") and not isinstance(v, (dict, list))]
-    return {
-        "name": c.name, "metric": d.get("metric", ""), "value": fmt_value(d.get("value")),
-        "floor": fmt_value(d.get("floor")), "target": fmt_value(d.get("target")),
-        "score": fmt_score(c.score), "max_score": fmt_score(c.max_score),
-        "figures": [(t, svg) for t, svg in figures if svg is not None],
-        "table": table, "scalars": scalars,
-    }
+def _kind_sections(result: SubmissionResult) -> list[dict[str, Any]]:
+    """One report section per check kind that has a view (speed, accuracy, probes, ...)."""
+    from harness.checks import kinds_in_order
+
+    sections = []
+    for kind in kinds_in_order():
+        if not kind.template:
+            continue
+        items = [v for t in result.tasks for c in t.checks
+                 if c.kind == kind.result_kind and (v := kind.view(c)) is not None]
+        if items:
+            sections.append({"template": kind.template, "title": kind.section, "anchor": kind.table,
+                             "items": items})
+    return sections
 
 
 def _submission_context(result: SubmissionResult) -> dict[str, Any]:
     titles = {t.id: t.title for t in result.tasks}
-    tasks, failed, passed, speed, accuracy = [], [], [], [], []
+    tasks, failed, passed = [], [], []
     for t in result.tasks:
         tasks.append(
             {
@@ -327,10 +296,6 @@ def _submission_context(result: SubmissionResult) -> dict[str, Any]:
         )
         for c in t.checks:
             (passed if c.passed else failed).append(_check_view(c, titles.get(c.task, t.title)))
-            if c.kind == "speed":
-                speed.append(_speed_view(c))
-            elif c.kind == "accuracy" and "value" in (c.details or {}):
-                accuracy.append(_accuracy_view(c))
     error, error_cut = clean_text(result.error)
     sandbox = dict(result.sandbox or {})
     notes = sandbox.pop("notes", []) or []
@@ -349,8 +314,7 @@ def _submission_context(result: SubmissionResult) -> dict[str, Any]:
         "tasks": tasks,
         "failed": failed,
         "passed": passed,
-        "speed": speed,
-        "accuracy": accuracy,
+        "sections": _kind_sections(result),
         "environment": _flatten(result.environment or {}),
         "sandbox": _flatten(sandbox),
         "sandbox_notes": [clean_text(n)[0] for n in notes],

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from harness.sandbox.local import Limits, LocalSandbox, WorkerCrashed, WorkerError
+from harness.manifest import Limits
+from harness.sandbox.api import ExitReason, Sandbox, Worker, WorkerCrashed, WorkerError
+from harness.sandbox.client import WorkerClient
+from harness.sandbox.local import LocalSandbox
 
 BACKENDS = ("local", "docker")
 
@@ -27,11 +30,10 @@ def verify_gpu(sandbox) -> None:
     """Start a clean worker and make sure it sees a CUDA device; raise GPUUnavailable if not."""
     worker = sandbox.start_worker(None)
     try:
-        reply = worker.request({"op": "hello", "baseline": True, "threads": 1},
-                               timeout=sandbox.limits.start_timeout_s)
+        hello = WorkerClient(worker).hello(baseline=True)
     finally:
         worker.close()
-    if not (isinstance(reply.get("info"), dict) and reply["info"].get("cuda") is True):
+    if hello.info.get("cuda") is not True:
         raise GPUUnavailable(
             "a GPU was requested (--gpus) but torch.cuda.is_available() is False inside the sandbox; "
             "check `nvidia-smi` on the host, the NVIDIA container toolkit for Docker, and that the "
@@ -39,5 +41,5 @@ def verify_gpu(sandbox) -> None:
         )
 
 
-__all__ = ["BACKENDS", "GPUUnavailable", "Limits", "LocalSandbox", "WorkerCrashed", "WorkerError",
-           "make_sandbox", "verify_gpu"]
+__all__ = ["BACKENDS", "ExitReason", "GPUUnavailable", "Limits", "LocalSandbox", "Sandbox", "Worker",
+           "WorkerClient", "WorkerCrashed", "WorkerError", "make_sandbox", "verify_gpu"]

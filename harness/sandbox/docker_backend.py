@@ -17,14 +17,16 @@ import select
 import shutil
 import socket
 import struct
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.sandbox.local import (SANDBOX_HOME, SUBMISSION_MOUNT, WORKER_FILES, WORKER_MOUNT, Limits,
-                                   WorkerCrashed, WorkerProcess)
+from harness.manifest import Limits
+from harness.sandbox.api import ExitReason, WorkerCrashed
+from harness.sandbox.local import (SANDBOX_HOME, SUBMISSION_MOUNT, WORKER_FILES, WORKER_MOUNT, WorkerProcess,
+                                   tree_cpu_time_ns)
+from harness.tmp import scratch_dir
 
 LABEL = "cv3.worker"
 DEFAULT_IMAGE = "cv3-grader:latest"
@@ -94,7 +96,9 @@ class DockerSandbox:
         self.image_python = img.labels.get("cv3.python", IMAGE_PYTHON)
         self.image_site = img.labels.get("cv3.site_packages", "")
         remove_leftovers(self.client)
-        self._worker_dir = Path(tempfile.mkdtemp(prefix="cv3_worker_"))
+        self._root = scratch_dir("sandbox")
+        self._worker_dir = self._root / "worker"
+        self._worker_dir.mkdir()
         here = Path(__file__).resolve().parent
         for f in WORKER_FILES:
             shutil.copy(here / f, self._worker_dir / f)
@@ -178,7 +182,7 @@ class DockerSandbox:
         )
 
     def close(self) -> None:
-        shutil.rmtree(self._worker_dir, ignore_errors=True)
+        shutil.rmtree(self._root, ignore_errors=True)
 
 
 def _gpu_unavailable(e: Exception) -> Exception:
@@ -206,6 +210,8 @@ class DockerWorker(WorkerProcess):
         self.submission_dir = SUBMISSION_MOUNT
         self.cgroup = None
         self.dead_reason = None
+        self.dead_exit = ExitReason.DIED
+        self._host_pid: int | None = None
         self._out = bytearray()
         self._err = bytearray()
         self._pending = bytearray()
@@ -250,7 +256,17 @@ class DockerWorker(WorkerProcess):
         del self._out[:n]
         return data
 
-    def _crashed(self, what: str) -> WorkerCrashed:
+    def cpu_time_ns(self) -> int | None:
+        """CPU time of the container's processes, read from the host's /proc."""
+        if self._host_pid is None:
+            try:
+                self.container.reload()
+                self._host_pid = int(self.container.attrs["State"]["Pid"]) or None
+            except Exception:  # noqa: BLE001 - the engine does not say: no CPU clock
+                return None
+        return tree_cpu_time_ns(self._host_pid) if self._host_pid else None
+
+    def _crashed(self, what: str, exit_reason: ExitReason = ExitReason.DIED) -> WorkerCrashed:
         reason = what
         try:
             self.container.kill()
@@ -260,20 +276,22 @@ class DockerWorker(WorkerProcess):
             self.container.reload()
             state = self.container.attrs.get("State", {})
             if state.get("OOMKilled"):
+                exit_reason = ExitReason.MEMORY
                 reason = f"killed: memory limit of {self.limits.memory_mb} MB exceeded"
-            elif "timed out" not in what:
+            elif exit_reason is not ExitReason.TIMEOUT:
                 code = state.get("ExitCode")
                 if code == 137:
-                    reason = f"{what}; killed (SIGKILL)"
+                    exit_reason, reason = ExitReason.SIGNAL, f"{what}; killed (SIGKILL)"
                 elif code not in (None, 0):
-                    reason = f"{what}; exit status {code}"
+                    exit_reason, reason = ExitReason.EXIT, f"{what}; exit status {code}"
         except Exception:  # noqa: BLE001
             pass
         tail = self.stderr_tail()
         if tail:
             reason += f"\n--- last output of the submission ---\n{tail}"
         self.dead_reason = reason
-        return WorkerCrashed(reason)
+        self.dead_exit = exit_reason
+        return WorkerCrashed(reason, exit_reason)
 
     def stderr_tail(self, limit: int = 1500) -> str:
         return bytes(self._err[-limit:]).decode("utf-8", "replace").strip()

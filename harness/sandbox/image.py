@@ -31,6 +31,16 @@ class ImageBuildError(RuntimeError):
     pass
 
 
+def extra_requirements() -> list[str]:
+    """The union of every assignment's ``requirements`` (from the registry of manifests)."""
+    from harness.manifest import list_assignments
+
+    out: list[str] = []
+    for a in list_assignments():
+        out += [r for r in a.requirements if r not in out]
+    return out
+
+
 def _run(cmd: list[str], log: Callable[[str], None], **kw) -> None:
     log("$ " + " ".join(cmd))
     proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
@@ -61,7 +71,7 @@ def build_offline(tag: str, *, torch_spec: str, suite: str = "bookworm",
                                   "wheels installed by the host's pip would not match")
         t0 = time.perf_counter()
         _run([sys.executable, "-m", "pip", "install", "-q", "--no-warn-script-location",
-              "--target", str(rootfs) + site, *torch_spec.split(), "numpy"], log)
+              "--target", str(rootfs) + site, *torch_spec.split(), "numpy", *extra_requirements()], log)
         log(f"  wheels: {time.perf_counter() - t0:.0f} s")
         t0 = time.perf_counter()
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
@@ -84,7 +94,8 @@ def build_from_dockerfile(tag: str, *, base_image: str, torch_spec: str,
     client = docker_client()
     log(f"building {tag} from {DOCKERFILE_DIR / 'Dockerfile'} (BASE_IMAGE={base_image})")
     image, lines = client.images.build(path=str(DOCKERFILE_DIR), tag=tag, rm=True,
-                                       buildargs={"BASE_IMAGE": base_image, "TORCH_SPEC": torch_spec})
+                                       buildargs={"BASE_IMAGE": base_image, "TORCH_SPEC": torch_spec,
+                                                  "EXTRA_REQUIREMENTS": " ".join(extra_requirements())})
     for line in lines:
         if isinstance(line, dict) and line.get("stream", "").strip():
             log("  " + line["stream"].strip())

@@ -31,8 +31,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.manifest import Limits
 from harness.sandbox import protocol
+from harness.sandbox.api import ExitReason, WorkerCrashed, WorkerError
 from harness.sandbox.cgroups import CgroupLimiter
+from harness.tmp import scratch_dir
 
 WORKER_FILES = ("worker.py", "protocol.py")
 WORKER_MOUNT = "/cv3_worker"
@@ -43,32 +46,6 @@ ADDRESS_SPACE_ALLOWANCE_MB = 4096
 # Process mode without bubblewrap: own user, network and pid namespaces where the kernel allows
 # (no network; the grader's processes cannot be signalled from inside).
 UNSHARE_ARGS = ("-rn", "--pid", "--fork", "--kill-child")
-
-
-@dataclass(frozen=True)
-class Limits:
-    call_timeout_s: float = 30.0
-    start_timeout_s: float = 60.0
-    memory_mb: int = 2048
-    cpu_time_s: int = 600
-    max_processes: int = 64
-    max_file_size_mb: int = 64
-    tmp_size_mb: int = 64
-    threads: int = 1
-
-
-class WorkerCrashed(Exception):
-    """The worker died, timed out or broke the protocol; the message says which."""
-
-
-class WorkerError(Exception):
-    """An exception raised by submission code inside the worker."""
-
-    def __init__(self, type_name: str, text: str, trace: str) -> None:
-        super().__init__(text)
-        self.type_name = type_name
-        self.text = text
-        self.trace = trace
 
 
 def bubblewrap_available() -> bool:
@@ -131,7 +108,9 @@ class LocalSandbox:
             )
         self._netns = self.isolation == "process" and network_unshare_available()
         self._cgroups = CgroupLimiter.available()
-        self._worker_dir = Path(tempfile.mkdtemp(prefix="cv3_worker_"))
+        self._root = scratch_dir("sandbox")
+        self._worker_dir = self._root / "worker"
+        self._worker_dir.mkdir()
         here = Path(__file__).resolve().parent
         for f in WORKER_FILES:
             shutil.copy(here / f, self._worker_dir / f)
@@ -240,7 +219,7 @@ class LocalSandbox:
     def start_worker(self, submission: Path | None, *, hide_modules: list[str] = ()) -> "WorkerProcess":
         """Start a worker. ``submission`` is a staged folder holding the package (read-only
         inside), or None for a clean baseline worker holding no student code."""
-        home = Path(tempfile.mkdtemp(prefix="cv3_home_"))
+        home = Path(tempfile.mkdtemp(prefix="home_", dir=self._root))
         hide = _module_dirs(list(hide_modules))
         if self.isolation == "bubblewrap":
             cmd = self._bwrap_command(submission, hide)
@@ -274,7 +253,39 @@ class LocalSandbox:
         return WorkerProcess(proc, home, stderr_path, submission_dir, cgroup, self.limits)
 
     def close(self) -> None:
-        shutil.rmtree(self._worker_dir, ignore_errors=True)
+        shutil.rmtree(self._root, ignore_errors=True)
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids += [int(k) for k in f.read().split()]
+    except OSError:
+        pass
+    return kids
+
+
+def tree_cpu_time_ns(pid: int) -> int | None:
+    """Nanoseconds on a CPU of ``pid`` and all its descendants (every thread), from
+    /proc/<pid>/task/<tid>/schedstat; None where that cannot be read."""
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            if p == pid:
+                return None
+            continue
+        todo += _children(p)
+    return total
 
 
 def _count_user_processes() -> int:
@@ -303,12 +314,13 @@ class WorkerProcess:
         self.cgroup = cgroup
         self.limits = limits
         self.dead_reason: str | None = None
+        self.dead_exit = ExitReason.DIED
 
     def request(self, message: dict, timeout: float | None = None) -> Any:
         """Send one request and return the decoded ``value``; raises WorkerError for an
         exception in submission code and WorkerCrashed when the worker is gone."""
         if self.dead_reason:
-            raise WorkerCrashed(self.dead_reason)
+            raise WorkerCrashed(self.dead_reason, self.dead_exit)
         timeout = self.limits.call_timeout_s if timeout is None else timeout
         try:
             frame = protocol.encode(message)
@@ -316,13 +328,13 @@ class WorkerProcess:
             body = self._read_frame(timeout)
             reply = protocol.decode(body)
         except TimeoutError:  # before OSError, of which it is a subclass
-            raise self._crashed(f"timed out after {timeout:g} s (call limit)") from None
+            raise self._crashed(f"timed out after {timeout:g} s (call limit)", ExitReason.TIMEOUT) from None
         except (BrokenPipeError, EOFError, OSError) as e:
             raise self._crashed(f"the worker died ({type(e).__name__})") from None
         except protocol.ProtocolError as e:
-            raise self._crashed(f"the worker sent a malformed reply: {e}") from None
+            raise self._crashed(f"the worker sent a malformed reply: {e}", ExitReason.PROTOCOL) from None
         if type(reply) is not dict or type(reply.get("ok")) is not bool:
-            raise self._crashed("the worker sent a reply without a status")
+            raise self._crashed("the worker sent a reply without a status", ExitReason.PROTOCOL)
         if message.get("op") == "hello":
             return reply
         if not reply["ok"]:
@@ -359,28 +371,37 @@ class WorkerProcess:
             remaining -= len(chunk)
         return b"".join(chunks)
 
-    def _crashed(self, what: str) -> WorkerCrashed:
+    def _crashed(self, what: str, reason: ExitReason = ExitReason.DIED) -> WorkerCrashed:
         self.kill()
         code = self.proc.returncode
-        reason = what
-        if self.cgroup is not None and self.cgroup.oom_killed():
-            reason = f"killed: memory limit of {self.limits.memory_mb} MB exceeded"
-        elif code is not None and code < 0 and "timed out" not in what:
-            sig = -code
+        message = what
+        if reason is ExitReason.TIMEOUT:
+            pass  # killed by us: the exit status says nothing more
+        elif self.cgroup is not None and self.cgroup.oom_killed():
+            reason, message = ExitReason.MEMORY, f"killed: memory limit of {self.limits.memory_mb} MB exceeded"
+        elif code is not None and (code < 0 or code - 128 in signal.Signals._value2member_map_):
+            # a plain child reports -signal; under bubblewrap its init exits with 128 + signal
+            sig = -code if code < 0 else code - 128
             name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig
             if sig == signal.SIGXCPU:
-                reason = f"killed: CPU time limit of {self.limits.cpu_time_s} s exceeded"
+                reason, message = ExitReason.CPU_TIME, f"killed: CPU time limit of {self.limits.cpu_time_s} s exceeded"
             elif sig == signal.SIGXFSZ:
-                reason = f"killed: file size limit of {self.limits.max_file_size_mb} MB exceeded"
+                reason = ExitReason.FILE_SIZE
+                message = f"killed: file size limit of {self.limits.max_file_size_mb} MB exceeded"
             else:
-                reason = f"{what}; killed by signal {name}"
-        elif code is not None and "timed out" not in what:
-            reason = f"{what}; exit status {code}"
+                reason, message = ExitReason.SIGNAL, f"{what}; killed by signal {name}"
+        elif code is not None:
+            reason, message = ExitReason.EXIT, f"{what}; exit status {code}"
         tail = self.stderr_tail()
         if tail:
-            reason += f"\n--- last output of the submission ---\n{tail}"
-        self.dead_reason = reason
-        return WorkerCrashed(reason)
+            message += f"\n--- last output of the submission ---\n{tail}"
+        self.dead_reason = message
+        self.dead_exit = reason
+        return WorkerCrashed(message, reason)
+
+    def cpu_time_ns(self) -> int | None:
+        """On-CPU time of the worker's whole process tree, from /proc on the trusted side."""
+        return tree_cpu_time_ns(self.proc.pid)
 
     def stderr_tail(self, limit: int = 1500) -> str:
         try:

@@ -132,7 +132,9 @@ def clip_boxes_to_image(boxes: Tensor, size: tuple[int, int]) -> Tensor:
     Returns:
         Tensor[N, 4]: the clipped boxes.
     """
-    raise NotImplementedError("clip_boxes_to_image: paste your code from assignment detection (README.md, `helpers`)")
+    raise NotImplementedError(
+        "clip_boxes_to_image: paste your code from assignment detection (README.md, `helpers`)"
+    )
 
 
 def remove_small_boxes(boxes: Tensor, min_size: float) -> Tensor:
@@ -145,7 +147,9 @@ def remove_small_boxes(boxes: Tensor, min_size: float) -> Tensor:
     Returns:
         Tensor[K] int64: indices of the kept boxes, in input order.
     """
-    raise NotImplementedError("remove_small_boxes: paste your code from assignment detection (README.md, `helpers`)")
+    raise NotImplementedError(
+        "remove_small_boxes: paste your code from assignment detection (README.md, `helpers`)"
+    )
 
 
 def roi_align(

@@ -40,7 +40,7 @@ class FeaturePyramidNetwork(nn.Module):
 
     def __init__(self, in_channels_list: list[int], out_channels: int) -> None:
         super().__init__()
-        raise NotImplementedError("FeaturePyramidNetwork: implement me (see README.md, section `fpn`)")
+        raise NotImplementedError("FeaturePyramidNetwork.__init__: implement me (see README.md, section `fpn`)")
 
     def forward(self, x: dict[str, Tensor]) -> dict[str, Tensor]:
         """Compute the pyramid.
@@ -56,7 +56,7 @@ class FeaturePyramidNetwork(nn.Module):
         Raises:
             ValueError: if the number of maps differs from ``len(in_channels_list)``.
         """
-        raise NotImplementedError("FeaturePyramidNetwork: implement me (see README.md, section `fpn`)")
+        raise NotImplementedError("FeaturePyramidNetwork.forward: implement me (see README.md, section `fpn`)")
 
     def load_weights(self, state_dict: dict[str, Tensor]) -> None:
         """Load a state dict with exactly this module's keys and shapes (strict).

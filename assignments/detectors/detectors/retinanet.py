@@ -46,7 +46,9 @@ class RetinaNetClassificationHead(nn.Module):
         num_convs: int = 4,
     ) -> None:
         super().__init__()
-        raise NotImplementedError("RetinaNetClassificationHead: implement me (see README.md, section `retinanet`)")
+        raise NotImplementedError(
+            "RetinaNetClassificationHead.__init__: implement me (see README.md, section `retinanet`)"
+        )
 
     def forward(self, x: list[Tensor]) -> Tensor:
         """Class logits of every anchor of every level.
@@ -58,7 +60,9 @@ class RetinaNetClassificationHead(nn.Module):
             Tensor[N, sum_l H_l W_l A, num_classes]: logits, level after level; within a
             level position-major (row, then column), anchor-minor.
         """
-        raise NotImplementedError("RetinaNetClassificationHead: implement me (see README.md, section `retinanet`)")
+        raise NotImplementedError(
+            "RetinaNetClassificationHead.forward: implement me (see README.md, section `retinanet`)"
+        )
 
     def load_weights(self, state_dict: dict[str, Tensor]) -> None:
         """Load a state dict with exactly this module's keys and shapes (strict); returns nothing.
@@ -93,7 +97,7 @@ class RetinaNetRegressionHead(nn.Module):
 
     def __init__(self, in_channels: int, num_anchors: int, num_convs: int = 4) -> None:
         super().__init__()
-        raise NotImplementedError("RetinaNetRegressionHead: implement me (see README.md, section `retinanet`)")
+        raise NotImplementedError("RetinaNetRegressionHead.__init__: implement me (see README.md, section `retinanet`)")
 
     def forward(self, x: list[Tensor]) -> Tensor:
         """Regression codes of every anchor of every level.
@@ -104,7 +108,7 @@ class RetinaNetRegressionHead(nn.Module):
         Returns:
             Tensor[N, sum_l H_l W_l A, 4]: (t_x, t_y, t_w, t_h), in the anchors' order.
         """
-        raise NotImplementedError("RetinaNetRegressionHead: implement me (see README.md, section `retinanet`)")
+        raise NotImplementedError("RetinaNetRegressionHead.forward: implement me (see README.md, section `retinanet`)")
 
     def load_weights(self, state_dict: dict[str, Tensor]) -> None:
         """Load a state dict with exactly this module's keys and shapes (strict); returns nothing.

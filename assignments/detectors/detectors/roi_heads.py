@@ -25,7 +25,7 @@ class TwoMLPHead(nn.Module):
 
     def __init__(self, in_channels: int, representation_size: int) -> None:
         super().__init__()
-        raise NotImplementedError("TwoMLPHead: implement me (see README.md, section `roi_heads`)")
+        raise NotImplementedError("TwoMLPHead.__init__: implement me (see README.md, section `roi_heads`)")
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the head.
@@ -36,7 +36,7 @@ class TwoMLPHead(nn.Module):
         Returns:
             Tensor[R, representation_size]: the representation of each RoI.
         """
-        raise NotImplementedError("TwoMLPHead: implement me (see README.md, section `roi_heads`)")
+        raise NotImplementedError("TwoMLPHead.forward: implement me (see README.md, section `roi_heads`)")
 
     def load_weights(self, state_dict: dict[str, Tensor]) -> None:
         """Load a state dict with exactly this module's keys and shapes (strict); returns nothing.
@@ -69,7 +69,7 @@ class FastRCNNPredictor(nn.Module):
 
     def __init__(self, in_channels: int, num_classes: int) -> None:
         super().__init__()
-        raise NotImplementedError("FastRCNNPredictor: implement me (see README.md, section `roi_heads`)")
+        raise NotImplementedError("FastRCNNPredictor.__init__: implement me (see README.md, section `roi_heads`)")
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Apply both layers to ``x.flatten(start_dim=1)``.
@@ -81,7 +81,7 @@ class FastRCNNPredictor(nn.Module):
             tuple[Tensor, Tensor]: ``class_logits`` (``Tensor[R, num_classes]``) and
             ``box_regression`` (``Tensor[R, 4 * num_classes]``).
         """
-        raise NotImplementedError("FastRCNNPredictor: implement me (see README.md, section `roi_heads`)")
+        raise NotImplementedError("FastRCNNPredictor.forward: implement me (see README.md, section `roi_heads`)")
 
     def load_weights(self, state_dict: dict[str, Tensor]) -> None:
         """Load a state dict with exactly this module's keys and shapes (strict); returns nothing.

@@ -31,7 +31,7 @@ class RPNHead(nn.Module):
 
     def __init__(self, in_channels: int, num_anchors: int, conv_depth: int = 1) -> None:
         super().__init__()
-        raise NotImplementedError("RPNHead: implement me (see README.md, section `rpn`)")
+        raise NotImplementedError("RPNHead.__init__: implement me (see README.md, section `rpn`)")
 
     def forward(self, x: list[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
         """Apply the head to every level.
@@ -43,7 +43,7 @@ class RPNHead(nn.Module):
             tuple[list[Tensor], list[Tensor]]: ``objectness`` (``Tensor[N, A, H_l, W_l]`` per
             level, logits) and ``deltas`` (``Tensor[N, 4 A, H_l, W_l]`` per level).
         """
-        raise NotImplementedError("RPNHead: implement me (see README.md, section `rpn`)")
+        raise NotImplementedError("RPNHead.forward: implement me (see README.md, section `rpn`)")
 
     def load_weights(self, state_dict: dict[str, Tensor]) -> None:
         """Load a state dict with exactly this module's keys and shapes (strict); returns nothing.

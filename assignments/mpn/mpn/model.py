@@ -57,7 +57,7 @@ class MessagePassingNetwork(nn.Module):
     def __init__(self, feature_dim: int, edge_in_dim: int = 6, node_dim: int = 32, edge_dim: int = 16,
                  num_steps: int = 4) -> None:
         super().__init__()
-        raise NotImplementedError("MessagePassingNetwork: implement me (see README.md, section `mpn`)")
+        raise NotImplementedError("MessagePassingNetwork.__init__: implement me (see README.md, section `mpn`)")
 
     def forward(self, node_features: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
         """Edge logits after every message-passing step.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import math
 import numbers
+# END SOLUTION
 from typing import Sequence
 
 import torch
@@ -12,6 +14,7 @@ from torch import Tensor
 __all__ = ["generate_anchors"]
 
 
+# BEGIN SOLUTION
 def _check_positive_pair(name: str, value: object) -> tuple[int, int]:
     if (
         not isinstance(value, (tuple, list))
@@ -37,6 +40,7 @@ def _check_positive_numbers(name: str, values: object) -> list[float]:
             raise ValueError(f"{name} must contain positive finite numbers, got {v!r} in {values!r}")
         out.append(float(v))
     return out
+# END SOLUTION
 
 
 def generate_anchors(
@@ -75,6 +79,7 @@ def generate_anchors(
         TypeError: if an argument has the wrong type.
         ValueError: if a size, ratio, stride or feature-map side is not positive.
     """
+    # BEGIN SOLUTION
     height, width = _check_positive_pair("feature_size", feature_size)
     stride_h, stride_w = _check_positive_pair("stride", stride)
     scales = _check_positive_numbers("sizes", sizes)
@@ -95,3 +100,4 @@ def generate_anchors(
     grid_x, grid_y = grid_x.reshape(-1), grid_y.reshape(-1)  # [H * W]
     shifts = torch.stack((grid_x, grid_y, grid_x, grid_y), dim=1).to(dtype)  # [H * W, 4]
     return (shifts[:, None, :] + base[None, :, :]).reshape(-1, 4)  # [H * W * A, 4]
+    # END SOLUTION

@@ -9,15 +9,20 @@ VOC2010+ integrates it exactly ("voc"), VOC2007 averages 11 recall points ("voc0
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 from typing import Sequence
 
 import torch
+# END SOLUTION
 from torch import Tensor
 
+# BEGIN SOLUTION
 from .boxes import _check_boxes, box_iou
+# END SOLUTION
 
 __all__ = ["match_detections", "precision_recall_curve", "average_precision", "coco_evaluate"]
 
+# BEGIN SOLUTION
 _AP_METHODS = ("voc", "voc07", "coco")
 _COCO_MAX_DETS = 100
 
@@ -58,6 +63,7 @@ def _greedy_match(ious: Tensor, thresholds: Sequence[float]) -> Tensor:
                 taken[best] = True
             hits.append(best >= 0)
     return torch.tensor(hits, dtype=torch.bool).reshape(len(thresholds), num_det)
+# END SOLUTION
 
 
 def match_detections(
@@ -86,6 +92,7 @@ def match_detections(
         TypeError: if an argument is not a tensor.
         ValueError: if a shape is wrong.
     """
+    # BEGIN SOLUTION
     _check_boxes("det_boxes", det_boxes)
     _check_boxes("gt_boxes", gt_boxes)
     _check_vector("det_scores", det_scores, det_boxes.shape[0])
@@ -95,6 +102,7 @@ def match_detections(
     hits = torch.zeros_like(hits_sorted)  # [D]
     hits[order] = hits_sorted
     return hits
+    # END SOLUTION
 
 
 def precision_recall_curve(scores: Tensor, is_tp: Tensor, num_gt: int) -> tuple[Tensor, Tensor]:
@@ -116,6 +124,7 @@ def precision_recall_curve(scores: Tensor, is_tp: Tensor, num_gt: int) -> tuple[
         TypeError: if ``scores`` or ``is_tp`` is not a tensor.
         ValueError: if the shapes differ or ``num_gt <= 0``.
     """
+    # BEGIN SOLUTION
     _check_vector("scores", scores)
     _check_vector("is_tp", is_tp, scores.shape[0])
     if isinstance(num_gt, bool) or not isinstance(num_gt, int):
@@ -127,6 +136,7 @@ def precision_recall_curve(scores: Tensor, is_tp: Tensor, num_gt: int) -> tuple[
     tp = hits.to(torch.float64).cumsum(0)  # [D]
     fp = (~hits).to(torch.float64).cumsum(0)  # [D]
     return tp / (tp + fp), tp / num_gt
+    # END SOLUTION
 
 
 def average_precision(precision: Tensor, recall: Tensor, method: str = "voc") -> float:
@@ -155,6 +165,7 @@ def average_precision(precision: Tensor, recall: Tensor, method: str = "voc") ->
         TypeError: if ``precision`` or ``recall`` is not a tensor.
         ValueError: if the shapes differ or ``method`` is unknown.
     """
+    # BEGIN SOLUTION
     if method not in _AP_METHODS:
         raise ValueError(f"method must be one of 'voc', 'voc07', 'coco', got {method!r}")
     _check_vector("precision", precision)
@@ -179,8 +190,10 @@ def average_precision(precision: Tensor, recall: Tensor, method: str = "voc") ->
     reached = first < recall.numel()  # [R]
     sampled = torch.where(reached, envelope[first.clamp(max=recall.numel() - 1)], 0.0)  # [R]
     return float(sampled.mean())
+    # END SOLUTION
 
 
+# BEGIN SOLUTION
 def _check_records(name: str, records: object, keys: tuple[str, ...]) -> None:
     if not isinstance(records, (list, tuple)):
         raise TypeError(f"{name} must be a list of dicts, got {type(records).__name__}")
@@ -194,6 +207,7 @@ def _check_records(name: str, records: object, keys: tuple[str, ...]) -> None:
         num = record["boxes"].shape[0]
         for key in keys[1:]:
             _check_vector(f"{name}[{i}][{key!r}]", record[key], num)
+# END SOLUTION
 
 
 def coco_evaluate(predictions: list[dict], targets: list[dict]) -> dict[str, float]:
@@ -222,6 +236,7 @@ def coco_evaluate(predictions: list[dict], targets: list[dict]) -> dict[str, flo
         TypeError: if an argument or a field has the wrong type.
         ValueError: if the lists differ in length, a key is missing or a shape is wrong.
     """
+    # BEGIN SOLUTION
     _check_records("predictions", predictions, ("boxes", "scores", "labels"))
     _check_records("targets", targets, ("boxes", "labels"))
     if len(predictions) != len(targets):
@@ -274,3 +289,4 @@ def coco_evaluate(predictions: list[dict], targets: list[dict]) -> dict[str, flo
         "AP50": float(ap[0].mean()),
         "AP75": float(ap[5].mean()),
     }
+    # END SOLUTION

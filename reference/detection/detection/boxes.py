@@ -6,13 +6,16 @@ Boxes are ``(x1, y1, x2, y2)`` float tensors in pixels, with no ``+1`` in widths
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import itertools
 
 import torch
+# END SOLUTION
 from torch import Tensor
 
 __all__ = ["box_iou", "generalized_box_iou", "nms", "batched_nms"]
 
+# BEGIN SOLUTION
 # Rows of the sorted boxes that nms resolves together: one IoU block of this many rows
 # against the remaining boxes at a time keeps memory at O(block * N) instead of O(N^2).
 _NMS_BLOCK = 128
@@ -51,6 +54,7 @@ def _safe_divide(num: Tensor, den: Tensor, fallback: Tensor | float) -> Tensor:
     nonzero = den != 0
     ratio = num / torch.where(nonzero, den, torch.ones_like(den))
     return torch.where(nonzero, ratio, fallback)
+# END SOLUTION
 
 
 def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
@@ -70,11 +74,13 @@ def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
         TypeError: if an argument is not a tensor.
         ValueError: if a tensor is not 2-D with 4 columns.
     """
+    # BEGIN SOLUTION
     _check_boxes("boxes1", boxes1)
     _check_boxes("boxes2", boxes2)
     dtype = _working_dtype(boxes1, boxes2)
     inter, union = _inter_union(boxes1.to(dtype), boxes2.to(dtype))  # [N, M], [N, M]
     return _safe_divide(inter, union, torch.zeros_like(inter))  # [N, M]
+    # END SOLUTION
 
 
 def generalized_box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
@@ -95,6 +101,7 @@ def generalized_box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
         TypeError: if an argument is not a tensor.
         ValueError: if a tensor is not 2-D with 4 columns.
     """
+    # BEGIN SOLUTION
     _check_boxes("boxes1", boxes1)
     _check_boxes("boxes2", boxes2)
     dtype = _working_dtype(boxes1, boxes2)
@@ -107,8 +114,10 @@ def generalized_box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     wh = (rb - lt).clamp(min=0)  # [N, M, 2]
     enclosing = wh[..., 0] * wh[..., 1]  # [N, M]
     return iou - _safe_divide(enclosing - union, enclosing, torch.zeros_like(iou))  # [N, M]
+    # END SOLUTION
 
 
+# BEGIN SOLUTION
 def _check_nms_inputs(boxes: Tensor, scores: Tensor, iou_threshold: float) -> None:
     _check_boxes("boxes", boxes)
     if not isinstance(scores, Tensor):
@@ -157,6 +166,7 @@ def _greedy_nms(boxes: Tensor, scores: Tensor, iou_threshold: float, idxs: Tenso
             rows = torch.tensor(kept, dtype=torch.int64, device=boxes.device)  # [R]
             suppressed[stop:] |= overlaps(rows, slice(stop, n)).any(dim=0)  # [N - stop]
     return order[torch.tensor(keep, dtype=torch.int64, device=boxes.device)]  # [K]
+# END SOLUTION
 
 
 def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
@@ -179,10 +189,12 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
         TypeError: if ``boxes`` or ``scores`` is not a tensor.
         ValueError: if ``boxes`` is not [N, 4] or ``scores`` is not [N].
     """
+    # BEGIN SOLUTION
     _check_nms_inputs(boxes, scores, iou_threshold)
     if boxes.shape[0] == 0:
         return torch.empty(0, dtype=torch.int64, device=boxes.device)
     return _greedy_nms(boxes, scores, float(iou_threshold), None)
+    # END SOLUTION
 
 
 def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float) -> Tensor:
@@ -205,6 +217,7 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
         TypeError: if ``boxes``, ``scores`` or ``idxs`` is not a tensor.
         ValueError: if the shapes do not match or ``idxs`` is not an integer tensor.
     """
+    # BEGIN SOLUTION
     _check_nms_inputs(boxes, scores, iou_threshold)
     if not isinstance(idxs, Tensor):
         raise TypeError(f"idxs must be a torch.Tensor of shape [N], got {type(idxs).__name__}")
@@ -218,3 +231,4 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
     if boxes.shape[0] == 0:
         return torch.empty(0, dtype=torch.int64, device=boxes.device)
     return _greedy_nms(boxes, scores, float(iou_threshold), idxs)
+    # END SOLUTION

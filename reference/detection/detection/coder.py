@@ -12,12 +12,15 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+# BEGIN SOLUTION
 import torch
+# END SOLUTION
 from torch import Tensor
 
 __all__ = ["encode_boxes", "decode_boxes"]
 
 
+# BEGIN SOLUTION
 def _check_pair(name1: str, boxes1: object, name2: str, boxes2: object) -> None:
     for name, boxes in ((name1, boxes1), (name2, boxes2)):
         if not isinstance(boxes, Tensor):
@@ -41,6 +44,7 @@ def _check_weights(weights: Sequence[float]) -> tuple[float, float, float, float
     if len(values) != 4:
         raise ValueError(f"weights must have 4 entries (w_x, w_y, w_w, w_h), got {len(values)}: {weights!r}")
     return values  # type: ignore[return-value]
+# END SOLUTION
 
 
 def encode_boxes(
@@ -70,6 +74,7 @@ def encode_boxes(
         ValueError: if a box tensor is not [N, 4], the row counts differ, or ``weights``
             does not have 4 entries.
     """
+    # BEGIN SOLUTION
     _check_pair("reference_boxes", reference_boxes, "proposals", proposals)
     wx, wy, ww, wh = _check_weights(weights)
     dtype = reference_boxes.dtype
@@ -90,6 +95,7 @@ def encode_boxes(
     t_w = ww * torch.log(g_w / p_w)  # [N]
     t_h = wh * torch.log(g_h / p_h)  # [N]
     return torch.stack((t_x, t_y, t_w, t_h), dim=1)  # [N, 4]
+    # END SOLUTION
 
 
 def decode_boxes(
@@ -120,6 +126,7 @@ def decode_boxes(
         ValueError: if a tensor is not [N, 4], the row counts differ, or ``weights`` does not
             have 4 entries.
     """
+    # BEGIN SOLUTION
     _check_pair("rel_codes", rel_codes, "boxes", boxes)
     wx, wy, ww, wh = _check_weights(weights)
     boxes = boxes.to(rel_codes.dtype)
@@ -139,3 +146,4 @@ def decode_boxes(
     half_w = 0.5 * (torch.exp(dw) * p_w)  # [N]
     half_h = 0.5 * (torch.exp(dh) * p_h)  # [N]
     return torch.stack((cx - half_w, cy - half_h, cx + half_w, cy + half_h), dim=1)  # [N, 4]
+    # END SOLUTION

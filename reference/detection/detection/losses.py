@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import torch
 import torch.nn.functional as F
+# END SOLUTION
 from torch import Tensor
 
 __all__ = ["sigmoid_focal_loss"]
 
+# BEGIN SOLUTION
 _REDUCTIONS = ("none", "mean", "sum")
+# END SOLUTION
 
 
 def sigmoid_focal_loss(
@@ -41,6 +45,7 @@ def sigmoid_focal_loss(
         TypeError: if ``inputs`` or ``targets`` is not a tensor.
         ValueError: if the shapes differ or ``reduction`` is not one of "none", "mean", "sum".
     """
+    # BEGIN SOLUTION
     if not isinstance(inputs, Tensor) or not isinstance(targets, Tensor):
         bad = "inputs" if not isinstance(inputs, Tensor) else "targets"
         value = inputs if bad == "inputs" else targets
@@ -66,3 +71,4 @@ def sigmoid_focal_loss(
     if reduction == "sum":
         return loss.sum()
     return loss
+    # END SOLUTION

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import torch
+# END SOLUTION
 from torch import Tensor
 
+# BEGIN SOLUTION
 from .boxes import _check_boxes, box_iou
+# END SOLUTION
 
 __all__ = ["assign_anchor_targets", "anchor_labels", "sample_balanced"]
 
 
+# BEGIN SOLUTION
 def _check_labels_like(name: str, values: object) -> None:
     if not isinstance(values, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape [A], got {type(values).__name__}")
     if values.dim() != 1:
         raise ValueError(f"{name} must be 1-D of shape [A], got shape {list(values.shape)}")
+# END SOLUTION
 
 
 def assign_anchor_targets(
@@ -54,6 +60,7 @@ def assign_anchor_targets(
         TypeError: if a box argument is not a tensor.
         ValueError: if a box tensor is not [*, 4] or ``low_threshold > high_threshold``.
     """
+    # BEGIN SOLUTION
     _check_boxes("anchors", anchors)
     _check_boxes("gt_boxes", gt_boxes)
     if low_threshold > high_threshold:
@@ -75,6 +82,7 @@ def assign_anchor_targets(
         is_best_for_some_gt = (quality == highest_per_gt[:, None]).any(dim=0)  # [A]
         matches = torch.where(is_best_for_some_gt, best_gt, matches)  # [A]
     return matches
+    # END SOLUTION
 
 
 def anchor_labels(matched_idxs: Tensor) -> Tensor:
@@ -91,11 +99,13 @@ def anchor_labels(matched_idxs: Tensor) -> Tensor:
         TypeError: if ``matched_idxs`` is not a tensor.
         ValueError: if ``matched_idxs`` is not 1-D.
     """
+    # BEGIN SOLUTION
     _check_labels_like("matched_idxs", matched_idxs)
     labels = (matched_idxs >= 0).to(torch.float32)  # [A]
     labels[matched_idxs == -1] = 0.0
     labels[matched_idxs == -2] = -1.0
     return labels
+    # END SOLUTION
 
 
 def sample_balanced(
@@ -127,6 +137,7 @@ def sample_balanced(
         ValueError: if ``labels`` is not 1-D, ``batch_size_per_image < 0`` or
             ``positive_fraction`` is outside [0, 1].
     """
+    # BEGIN SOLUTION
     _check_labels_like("labels", labels)
     if isinstance(batch_size_per_image, bool) or not isinstance(batch_size_per_image, int):
         raise TypeError(f"batch_size_per_image must be an int, got {batch_size_per_image!r}")
@@ -152,3 +163,4 @@ def sample_balanced(
     pos_mask[positive[perm_pos]] = True
     neg_mask[negative[perm_neg]] = True
     return pos_mask, neg_mask
+    # END SOLUTION

@@ -8,14 +8,17 @@ continuous coordinates used by ``aligned=True``.
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import math
 
 import torch
 import torch.nn.functional as F
+# END SOLUTION
 from torch import Tensor, nn
 
 __all__ = ["roi_pool", "roi_align", "RoIAlign"]
 
+# BEGIN SOLUTION
 # Upper bound on gathered samples (RoIs x bins x sampling points x 4 corners) per chunk of
 # RoIs in roi_align, to keep index/weight tensors small for huge adaptive grids.
 _MAX_SAMPLES_PER_CHUNK = 1 << 22
@@ -66,6 +69,7 @@ def _output_pair(output_size: object) -> tuple[int, int]:
 def _round_half_away(x: Tensor) -> Tensor:
     """C's ``round``: halves go away from zero (``torch.round`` rounds them to even)."""
     return torch.sign(x) * torch.floor(x.abs() + 0.5)
+# END SOLUTION
 
 
 def roi_pool(
@@ -97,6 +101,7 @@ def roi_pool(
         ValueError: if a shape is wrong, ``output_size`` is not positive or a batch index is
             out of range.
     """
+    # BEGIN SOLUTION
     _check_roi_inputs(input, boxes)
     oh, ow = _output_pair(output_size)
     _, channels, height, width = input.shape
@@ -143,8 +148,10 @@ def roi_pool(
         empty = (h_end[k] <= h_start[k])[:, None] | (w_end[k] <= w_start[k])[None, :]  # [oh, ow]
         out[k] = torch.where(empty, torch.zeros_like(bin_max), bin_max)
     return out
+    # END SOLUTION
 
 
+# BEGIN SOLUTION
 def _roi_align_chunk(
     flat_input: Tensor,
     rois: Tensor,
@@ -213,6 +220,7 @@ def _roi_align_chunk(
         mode="sum",
     )  # [k * oh * ow, C]
     return pooled.reshape(num_rois, oh, ow, -1).permute(0, 3, 1, 2)  # [k, C, oh, ow]
+# END SOLUTION
 
 
 def roi_align(
@@ -250,6 +258,7 @@ def roi_align(
         ValueError: if a shape is wrong, ``output_size`` is not positive or a batch index is
             out of range.
     """
+    # BEGIN SOLUTION
     _check_roi_inputs(input, boxes)
     oh, ow = _output_pair(output_size)
     if isinstance(sampling_ratio, bool) or not isinstance(sampling_ratio, int):
@@ -290,6 +299,7 @@ def roi_align(
                 flat_input, rois[idx], height, width, oh, ow, gh, gw, spatial_scale, aligned
             )
     return out
+    # END SOLUTION
 
 
 class RoIAlign(nn.Module):
@@ -325,4 +335,6 @@ class RoIAlign(nn.Module):
         Returns:
             Tensor[K, C, oh, ow]: pooled features.
         """
+        # BEGIN SOLUTION
         return roi_align(input, rois, self.output_size, self.spatial_scale, self.sampling_ratio, self.aligned)
+        # END SOLUTION

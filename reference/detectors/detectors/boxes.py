@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+# BEGIN SOLUTION
 import torch
+# END SOLUTION
 from torch import Tensor
 
 __all__ = [
@@ -26,11 +28,13 @@ __all__ = [
 ]
 
 
+# BEGIN SOLUTION
 def _check_boxes(name: str, boxes: object) -> None:
     if not isinstance(boxes, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape [N, 4], got {type(boxes).__name__}")
     if boxes.dim() != 2 or boxes.shape[1] != 4:
         raise ValueError(f"{name} must have shape [N, 4] with rows (x1, y1, x2, y2), got {list(boxes.shape)}")
+# END SOLUTION
 
 
 def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
@@ -49,6 +53,8 @@ def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
         TypeError: if an argument is not a tensor.
         ValueError: if a shape is not [*, 4].
     """
+    # BEGIN SOLUTION
+    # STUB: raise NotImplementedError("box_iou: paste your code from assignment detection (README.md, `helpers`)")
     _check_boxes("boxes1", boxes1)
     _check_boxes("boxes2", boxes2)
     area1 = (boxes1[:, 2] - boxes1[:, 0]) * (boxes1[:, 3] - boxes1[:, 1])  # [N]
@@ -60,8 +66,10 @@ def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     union = area1[:, None] + area2[None, :] - inter  # [N, M]
     safe = torch.where(union > 0, union, torch.ones_like(union))
     return torch.where(union > 0, inter / safe, torch.zeros_like(inter))
+    # END SOLUTION
 
 
+# BEGIN SOLUTION
 def _greedy(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     """Greedy NMS; equal scores are visited in input order (a stable sort)."""
     order = torch.sort(scores, descending=True, stable=True).indices  # [N]
@@ -78,6 +86,7 @@ def _greedy(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
             for j in suppresses.get(i, ()):
                 removed[j] = True
     return order[torch.tensor(keep, dtype=torch.int64, device=boxes.device)]
+# END SOLUTION
 
 
 def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
@@ -94,10 +103,13 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     Returns:
         Tensor[K] int64: indices of the kept boxes, by decreasing score.
     """
+    # BEGIN SOLUTION
+    # STUB: raise NotImplementedError("nms: paste your code from assignment detection (README.md, `helpers`)")
     _check_boxes("boxes", boxes)
     if boxes.shape[0] == 0:
         return torch.empty(0, dtype=torch.int64, device=boxes.device)
     return _greedy(boxes, scores, float(iou_threshold))
+    # END SOLUTION
 
 
 def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float) -> Tensor:
@@ -113,6 +125,8 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
     Returns:
         Tensor[K] int64: indices of the kept boxes, by decreasing score.
     """
+    # BEGIN SOLUTION
+    # STUB: raise NotImplementedError("batched_nms: paste your code from assignment detection (README.md, `helpers`)")
     _check_boxes("boxes", boxes)
     if boxes.shape[0] == 0:
         return torch.empty(0, dtype=torch.int64, device=boxes.device)
@@ -120,13 +134,16 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
     extent = boxes.max() - boxes.min() + 1
     shifted = boxes - boxes.min() + (idxs.to(boxes.dtype) * extent)[:, None]  # [N, 4]
     return _greedy(shifted, scores, float(iou_threshold))
+    # END SOLUTION
 
 
+# BEGIN SOLUTION
 def _weights(weights: Sequence[float]) -> tuple[float, float, float, float]:
     values = tuple(float(w) for w in weights)
     if len(values) != 4:
         raise ValueError(f"weights must have 4 entries (w_x, w_y, w_w, w_h), got {weights!r}")
     return values  # type: ignore[return-value]
+# END SOLUTION
 
 
 def encode_boxes(
@@ -146,6 +163,8 @@ def encode_boxes(
     Returns:
         Tensor[N, 4]: (t_x, t_y, t_w, t_h).
     """
+    # BEGIN SOLUTION
+    # STUB: raise NotImplementedError("encode_boxes: paste your code from assignment detection (README.md, `helpers`)")
     wx, wy, ww, wh = _weights(weights)
     p_w = proposals[:, 2] - proposals[:, 0]  # [N]
     p_h = proposals[:, 3] - proposals[:, 1]  # [N]
@@ -159,6 +178,7 @@ def encode_boxes(
         (wx * (g_cx - p_cx) / p_w, wy * (g_cy - p_cy) / p_h, ww * torch.log(g_w / p_w), wh * torch.log(g_h / p_h)),
         dim=1,
     )
+    # END SOLUTION
 
 
 def decode_boxes(
@@ -183,6 +203,8 @@ def decode_boxes(
     Returns:
         Tensor[N, 4]: decoded boxes (x1, y1, x2, y2) in the dtype of ``rel_codes``.
     """
+    # BEGIN SOLUTION
+    # STUB: raise NotImplementedError("decode_boxes: paste your code from assignment detection (README.md, `helpers`)")
     wx, wy, ww, wh = _weights(weights)
     boxes = boxes.to(rel_codes.dtype)
     p_w = boxes[:, 2] - boxes[:, 0]  # [N]
@@ -198,6 +220,7 @@ def decode_boxes(
     half_w = 0.5 * torch.exp(dw) * p_w  # [N]
     half_h = 0.5 * torch.exp(dh) * p_h  # [N]
     return torch.stack((cx - half_w, cy - half_h, cx + half_w, cy + half_h), dim=1)
+    # END SOLUTION
 
 
 def clip_boxes_to_image(boxes: Tensor, size: tuple[int, int]) -> Tensor:
@@ -210,10 +233,15 @@ def clip_boxes_to_image(boxes: Tensor, size: tuple[int, int]) -> Tensor:
     Returns:
         Tensor[N, 4]: the clipped boxes.
     """
+    # BEGIN SOLUTION
+    # STUB: raise NotImplementedError(
+    # STUB:     "clip_boxes_to_image: paste your code from assignment detection (README.md, `helpers`)"
+    # STUB: )
     height, width = int(size[0]), int(size[1])
     x = boxes[:, 0::2].clamp(min=0, max=width)  # [N, 2]
     y = boxes[:, 1::2].clamp(min=0, max=height)  # [N, 2]
     return torch.stack((x[:, 0], y[:, 0], x[:, 1], y[:, 1]), dim=1)
+    # END SOLUTION
 
 
 def remove_small_boxes(boxes: Tensor, min_size: float) -> Tensor:
@@ -226,11 +254,17 @@ def remove_small_boxes(boxes: Tensor, min_size: float) -> Tensor:
     Returns:
         Tensor[K] int64: indices of the kept boxes, in input order.
     """
+    # BEGIN SOLUTION
+    # STUB: raise NotImplementedError(
+    # STUB:     "remove_small_boxes: paste your code from assignment detection (README.md, `helpers`)"
+    # STUB: )
     w = boxes[:, 2] - boxes[:, 0]  # [N]
     h = boxes[:, 3] - boxes[:, 1]  # [N]
     return torch.nonzero((w >= min_size) & (h >= min_size)).flatten()
+    # END SOLUTION
 
 
+# BEGIN SOLUTION
 def _bilinear_axis(start: Tensor, bin_size: Tensor, bins: int, grid: int, size: int):
     """Sample positions along one axis: corner indices [k, bins, grid, 2] and their weights."""
     dtype, device = start.dtype, start.device
@@ -274,6 +308,7 @@ def _roi_align_grid(input: Tensor, rois: Tensor, oh: int, ow: int, gh: int, gw: 
     picked = torch.gather(values, 2, index[:, None, :].expand(k, c, index.shape[1]))  # [k, C, S]
     out = (picked * weight[:, None, :]).reshape(k, c, oh, ow, -1).sum(-1)  # [k, C, oh, ow]
     return out / (gh * gw)
+# END SOLUTION
 
 
 def roi_align(
@@ -302,6 +337,8 @@ def roi_align(
     Returns:
         Tensor[K, C, oh, ow]: pooled features.
     """
+    # BEGIN SOLUTION
+    # STUB: raise NotImplementedError("roi_align: paste your code from assignment detection (README.md, `helpers`)")
     oh, ow = (output_size, output_size) if isinstance(output_size, int) else (int(output_size[0]), int(output_size[1]))
     k, c = boxes.shape[0], input.shape[1]
     out = input.new_zeros((k, c, oh, ow))  # [K, C, oh, ow]
@@ -324,3 +361,4 @@ def roi_align(
         out = out.index_copy(0, members, _roi_align_grid(input, rois[members], oh, ow, gh, gw,
                                                          float(spatial_scale), aligned))
     return out
+    # END SOLUTION

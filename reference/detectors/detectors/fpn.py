@@ -8,13 +8,17 @@ detector then pools each RoI from the level that suits its size.
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import math
 
 import torch
 import torch.nn.functional as F
+# END SOLUTION
 from torch import Tensor, nn
 
+# BEGIN SOLUTION
 from .boxes import roi_align
+# END SOLUTION
 
 __all__ = ["FeaturePyramidNetwork", "assign_fpn_levels", "multiscale_roi_align"]
 
@@ -46,6 +50,7 @@ class FeaturePyramidNetwork(nn.Module):
 
     def __init__(self, in_channels_list: list[int], out_channels: int) -> None:
         super().__init__()
+        # BEGIN SOLUTION
         if len(in_channels_list) == 0 or min(in_channels_list) <= 0 or out_channels <= 0:
             raise ValueError(
                 f"in_channels_list must be a non-empty list of positive ints and out_channels positive, "
@@ -62,6 +67,7 @@ class FeaturePyramidNetwork(nn.Module):
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_uniform_(m.weight, a=1)
                 nn.init.zeros_(m.bias)
+        # END SOLUTION
 
     def forward(self, x: dict[str, Tensor]) -> dict[str, Tensor]:
         """Compute the pyramid.
@@ -77,6 +83,7 @@ class FeaturePyramidNetwork(nn.Module):
         Raises:
             ValueError: if the number of maps differs from ``len(in_channels_list)``.
         """
+        # BEGIN SOLUTION
         if len(x) != len(self.inner_blocks):
             raise ValueError(f"expected {len(self.inner_blocks)} feature maps, got {len(x)}")
         names = list(x.keys())
@@ -89,6 +96,7 @@ class FeaturePyramidNetwork(nn.Module):
             last = lateral + top_down
             results.insert(0, self.layer_blocks[i](last))
         return dict(zip(names, results, strict=True))
+        # END SOLUTION
 
     def load_weights(self, state_dict: dict[str, Tensor]) -> None:
         """Load a state dict with exactly this module's keys and shapes (strict).
@@ -136,6 +144,7 @@ def assign_fpn_levels(
     Raises:
         ValueError: if ``boxes`` is not [K, 4] or ``k_min > k_max``.
     """
+    # BEGIN SOLUTION
     if not isinstance(boxes, Tensor) or boxes.dim() != 2 or boxes.shape[1] != 4:
         shape = list(boxes.shape) if isinstance(boxes, Tensor) else type(boxes).__name__
         raise ValueError(f"boxes must be a Tensor[K, 4] (x1, y1, x2, y2), got {shape}")
@@ -146,6 +155,7 @@ def assign_fpn_levels(
     levels = torch.floor(canonical_level + torch.log2(scale / canonical_scale) + eps)  # [K]
     levels = torch.clamp(levels, min=k_min, max=k_max)
     return levels.to(torch.int64) - k_min
+    # END SOLUTION
 
 
 def multiscale_roi_align(
@@ -181,6 +191,7 @@ def multiscale_roi_align(
         ValueError: if ``features`` and ``scales`` differ in length or are empty, or
             ``boxes`` is not [K, 5].
     """
+    # BEGIN SOLUTION
     if len(features) == 0 or len(features) != len(scales):
         raise ValueError(
             f"features and scales must be non-empty lists of the same length, got {len(features)} and {len(scales)}"
@@ -201,3 +212,4 @@ def multiscale_roi_align(
         if idx.numel():
             out = out.index_copy(0, idx, roi_align(feature, boxes[idx], (oh, ow), scale, sampling_ratio))
     return out
+    # END SOLUTION

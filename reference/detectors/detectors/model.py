@@ -1,3 +1,10 @@
+# BEGIN SOLUTION
+# STUB: """Your whole detector: ``predict`` (graded by COCO mAP on held-out scenes) and ``train``.
+# STUB:
+# STUB: Build it from your parts (a backbone, your FPN, RetinaNet heads or an RPN with RoI heads),
+# STUB: train it from scratch and save its weights inside this package; see README.md, section
+# STUB: `model`, for the rules of the accuracy check and what a CPU can train in minutes.
+# STUB: """
 """The whole detector: ``predict`` (graded by COCO mAP on held-out scenes) and ``train``.
 
 The reference is a small RetinaNet trained from scratch on the synthetic cv3data scenes
@@ -11,14 +18,19 @@ horizontal flips. 8000 steps of 16 images on one CPU thread take about 8 minutes
 ship inside the package as ``checkpoint.pt`` (float16, loaded with
 ``torch.load(..., weights_only=True)``).
 """
+# END SOLUTION
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import math
 import time
 from pathlib import Path
+# END SOLUTION
 from typing import Callable
 
+# BEGIN SOLUTION
+# STUB: from torch import Tensor
 import torch
 from torch import Tensor, nn
 
@@ -31,9 +43,11 @@ from .retinanet import (
     retinanet_postprocess,
     retinanet_regression_loss,
 )
+# END SOLUTION
 
 __all__ = ["predict", "train"]
 
+# BEGIN SOLUTION
 CHECKPOINT = Path(__file__).with_name("checkpoint.pt")
 NUM_CLASSES = 4  # category ids 1..4: rectangle, ellipse, triangle, diamond (cv3data.SHAPE_NAMES)
 IMAGE_SIZE = (64, 64)
@@ -121,6 +135,7 @@ def _load_model(device: torch.device) -> tuple[_TinyRetinaNet, dict]:
 
 
 _LOADED: dict[str, tuple[_TinyRetinaNet, dict]] = {}
+# END SOLUTION
 
 
 def predict(images: list[Tensor]) -> list[dict[str, Tensor]]:
@@ -150,6 +165,7 @@ def predict(images: list[Tensor]) -> list[dict[str, Tensor]]:
     Raises:
         ValueError: if ``images`` is not a list of [3, H, W] float tensors.
     """
+    # BEGIN SOLUTION
     if not isinstance(images, (list, tuple)) or not all(
         isinstance(im, Tensor) and im.dim() == 3 and im.shape[0] == 3 and im.is_floating_point() for im in images
     ):
@@ -185,8 +201,10 @@ def predict(images: list[Tensor]) -> list[dict[str, Tensor]]:
                 "labels": (labels + 1).long().cpu().contiguous(),
             })
     return out
+    # END SOLUTION
 
 
+# BEGIN SOLUTION
 def _match(anchors: Tensor, boxes: list[Tensor], labels: list[Tensor]) -> tuple[Tensor, Tensor]:
     """RetinaNet matching of a batch (IoU >= 0.5 foreground, < 0.4 background, else ignored;
     every ground truth also keeps its best anchors): matched class [N, A] (-1 background, -2
@@ -218,6 +236,7 @@ def _match(anchors: Tensor, boxes: list[Tensor], labels: list[Tensor]) -> tuple[
     matched_boxes = gt.gather(1, idx[..., None].expand(n, a, 4))  # [N, A, 4]
     targets = encode_boxes(matched_boxes.reshape(-1, 4), anchors.repeat(n, 1)).reshape(n, a, 4)
     return matched, targets
+# END SOLUTION
 
 
 def train(
@@ -241,6 +260,8 @@ def train(
     Returns:
         dict: training figures (``steps``, ``images_seen``, ``seconds``, ``final_loss``).
     """
+    # BEGIN SOLUTION
+    # STUB: raise NotImplementedError("train: implement me (see README.md, section `model`)")
     import cv3data  # the trusted data generator: only needed to train
 
     torch.manual_seed(seed)
@@ -303,3 +324,4 @@ def train(
                "seconds": round(time.perf_counter() - t_start, 1), "final_loss": round(loss_ema or 0.0, 4)}
     log(f"saved {out}: {figures}")
     return figures
+    # END SOLUTION

@@ -7,13 +7,17 @@ The focal loss keeps the ~10^4 easy background anchors from swamping the few pos
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import math
 
 import torch
 import torch.nn.functional as F
+# END SOLUTION
 from torch import Tensor, nn
 
+# BEGIN SOLUTION
 from .boxes import batched_nms, clip_boxes_to_image, decode_boxes
+# END SOLUTION
 
 __all__ = [
     "RetinaNetClassificationHead",
@@ -24,6 +28,7 @@ __all__ = [
 ]
 
 
+# BEGIN SOLUTION
 def _conv_tower(channels: int, num_convs: int) -> nn.Sequential:
     return nn.Sequential(
         *(
@@ -37,6 +42,7 @@ def _flatten_level(out: Tensor, per_anchor: int) -> Tensor:
     """[N, A * per_anchor, H, W] -> [N, H * W * A, per_anchor], position-major, anchor-minor."""
     n, _, h, w = out.shape
     return out.view(n, -1, per_anchor, h, w).permute(0, 3, 4, 1, 2).reshape(n, -1, per_anchor)
+# END SOLUTION
 
 
 class RetinaNetClassificationHead(nn.Module):
@@ -67,6 +73,7 @@ class RetinaNetClassificationHead(nn.Module):
         num_convs: int = 4,
     ) -> None:
         super().__init__()
+        # BEGIN SOLUTION
         self.conv = _conv_tower(in_channels, num_convs)
         self.cls_logits = nn.Conv2d(in_channels, num_anchors * num_classes, kernel_size=3, padding=1)
         for m in self.modules():
@@ -75,6 +82,7 @@ class RetinaNetClassificationHead(nn.Module):
                 nn.init.zeros_(m.bias)
         nn.init.constant_(self.cls_logits.bias, -math.log((1 - prior_probability) / prior_probability))
         self.num_classes = num_classes
+        # END SOLUTION
 
     def forward(self, x: list[Tensor]) -> Tensor:
         """Class logits of every anchor of every level.
@@ -86,7 +94,9 @@ class RetinaNetClassificationHead(nn.Module):
             Tensor[N, sum_l H_l W_l A, num_classes]: logits, level after level; within a
             level position-major (row, then column), anchor-minor.
         """
+        # BEGIN SOLUTION
         return torch.cat([_flatten_level(self.cls_logits(self.conv(f)), self.num_classes) for f in x], dim=1)
+        # END SOLUTION
 
     def load_weights(self, state_dict: dict[str, Tensor]) -> None:
         """Load a state dict with exactly this module's keys and shapes (strict); returns nothing.
@@ -121,12 +131,14 @@ class RetinaNetRegressionHead(nn.Module):
 
     def __init__(self, in_channels: int, num_anchors: int, num_convs: int = 4) -> None:
         super().__init__()
+        # BEGIN SOLUTION
         self.conv = _conv_tower(in_channels, num_convs)
         self.bbox_reg = nn.Conv2d(in_channels, num_anchors * 4, kernel_size=3, padding=1)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.normal_(m.weight, std=0.01)
                 nn.init.zeros_(m.bias)
+        # END SOLUTION
 
     def forward(self, x: list[Tensor]) -> Tensor:
         """Regression codes of every anchor of every level.
@@ -137,7 +149,9 @@ class RetinaNetRegressionHead(nn.Module):
         Returns:
             Tensor[N, sum_l H_l W_l A, 4]: (t_x, t_y, t_w, t_h), in the anchors' order.
         """
+        # BEGIN SOLUTION
         return torch.cat([_flatten_level(self.bbox_reg(self.conv(f)), 4) for f in x], dim=1)
+        # END SOLUTION
 
     def load_weights(self, state_dict: dict[str, Tensor]) -> None:
         """Load a state dict with exactly this module's keys and shapes (strict); returns nothing.
@@ -156,11 +170,13 @@ class RetinaNetRegressionHead(nn.Module):
         self.load_state_dict(state_dict, strict=True)
 
 
+# BEGIN SOLUTION
 def _check_matched(name: str, matched: object, shape: tuple[int, ...]) -> None:
     if not isinstance(matched, Tensor) or tuple(matched.shape) != shape:
         raise ValueError(f"{name} must have shape {list(shape)}, got {getattr(matched, 'shape', matched)!r}")
     if matched.dtype.is_floating_point or matched.dtype == torch.bool:
         raise ValueError(f"{name} must be an integer tensor, got dtype {matched.dtype}")
+# END SOLUTION
 
 
 def retinanet_classification_loss(
@@ -191,6 +207,7 @@ def retinanet_classification_loss(
     Raises:
         ValueError: if the shapes do not match or ``matched_labels`` is not an integer tensor.
     """
+    # BEGIN SOLUTION
     if not isinstance(cls_logits, Tensor) or cls_logits.dim() != 3:
         raise ValueError(f"cls_logits must be a Tensor[N, A, K], got {getattr(cls_logits, 'shape', cls_logits)!r}")
     n, a, k = cls_logits.shape
@@ -207,6 +224,7 @@ def retinanet_classification_loss(
     valid = (matched != -2).to(cls_logits.dtype)  # [N, A]
     per_image = (loss.sum(-1) * valid).sum(-1) / foreground.sum(-1).clamp(min=1)  # [N]
     return per_image.sum() / max(n, 1)
+    # END SOLUTION
 
 
 def retinanet_regression_loss(
@@ -230,6 +248,7 @@ def retinanet_regression_loss(
     Raises:
         ValueError: if the shapes do not match.
     """
+    # BEGIN SOLUTION
     if not isinstance(bbox_regression, Tensor) or bbox_regression.dim() != 3 or bbox_regression.shape[2] != 4:
         raise ValueError(f"bbox_regression must be a Tensor[N, A, 4], got "
                          f"{getattr(bbox_regression, 'shape', bbox_regression)!r}")
@@ -243,6 +262,7 @@ def retinanet_regression_loss(
     diff = torch.where(foreground, diff, torch.zeros_like(diff))
     per_image = diff.sum(-1) / foreground.sum(-1).clamp(min=1)  # [N]
     return per_image.sum() / max(n, 1)
+    # END SOLUTION
 
 
 def retinanet_postprocess(
@@ -285,6 +305,7 @@ def retinanet_postprocess(
     Raises:
         ValueError: if the lists differ in length or the shapes of a level do not match.
     """
+    # BEGIN SOLUTION
     if not (len(cls_logits) == len(bbox_regression) == len(anchors)) or len(anchors) == 0:
         raise ValueError(
             f"cls_logits, bbox_regression and anchors must be non-empty lists of the same length, got "
@@ -314,3 +335,4 @@ def retinanet_postprocess(
     labels = torch.cat(all_labels)
     keep = batched_nms(boxes, scores, labels, nms_thresh)[: int(detections_per_img)]
     return boxes[keep], scores[keep], labels[keep]
+    # END SOLUTION

@@ -7,15 +7,21 @@ given one box regression per class, relative to the proposal, with weights (10, 
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import torch
 import torch.nn.functional as F
+# END SOLUTION
 from torch import Tensor, nn
 
+# BEGIN SOLUTION
 from .boxes import batched_nms, clip_boxes_to_image, decode_boxes, remove_small_boxes
+# END SOLUTION
 
 __all__ = ["TwoMLPHead", "FastRCNNPredictor", "fastrcnn_loss", "postprocess_detections"]
 
+# BEGIN SOLUTION
 BOX_WEIGHTS = (10.0, 10.0, 5.0, 5.0)
+# END SOLUTION
 
 
 class TwoMLPHead(nn.Module):
@@ -31,8 +37,10 @@ class TwoMLPHead(nn.Module):
 
     def __init__(self, in_channels: int, representation_size: int) -> None:
         super().__init__()
+        # BEGIN SOLUTION
         self.fc6 = nn.Linear(in_channels, representation_size)
         self.fc7 = nn.Linear(representation_size, representation_size)
+        # END SOLUTION
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the head.
@@ -43,8 +51,10 @@ class TwoMLPHead(nn.Module):
         Returns:
             Tensor[R, representation_size]: the representation of each RoI.
         """
+        # BEGIN SOLUTION
         x = x.flatten(start_dim=1)
         return F.relu(self.fc7(F.relu(self.fc6(x))))
+        # END SOLUTION
 
     def load_weights(self, state_dict: dict[str, Tensor]) -> None:
         """Load a state dict with exactly this module's keys and shapes (strict); returns nothing.
@@ -77,8 +87,10 @@ class FastRCNNPredictor(nn.Module):
 
     def __init__(self, in_channels: int, num_classes: int) -> None:
         super().__init__()
+        # BEGIN SOLUTION
         self.cls_score = nn.Linear(in_channels, num_classes)
         self.bbox_pred = nn.Linear(in_channels, num_classes * 4)
+        # END SOLUTION
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Apply both layers to ``x.flatten(start_dim=1)``.
@@ -90,8 +102,10 @@ class FastRCNNPredictor(nn.Module):
             tuple[Tensor, Tensor]: ``class_logits`` (``Tensor[R, num_classes]``) and
             ``box_regression`` (``Tensor[R, 4 * num_classes]``).
         """
+        # BEGIN SOLUTION
         x = x.flatten(start_dim=1)
         return self.cls_score(x), self.bbox_pred(x)
+        # END SOLUTION
 
     def load_weights(self, state_dict: dict[str, Tensor]) -> None:
         """Load a state dict with exactly this module's keys and shapes (strict); returns nothing.
@@ -134,6 +148,7 @@ def fastrcnn_loss(
     Raises:
         ValueError: if the shapes do not match or ``R`` is 0.
     """
+    # BEGIN SOLUTION
     if not isinstance(class_logits, Tensor) or class_logits.dim() != 2 or class_logits.shape[0] == 0:
         raise ValueError(f"class_logits must be a Tensor[R, num_classes] with R > 0, got "
                          f"{getattr(class_logits, 'shape', class_logits)!r}")
@@ -151,6 +166,7 @@ def fastrcnn_loss(
         beta=1 / 9, reduction="sum",
     ) / num
     return loss_classifier, loss_box_reg
+    # END SOLUTION
 
 
 def postprocess_detections(
@@ -190,6 +206,7 @@ def postprocess_detections(
     Raises:
         ValueError: if the shapes do not match.
     """
+    # BEGIN SOLUTION
     if not isinstance(class_logits, Tensor) or class_logits.dim() != 2:
         raise ValueError(f"class_logits must be a Tensor[R, num_classes], got "
                          f"{getattr(class_logits, 'shape', class_logits)!r}")
@@ -213,3 +230,4 @@ def postprocess_detections(
     boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
     keep = batched_nms(boxes, scores, labels, nms_thresh)[: int(detections_per_img)]
     return boxes[keep], scores[keep], labels[keep]
+    # END SOLUTION

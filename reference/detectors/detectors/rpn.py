@@ -7,11 +7,15 @@ size filtering and NMS; the second stage classifies them.
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import torch
 import torch.nn.functional as F
+# END SOLUTION
 from torch import Tensor, nn
 
+# BEGIN SOLUTION
 from .boxes import batched_nms, clip_boxes_to_image, decode_boxes, remove_small_boxes
+# END SOLUTION
 
 __all__ = ["RPNHead", "generate_proposals", "rpn_loss"]
 
@@ -35,6 +39,7 @@ class RPNHead(nn.Module):
 
     def __init__(self, in_channels: int, num_anchors: int, conv_depth: int = 1) -> None:
         super().__init__()
+        # BEGIN SOLUTION
         self.conv = nn.Sequential(
             *(
                 nn.Sequential(nn.Conv2d(in_channels, in_channels, kernel_size=3, padding=1), nn.ReLU(inplace=True))
@@ -47,6 +52,7 @@ class RPNHead(nn.Module):
             if isinstance(m, nn.Conv2d):
                 nn.init.normal_(m.weight, std=0.01)
                 nn.init.zeros_(m.bias)
+        # END SOLUTION
 
     def forward(self, x: list[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
         """Apply the head to every level.
@@ -58,12 +64,14 @@ class RPNHead(nn.Module):
             tuple[list[Tensor], list[Tensor]]: ``objectness`` (``Tensor[N, A, H_l, W_l]`` per
             level, logits) and ``deltas`` (``Tensor[N, 4 A, H_l, W_l]`` per level).
         """
+        # BEGIN SOLUTION
         logits, deltas = [], []
         for feature in x:
             t = self.conv(feature)
             logits.append(self.cls_logits(t))
             deltas.append(self.bbox_pred(t))
         return logits, deltas
+        # END SOLUTION
 
     def load_weights(self, state_dict: dict[str, Tensor]) -> None:
         """Load a state dict with exactly this module's keys and shapes (strict); returns nothing.
@@ -130,6 +138,7 @@ def generate_proposals(
     Raises:
         ValueError: if the shapes do not match, or ``num_anchors_per_level`` does not sum to A.
     """
+    # BEGIN SOLUTION
     num = anchors.shape[0] if isinstance(anchors, Tensor) and anchors.dim() == 2 else -1
     if num < 0 or anchors.shape[1] != 4:
         raise ValueError(f"anchors must be a Tensor[A, 4], got {getattr(anchors, 'shape', anchors)!r}")
@@ -161,6 +170,7 @@ def generate_proposals(
     boxes, scores, level = boxes[keep], scores[keep], level[keep]
     keep = batched_nms(boxes, scores, level, nms_thresh)[: int(post_nms_top_n)]
     return boxes[keep], scores[keep]
+    # END SOLUTION
 
 
 def rpn_loss(
@@ -192,6 +202,7 @@ def rpn_loss(
     Raises:
         ValueError: if the shapes do not match.
     """
+    # BEGIN SOLUTION
     num = objectness.shape[0] if isinstance(objectness, Tensor) and objectness.dim() == 1 else -1
     if num < 0:
         raise ValueError(f"objectness must be a Tensor[A], got {getattr(objectness, 'shape', objectness)!r}")
@@ -212,3 +223,4 @@ def rpn_loss(
         deltas[positive], regression_targets[positive].to(deltas.dtype), beta=1 / 9, reduction="sum"
     ) / count.to(deltas.dtype)
     return loss_objectness, loss_box
+    # END SOLUTION

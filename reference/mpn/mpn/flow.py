@@ -7,13 +7,16 @@ edge has capacity 1, so a flow is a set of active edges and every unit of flow i
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import math
 
 import torch
+# END SOLUTION
 from torch import Tensor
 
 __all__ = ["build_flow_graph", "solve_min_cost_flow", "flow_to_trajectories"]
 
+# BEGIN SOLUTION
 SOURCE, SINK = 0, 1
 DETECTION, ENTRANCE, EXIT, TRANSITION = 0, 1, 2, 3
 
@@ -28,6 +31,7 @@ def _box_iou(a: Tensor, b: Tensor) -> Tensor:
     union = area_a[:, None] + area_b - inter
     return torch.where(union > 0, inter / torch.where(union > 0, union, torch.ones_like(union)),
                        torch.zeros_like(union))
+# END SOLUTION
 
 
 def build_flow_graph(
@@ -73,6 +77,7 @@ def build_flow_graph(
         TypeError: if a tensor argument is not a tensor or ``frames`` is not integer.
         ValueError: on wrong shapes or a parameter outside its range.
     """
+    # BEGIN SOLUTION
     for name, x, dims, shape in (("boxes", boxes, 2, "[N, 4]"), ("frames", frames, 1, "[N]"),
                                  ("scores", scores, 1, "[N]")):
         if not isinstance(x, Tensor):
@@ -116,8 +121,10 @@ def build_flow_graph(
                       for k in (DETECTION, ENTRANCE, EXIT)]
                      + [torch.full((ti.numel(),), TRANSITION, dtype=torch.int64, device=device)])
     return {"edge_index": torch.stack([tails, heads]), "cost": cost, "kind": kind, "num_nodes": 2 * n + 2}
+    # END SOLUTION
 
 
+# BEGIN SOLUTION
 def _check_graph(graph: object) -> tuple[Tensor, Tensor, int]:
     if not isinstance(graph, dict):
         raise TypeError(f"graph must be a dict with 'edge_index', 'cost' and 'num_nodes', got "
@@ -165,6 +172,7 @@ def _shortest_path(tails: Tensor, heads: Tensor, rcost: Tensor, usable: Tensor, 
     else:
         raise RuntimeError("negative cycle in the residual graph (the flow was not optimal)")
     return dist, pred
+# END SOLUTION
 
 
 def solve_min_cost_flow(graph: dict, num_tracks: int | None = None) -> Tensor:
@@ -190,6 +198,7 @@ def solve_min_cost_flow(graph: dict, num_tracks: int | None = None) -> Tensor:
         ValueError: on malformed graphs, ``num_tracks < 0``, or when fewer than ``num_tracks``
             units can reach the sink (the message says how many can).
     """
+    # BEGIN SOLUTION
     edge_index, cost, num_nodes = _check_graph(graph)
     if num_tracks is not None and (type(num_tracks) is not int or num_tracks < 0):
         raise ValueError(f"num_tracks must be None or an int >= 0, got {num_tracks!r}")
@@ -222,6 +231,7 @@ def solve_min_cost_flow(graph: dict, num_tracks: int | None = None) -> Tensor:
             steps += 1
         sent += 1
     return flow
+    # END SOLUTION
 
 
 def flow_to_trajectories(graph: dict, active: Tensor) -> Tensor:
@@ -246,6 +256,7 @@ def flow_to_trajectories(graph: dict, active: Tensor) -> Tensor:
         ValueError: if ``active`` has the wrong shape, ``num_nodes`` is odd, or a detection has
             more than one active link to a successor or from a predecessor.
     """
+    # BEGIN SOLUTION
     if not isinstance(graph, dict) or "edge_index" not in graph or "num_nodes" not in graph:
         raise ValueError("graph must be a dict with 'edge_index' and 'num_nodes'")
     edge_index = graph["edge_index"]
@@ -282,3 +293,4 @@ def flow_to_trajectories(graph: dict, active: Tensor) -> Tensor:
             steps += 1
         track += 1
     return torch.tensor(ids, dtype=torch.int64, device=edge_index.device)
+    # END SOLUTION

@@ -7,12 +7,15 @@ forward in time: ``edge_index[0]`` is the earlier ("past") detection, ``edge_ind
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import torch
+# END SOLUTION
 from torch import Tensor
 
 __all__ = ["build_graph", "edge_features"]
 
 
+# BEGIN SOLUTION
 def _check_tensor(name: str, x: object, dims: int, shape: str) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape {shape}, got {type(x).__name__}")
@@ -26,6 +29,7 @@ def _check_frames(frames: object, n: int | None = None) -> None:
         raise TypeError(f"frames must be an integer tensor, got dtype {frames.dtype}")
     if n is not None and frames.shape[0] != n:
         raise ValueError(f"frames must have shape [{n}] (one frame per detection), got {list(frames.shape)}")
+# END SOLUTION
 
 
 def build_graph(frames: Tensor, features: Tensor, top_k: int = 10, max_gap: int = 5) -> Tensor:
@@ -53,6 +57,7 @@ def build_graph(frames: Tensor, features: Tensor, top_k: int = 10, max_gap: int 
         TypeError: if ``frames`` or ``features`` is not a tensor or ``frames`` is not integer.
         ValueError: on wrong shapes, ``top_k < 1`` or ``max_gap < 1``.
     """
+    # BEGIN SOLUTION
     _check_tensor("features", features, 2, "[N, D]")
     _check_frames(frames, features.shape[0])
     if type(top_k) is not int or top_k < 1:
@@ -79,6 +84,7 @@ def build_graph(frames: Tensor, features: Tensor, top_k: int = 10, max_gap: int 
     rank_col.scatter_(0, order_col, torch.arange(n, device=device)[:, None].expand(n, n).contiguous())
     keep = candidate & ((rank_row < top_k) | (rank_col < top_k))  # [N, N]
     return keep.nonzero().t().contiguous()  # [2, E], row-major = sorted by (past, future)
+    # END SOLUTION
 
 
 def edge_features(boxes: Tensor, frames: Tensor, features: Tensor, edge_index: Tensor) -> Tensor:
@@ -110,6 +116,7 @@ def edge_features(boxes: Tensor, frames: Tensor, features: Tensor, edge_index: T
         ValueError: on wrong shapes, indices outside ``[0, N)``, or a box with width or height
             ``<= 0``.
     """
+    # BEGIN SOLUTION
     _check_tensor("boxes", boxes, 2, "[N, 4]")
     if boxes.shape[1] != 4:
         raise ValueError(f"boxes must have shape [N, 4] with rows (x1, y1, x2, y2), got {list(boxes.shape)}")
@@ -145,3 +152,4 @@ def edge_features(boxes: Tensor, frames: Tensor, features: Tensor, edge_index: T
         dt,
         dist,
     ], dim=1)  # [E, 6]
+    # END SOLUTION

@@ -7,17 +7,21 @@ embeddings for ``num_steps`` rounds and classifies every edge as "same object" o
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import torch
+# END SOLUTION
 from torch import Tensor, nn
 
 __all__ = ["MessagePassingNetwork"]
 
 
+# BEGIN SOLUTION
 def _mlp(*sizes: int) -> nn.Sequential:
     layers: list[nn.Module] = []
     for a, b in zip(sizes[:-1], sizes[1:]):
         layers += [nn.Linear(a, b), nn.ReLU()]
     return nn.Sequential(*layers)
+# END SOLUTION
 
 
 class MessagePassingNetwork(nn.Module):
@@ -65,6 +69,7 @@ class MessagePassingNetwork(nn.Module):
     def __init__(self, feature_dim: int, edge_in_dim: int = 6, node_dim: int = 32, edge_dim: int = 16,
                  num_steps: int = 4) -> None:
         super().__init__()
+        # BEGIN SOLUTION
         for name, value in (("feature_dim", feature_dim), ("edge_in_dim", edge_in_dim),
                             ("node_dim", node_dim), ("edge_dim", edge_dim), ("num_steps", num_steps)):
             if type(value) is not int or value < 1:
@@ -78,6 +83,7 @@ class MessagePassingNetwork(nn.Module):
         self.message_future = _mlp(2 * n + e, n)
         self.node_update = _mlp(2 * n, n)
         self.classifier = nn.Sequential(nn.Linear(e, e), nn.ReLU(), nn.Linear(e, 1))
+        # END SOLUTION
 
     def forward(self, node_features: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
         """Edge logits after every message-passing step.
@@ -95,6 +101,7 @@ class MessagePassingNetwork(nn.Module):
             TypeError: if an argument is not a tensor or ``edge_index`` is not int64.
             ValueError: on shapes that do not fit each other or the network's sizes.
         """
+        # BEGIN SOLUTION
         for name, x in (("node_features", node_features), ("edge_index", edge_index),
                         ("edge_attr", edge_attr)):
             if not isinstance(x, Tensor):
@@ -128,6 +135,7 @@ class MessagePassingNetwork(nn.Module):
             h_v = self.node_update(torch.cat([agg_past, agg_future], dim=1))  # [N, n]
             logits.append(self.classifier(h_e)[:, 0])  # [E]
         return torch.stack(logits)  # [num_steps, E]
+        # END SOLUTION
 
     def load_weights(self, state_dict: dict) -> None:
         """Copy weights into the network (``load_state_dict`` with ``strict=True``).
@@ -141,6 +149,7 @@ class MessagePassingNetwork(nn.Module):
             KeyError: if a key is missing or unexpected.
             ValueError: if a shape does not match.
         """
+        # BEGIN SOLUTION
         if not isinstance(state_dict, dict):
             raise TypeError(f"state_dict must be a dict of tensors, got {type(state_dict).__name__}")
         own = self.state_dict()
@@ -154,6 +163,7 @@ class MessagePassingNetwork(nn.Module):
                 raise ValueError(f"state_dict['{k}'] must be a tensor of shape {list(own[k].shape)}, "
                                  f"got {getattr(v, 'shape', type(v).__name__)}")
         self.load_state_dict(state_dict, strict=True)
+        # END SOLUTION
 
     def edge_probabilities(self, node_features: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
         """Sigmoid of the final step's logits, computed without gradients.
@@ -166,5 +176,7 @@ class MessagePassingNetwork(nn.Module):
         Returns:
             Tensor[E]: probability that each edge joins two detections of the same object.
         """
+        # BEGIN SOLUTION
         with torch.no_grad():
             return torch.sigmoid(self.forward(node_features, edge_index, edge_attr)[-1])
+        # END SOLUTION

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 from pathlib import Path
 
 import torch
+# END SOLUTION
 from torch import Tensor
 
+# BEGIN SOLUTION
 from .flow import solve_min_cost_flow
 from .graph import build_graph, edge_features
 from .model import MessagePassingNetwork
+# END SOLUTION
 
 __all__ = ["postprocess", "track_sequence"]
 
+# BEGIN SOLUTION
 CHECKPOINT = Path(__file__).resolve().with_name("checkpoint.pt")
 _MODEL: dict = {}
+# END SOLUTION
 
 
 def postprocess(edge_index: Tensor, edge_scores: Tensor, frames: Tensor, threshold: float = 0.5,
@@ -49,6 +55,7 @@ def postprocess(edge_index: Tensor, edge_scores: Tensor, frames: Tensor, thresho
         ValueError: on wrong shapes, indices outside ``[0, N)``, an edge within one frame, or
             an unknown ``method``.
     """
+    # BEGIN SOLUTION
     for name, x in (("edge_index", edge_index), ("edge_scores", edge_scores), ("frames", frames)):
         if not isinstance(x, Tensor):
             raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
@@ -101,8 +108,10 @@ def postprocess(edge_index: Tensor, edge_scores: Tensor, frames: Tensor, thresho
     active = torch.zeros(num_edges, dtype=torch.bool)
     active[ids] = flow[n:n + ids.numel()]
     return active.to(edge_scores.device)
+    # END SOLUTION
 
 
+# BEGIN SOLUTION
 def _load_model() -> tuple[MessagePassingNetwork, dict]:
     if "model" not in _MODEL:
         ckpt = torch.load(CHECKPOINT, map_location="cpu", weights_only=True)
@@ -130,6 +139,7 @@ def _chains(num_nodes: int, past: list[int], future: list[int]) -> list[list[int
             node = succ[node]
         chains.append(chain)
     return chains
+# END SOLUTION
 
 
 def track_sequence(detections: list, features: list) -> Tensor:
@@ -156,6 +166,7 @@ def track_sequence(detections: list, features: list) -> Tensor:
         TypeError: if the arguments are not lists of tensors.
         ValueError: if the lists differ in length or a frame's tensors have wrong shapes.
     """
+    # BEGIN SOLUTION
     if not isinstance(detections, (list, tuple)) or not isinstance(features, (list, tuple)):
         raise TypeError("detections and features must be lists of tensors (one per frame)")
     if len(detections) != len(features):
@@ -209,3 +220,4 @@ def track_sequence(detections: list, features: list) -> Tensor:
     out = torch.stack(rows)  # [M, 6]
     order = torch.argsort(out[:, 0] * (track_id + 1) + out[:, 1])
     return out[order].float()
+    # END SOLUTION

@@ -5,15 +5,18 @@ Boxes are ``(x1, y1, x2, y2)`` float tensors in pixels with no ``+1`` (torchvisi
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import math
 
 import numpy as np
 import torch
+# END SOLUTION
 from torch import Tensor
 
 __all__ = ["iou_cost", "linear_assignment", "associate"]
 
 
+# BEGIN SOLUTION
 def _check_boxes(name: str, boxes: object) -> None:
     if not isinstance(boxes, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape [N, 4], got {type(boxes).__name__}")
@@ -44,6 +47,7 @@ def _box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     positive = union > 0
     return torch.where(positive, inter / torch.where(positive, union, torch.ones_like(union)),
                        torch.zeros_like(inter))  # [N, M]
+# END SOLUTION
 
 
 def iou_cost(tracks: Tensor, dets: Tensor) -> Tensor:
@@ -65,11 +69,14 @@ def iou_cost(tracks: Tensor, dets: Tensor) -> Tensor:
         TypeError: if an argument is not a tensor.
         ValueError: if a tensor is not 2-D with 4 columns.
     """
+    # BEGIN SOLUTION
     _check_boxes("tracks", tracks)
     _check_boxes("dets", dets)
     return 1.0 - _box_iou(tracks, dets)  # [T, D]
+    # END SOLUTION
 
 
+# BEGIN SOLUTION
 def _hungarian(cost: np.ndarray) -> np.ndarray:
     """Shortest augmenting paths with potentials (Kuhn-Munkres / Jonker-Volgenant), O(n^2 m).
 
@@ -109,6 +116,7 @@ def _hungarian(cost: np.ndarray) -> np.ndarray:
     assigned = np.flatnonzero(p[1:])
     col_of_row[p[1:][assigned] - 1] = assigned
     return col_of_row
+# END SOLUTION
 
 
 def linear_assignment(cost: Tensor) -> tuple[Tensor, Tensor]:
@@ -132,6 +140,7 @@ def linear_assignment(cost: Tensor) -> tuple[Tensor, Tensor]:
         TypeError: if ``cost`` is not a tensor.
         ValueError: if ``cost`` is not 2-D or holds nan or infinite values.
     """
+    # BEGIN SOLUTION
     _check_cost(cost)
     device = cost.device
     t, d = cost.shape
@@ -150,6 +159,7 @@ def linear_assignment(cost: Tensor) -> tuple[Tensor, Tensor]:
         rows, cols = cols_t[order], order
     return (torch.as_tensor(rows, dtype=torch.int64, device=device),
             torch.as_tensor(cols, dtype=torch.int64, device=device))
+    # END SOLUTION
 
 
 def associate(cost: Tensor, max_cost: float) -> tuple[Tensor, Tensor, Tensor]:
@@ -181,6 +191,7 @@ def associate(cost: Tensor, max_cost: float) -> tuple[Tensor, Tensor, Tensor]:
         TypeError: if ``cost`` is not a tensor or ``max_cost`` is not a real number.
         ValueError: if ``cost`` is not 2-D or holds nan, or ``max_cost`` is not finite.
     """
+    # BEGIN SOLUTION
     _check_cost(cost)
     if isinstance(max_cost, bool) or not isinstance(max_cost, (int, float)):
         raise TypeError(f"max_cost must be a float, got {max_cost!r}")
@@ -210,3 +221,4 @@ def associate(cost: Tensor, max_cost: float) -> tuple[Tensor, Tensor, Tensor]:
     return (matches.to(device),
             torch.nonzero(~track_used).flatten().to(device),
             torch.nonzero(~det_used).flatten().to(device))
+    # END SOLUTION

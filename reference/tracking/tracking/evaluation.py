@@ -5,15 +5,20 @@ Rows of ground truth and predictions are ``(frame, id, x1, y1, x2, y2)``.
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import numpy as np
 import torch
+# END SOLUTION
 from torch import Tensor
 
+# BEGIN SOLUTION
 from .association import _box_iou, linear_assignment
+# END SOLUTION
 
 __all__ = ["mot_metrics"]
 
 
+# BEGIN SOLUTION
 def _check_rows(name: str, x: object) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape [N, 6], got {type(x).__name__}")
@@ -46,6 +51,7 @@ def _max_matching_min_cost(dist: Tensor, valid: Tensor) -> list[tuple[int, int]]
     cost = torch.where(valid, dist, torch.full_like(dist, large))
     rows, cols = linear_assignment(cost)
     return [(i, j) for i, j in zip(rows.tolist(), cols.tolist()) if bool(valid[i, j])]
+# END SOLUTION
 
 
 def mot_metrics(gt: Tensor, pred: Tensor, iou_threshold: float = 0.5) -> dict:
@@ -93,6 +99,7 @@ def mot_metrics(gt: Tensor, pred: Tensor, iou_threshold: float = 0.5) -> dict:
         ValueError: on a wrong shape, non-finite values, an id repeated within a frame, or
             ``iou_threshold`` outside [0, 1].
     """
+    # BEGIN SOLUTION
     gt = _check_rows("gt", gt)
     pred = _check_rows("pred", pred)
     if not 0.0 <= float(iou_threshold) <= 1.0:
@@ -172,3 +179,4 @@ def mot_metrics(gt: Tensor, pred: Tensor, iou_threshold: float = 0.5) -> dict:
         "idp": _divide(idtp, num_predictions),
         "idr": _divide(idtp, num_objects),
     }
+    # END SOLUTION

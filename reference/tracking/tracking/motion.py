@@ -8,7 +8,9 @@ filter), so that the filter can be driven from anywhere.
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import math
+# END SOLUTION
 
 import torch
 from torch import Tensor
@@ -22,6 +24,7 @@ __all__ = [
 ]
 
 
+# BEGIN SOLUTION
 def _check_boxes(name: str, boxes: object, cols: int = 4) -> None:
     if not isinstance(boxes, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape [N, {cols}], got {type(boxes).__name__}")
@@ -34,6 +37,7 @@ def _check_steps(steps: object) -> None:
         raise TypeError(f"steps must be an int, got {steps!r}")
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
+# END SOLUTION
 
 
 def box_to_cxcywh(boxes: Tensor) -> Tensor:
@@ -51,9 +55,11 @@ def box_to_cxcywh(boxes: Tensor) -> Tensor:
         TypeError: if ``boxes`` is not a tensor.
         ValueError: if ``boxes`` is not [N, 4].
     """
+    # BEGIN SOLUTION
     _check_boxes("boxes", boxes)
     x1, y1, x2, y2 = boxes.unbind(1)  # 4 x [N]
     return torch.stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], dim=1)  # [N, 4]
+    # END SOLUTION
 
 
 def cxcywh_to_box(cxcywh: Tensor) -> Tensor:
@@ -69,9 +75,11 @@ def cxcywh_to_box(cxcywh: Tensor) -> Tensor:
         TypeError: if ``cxcywh`` is not a tensor.
         ValueError: if ``cxcywh`` is not [N, 4].
     """
+    # BEGIN SOLUTION
     _check_boxes("cxcywh", cxcywh)
     cx, cy, w, h = cxcywh.unbind(1)  # 4 x [N]
     return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=1)  # [N, 4]
+    # END SOLUTION
 
 
 def constant_position(boxes: Tensor, steps: int = 1) -> Tensor:
@@ -89,9 +97,11 @@ def constant_position(boxes: Tensor, steps: int = 1) -> Tensor:
         TypeError: if ``boxes`` is not a tensor or ``steps`` not an int.
         ValueError: if ``boxes`` is not [N, 4] or ``steps < 0``.
     """
+    # BEGIN SOLUTION
     _check_boxes("boxes", boxes)
     _check_steps(steps)
     return boxes.clone()
+    # END SOLUTION
 
 
 def constant_velocity(boxes: Tensor, prev_boxes: Tensor, steps: int = 1) -> Tensor:
@@ -113,14 +123,17 @@ def constant_velocity(boxes: Tensor, prev_boxes: Tensor, steps: int = 1) -> Tens
         TypeError: if a box argument is not a tensor or ``steps`` not an int.
         ValueError: if the shapes differ or are not [N, 4], or ``steps < 0``.
     """
+    # BEGIN SOLUTION
     _check_boxes("boxes", boxes)
     _check_boxes("prev_boxes", prev_boxes)
     _check_steps(steps)
     if boxes.shape != prev_boxes.shape:
         raise ValueError(f"boxes {list(boxes.shape)} and prev_boxes {list(prev_boxes.shape)} must have the same shape")
     return boxes + steps * (boxes - prev_boxes)  # [N, 4]
+    # END SOLUTION
 
 
+# BEGIN SOLUTION
 def _check_state(mean: object, covariance: object) -> None:
     if not isinstance(mean, Tensor) or not isinstance(covariance, Tensor):
         raise TypeError("mean and covariance must be torch.Tensors of shapes [N, 8] and [N, 8, 8]")
@@ -128,6 +141,7 @@ def _check_state(mean: object, covariance: object) -> None:
         raise ValueError(f"mean must have shape [N, 8], got {list(mean.shape)}")
     if covariance.shape != (mean.shape[0], 8, 8):
         raise ValueError(f"covariance must have shape [{mean.shape[0]}, 8, 8], got {list(covariance.shape)}")
+# END SOLUTION
 
 
 class KalmanBoxFilter:
@@ -164,6 +178,7 @@ class KalmanBoxFilter:
         std_measurement: float = 2.0,
         std_initial_velocity: float = 10.0,
     ) -> None:
+        # BEGIN SOLUTION
         values = {"dt": dt, "std_position": std_position, "std_velocity": std_velocity,
                   "std_measurement": std_measurement, "std_initial_velocity": std_initial_velocity}
         for key, value in values.items():
@@ -179,12 +194,15 @@ class KalmanBoxFilter:
         self.std_measurement = float(std_measurement)
         self.std_initial_velocity = float(std_initial_velocity)
         self._cache: dict = {}
+        # END SOLUTION
 
+    # BEGIN SOLUTION
     def _matrices_on(self, like: Tensor) -> dict:
         key = (like.dtype, like.device)
         if key not in self._cache:
             self._cache[key] = {k: v.to(like.device, like.dtype) for k, v in self.matrices(like.dtype).items()}
         return self._cache[key]
+    # END SOLUTION
 
     def matrices(self, dtype: torch.dtype = torch.float64) -> dict:
         """The model's matrices.
@@ -196,6 +214,7 @@ class KalmanBoxFilter:
             dict: ``F`` (Tensor[8, 8]), ``H`` (Tensor[4, 8]), ``Q`` (Tensor[8, 8]) and ``R``
             (Tensor[4, 4]) as in the class docstring, on the CPU.
         """
+        # BEGIN SOLUTION
         eye4 = torch.eye(4, dtype=dtype)
         F = torch.eye(8, dtype=dtype)
         F[:4, 4:] = self.dt * eye4
@@ -203,6 +222,7 @@ class KalmanBoxFilter:
         Q = torch.diag(torch.tensor([self.std_position ** 2] * 4 + [self.std_velocity ** 2] * 4, dtype=dtype))
         R = self.std_measurement ** 2 * eye4
         return {"F": F, "H": H, "Q": Q, "R": R}
+        # END SOLUTION
 
     def initiate(self, boxes: Tensor) -> tuple[Tensor, Tensor]:
         """Start tracks from measured boxes: velocity 0, covariance ``P0``.
@@ -218,6 +238,7 @@ class KalmanBoxFilter:
             TypeError: if ``boxes`` is not a tensor.
             ValueError: if ``boxes`` is not [N, 4].
         """
+        # BEGIN SOLUTION
         _check_boxes("boxes", boxes)
         n = boxes.shape[0]
         mean = torch.cat([box_to_cxcywh(boxes), boxes.new_zeros(n, 4)], dim=1)  # [N, 8]
@@ -225,6 +246,7 @@ class KalmanBoxFilter:
                           dtype=boxes.dtype, device=boxes.device)
         covariance = torch.diag(p0).expand(n, 8, 8).clone()  # [N, 8, 8]
         return mean, covariance
+        # END SOLUTION
 
     def predict(self, mean: Tensor, covariance: Tensor) -> tuple[Tensor, Tensor]:
         """One step of the motion model: ``x <- F x``, ``P <- F P F^T + Q``.
@@ -240,12 +262,14 @@ class KalmanBoxFilter:
             TypeError: if an argument is not a tensor.
             ValueError: if the shapes are not [N, 8] and [N, 8, 8].
         """
+        # BEGIN SOLUTION
         _check_state(mean, covariance)
         m = self._matrices_on(mean)
         F, Q = m["F"], m["Q"]
         new_mean = mean @ F.T  # [N, 8]
         new_cov = F @ covariance @ F.T + Q  # [N, 8, 8]
         return new_mean, new_cov
+        # END SOLUTION
 
     def project(self, mean: Tensor, covariance: Tensor) -> tuple[Tensor, Tensor]:
         """The predicted measurement and its covariance: ``H x`` and ``S = H P H^T + R``.
@@ -261,10 +285,12 @@ class KalmanBoxFilter:
             TypeError: if an argument is not a tensor.
             ValueError: if the shapes are not [N, 8] and [N, 8, 8].
         """
+        # BEGIN SOLUTION
         _check_state(mean, covariance)
         m = self._matrices_on(mean)
         H, R = m["H"], m["R"]
         return mean @ H.T, H @ covariance @ H.T + R  # [N, 4], [N, 4, 4]
+        # END SOLUTION
 
     def update(self, mean: Tensor, covariance: Tensor, boxes: Tensor) -> tuple[Tensor, Tensor]:
         """Correct the states with one measured box per track.
@@ -284,6 +310,7 @@ class KalmanBoxFilter:
             TypeError: if an argument is not a tensor.
             ValueError: if the shapes do not match.
         """
+        # BEGIN SOLUTION
         _check_state(mean, covariance)
         _check_boxes("boxes", boxes)
         if boxes.shape[0] != mean.shape[0]:
@@ -299,6 +326,7 @@ class KalmanBoxFilter:
         eye = torch.eye(8, dtype=mean.dtype, device=mean.device)
         new_cov = (eye - K @ H) @ covariance  # [N, 8, 8]
         return new_mean, new_cov
+        # END SOLUTION
 
     def mahalanobis(self, mean: Tensor, covariance: Tensor, boxes: Tensor) -> Tensor:
         """Squared Mahalanobis distance of every measured box to every track's projection.
@@ -319,6 +347,7 @@ class KalmanBoxFilter:
             TypeError: if an argument is not a tensor.
             ValueError: if the shapes are wrong.
         """
+        # BEGIN SOLUTION
         _check_state(mean, covariance)
         _check_boxes("boxes", boxes)
         z_pred, S = self.project(mean, covariance)  # [N, 4], [N, 4, 4]
@@ -328,6 +357,7 @@ class KalmanBoxFilter:
         L = torch.linalg.cholesky(S)  # [N, 4, 4]
         y = torch.linalg.solve_triangular(L, diff.transpose(1, 2), upper=False)  # [N, 4, M]
         return (y * y).sum(dim=1)  # [N, M]
+        # END SOLUTION
 
     def to_boxes(self, mean: Tensor) -> Tensor:
         """The boxes ``(x1, y1, x2, y2)`` of state means (their first four entries).
@@ -342,5 +372,7 @@ class KalmanBoxFilter:
             TypeError: if ``mean`` is not a tensor.
             ValueError: if ``mean`` is not [N, 8].
         """
+        # BEGIN SOLUTION
         _check_boxes("mean", mean, cols=8)
         return cxcywh_to_box(mean[:, :4])
+        # END SOLUTION

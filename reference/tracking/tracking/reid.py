@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import torch
 import torch.nn.functional as F
+# END SOLUTION
 from torch import Tensor
 
+# BEGIN SOLUTION
 from .association import _box_iou, _check_boxes
+# END SOLUTION
 
 __all__ = ["pairwise_distances", "batch_hard_triplet_loss", "contrastive_loss", "appearance_cost"]
 
 
+# BEGIN SOLUTION
 def _check_embeddings(name: str, x: object) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape [N, E], got {type(x).__name__}")
@@ -24,6 +29,7 @@ def _safe_sqrt(x: Tensor) -> Tensor:
     """sqrt with value 0 and gradient 0 where x == 0 (plain sqrt has an infinite slope there)."""
     zero = x <= 0
     return torch.where(zero, torch.zeros_like(x), torch.sqrt(torch.where(zero, torch.ones_like(x), x)))
+# END SOLUTION
 
 
 def pairwise_distances(a: Tensor, b: Tensor, squared: bool = False) -> Tensor:
@@ -46,6 +52,7 @@ def pairwise_distances(a: Tensor, b: Tensor, squared: bool = False) -> Tensor:
         TypeError: if an argument is not a tensor.
         ValueError: if a tensor is not 2-D and floating, or the embedding sizes differ.
     """
+    # BEGIN SOLUTION
     _check_embeddings("a", a)
     _check_embeddings("b", b)
     if a.shape[1] != b.shape[1]:
@@ -55,6 +62,7 @@ def pairwise_distances(a: Tensor, b: Tensor, squared: bool = False) -> Tensor:
     d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T  # [N, M]
     d2 = d2.clamp(min=0)
     return d2 if squared else _safe_sqrt(d2)
+    # END SOLUTION
 
 
 def batch_hard_triplet_loss(embeddings: Tensor, labels: Tensor, margin: float | None = 0.3,
@@ -83,6 +91,7 @@ def batch_hard_triplet_loss(embeddings: Tensor, labels: Tensor, margin: float | 
         ValueError: if the shapes do not match, ``labels`` is not an integer tensor or
             ``margin < 0``.
     """
+    # BEGIN SOLUTION
     _check_embeddings("embeddings", embeddings)
     if not isinstance(labels, Tensor):
         raise TypeError(f"labels must be a torch.Tensor of shape [B], got {type(labels).__name__}")
@@ -105,6 +114,7 @@ def batch_hard_triplet_loss(embeddings: Tensor, labels: Tensor, margin: float | 
     gap = hardest_pos[valid] - hardest_neg[valid]  # [V]
     losses = F.softplus(gap) if margin is None else (gap + margin).clamp(min=0)
     return losses.mean()
+    # END SOLUTION
 
 
 def contrastive_loss(a: Tensor, b: Tensor, same: Tensor, margin: float = 1.0) -> Tensor:
@@ -128,6 +138,7 @@ def contrastive_loss(a: Tensor, b: Tensor, same: Tensor, margin: float = 1.0) ->
         TypeError: if an argument is not a tensor.
         ValueError: if the shapes do not match, ``same`` is not bool or ``margin <= 0``.
     """
+    # BEGIN SOLUTION
     _check_embeddings("a", a)
     _check_embeddings("b", b)
     if a.shape != b.shape:
@@ -146,6 +157,7 @@ def contrastive_loss(a: Tensor, b: Tensor, same: Tensor, margin: float = 1.0) ->
     if losses.numel() == 0:
         return (a.sum() + b.sum()).to(dtype) * 0.0
     return losses.mean()
+    # END SOLUTION
 
 
 def appearance_cost(track_boxes: Tensor, det_boxes: Tensor, track_embeddings: Tensor,
@@ -173,6 +185,7 @@ def appearance_cost(track_boxes: Tensor, det_boxes: Tensor, track_embeddings: Te
         TypeError: if an argument is not a tensor.
         ValueError: if shapes do not match or ``weight``/``min_iou`` are outside [0, 1].
     """
+    # BEGIN SOLUTION
     _check_boxes("track_boxes", track_boxes)
     _check_boxes("det_boxes", det_boxes)
     _check_embeddings("track_embeddings", track_embeddings)
@@ -191,3 +204,4 @@ def appearance_cost(track_boxes: Tensor, det_boxes: Tensor, track_embeddings: Te
     iou, dist = iou.to(dtype), dist.to(dtype)
     cost = (1.0 - weight) * (1.0 - iou) + weight * dist  # [T, D]
     return torch.where(iou < min_iou, torch.full_like(cost, float("inf")), cost)
+    # END SOLUTION

@@ -8,17 +8,22 @@ Track ids are 1, 2, 3, ... in order of birth and never reused.
 
 from __future__ import annotations
 
+# BEGIN SOLUTION
 import math
 
 import torch
+# END SOLUTION
 from torch import Tensor
 
+# BEGIN SOLUTION
 from .association import _box_iou, associate, iou_cost
 from .motion import KalmanBoxFilter, constant_position
 from .reid import appearance_cost
+# END SOLUTION
 
 __all__ = ["nms", "regress_to_detections", "IoUTracker", "TracktorTracker", "track_sequence"]
 
+# BEGIN SOLUTION
 _MOTIONS = ("constant_position", "constant_velocity", "kalman")
 
 
@@ -45,6 +50,7 @@ def _check_patience(patience: object) -> int:
     if patience < 0:
         raise ValueError(f"patience must be >= 0, got {patience}")
     return patience
+# END SOLUTION
 
 
 def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
@@ -66,6 +72,7 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
         TypeError: if ``boxes`` or ``scores`` is not a tensor.
         ValueError: if ``boxes`` is not [N, 4] or ``scores`` is not [N].
     """
+    # BEGIN SOLUTION
     _check_frame(boxes, scores)
     n = boxes.shape[0]
     if n == 0:
@@ -83,6 +90,7 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
             if row[j]:
                 removed[j] = True
     return order[torch.tensor(keep, dtype=torch.int64, device=boxes.device)]
+    # END SOLUTION
 
 
 def regress_to_detections(track_boxes: Tensor, dets: Tensor, scores: Tensor,
@@ -109,6 +117,7 @@ def regress_to_detections(track_boxes: Tensor, dets: Tensor, scores: Tensor,
         TypeError: if an argument is not a tensor.
         ValueError: if a shape is wrong or ``min_iou`` is outside [0, 1].
     """
+    # BEGIN SOLUTION
     if not isinstance(track_boxes, Tensor):
         raise TypeError(f"track_boxes must be a torch.Tensor of shape [T, 4], got {type(track_boxes).__name__}")
     if track_boxes.dim() != 2 or track_boxes.shape[1] != 4:
@@ -126,8 +135,10 @@ def regress_to_detections(track_boxes: Tensor, dets: Tensor, scores: Tensor,
     boxes[hit] = dets[best[hit]]
     out_scores[hit] = scores[best[hit]]
     return boxes, out_scores
+    # END SOLUTION
 
 
+# BEGIN SOLUTION
 def _output(ids: list[int], boxes: list[Tensor], like: Tensor) -> dict:
     order = sorted(range(len(ids)), key=lambda k: ids[k])
     return {
@@ -135,6 +146,7 @@ def _output(ids: list[int], boxes: list[Tensor], like: Tensor) -> dict:
         "boxes": (torch.stack([boxes[k] for k in order]).to(like.dtype) if ids
                   else like.new_zeros(0, 4)),
     }
+# END SOLUTION
 
 
 class IoUTracker:
@@ -191,6 +203,7 @@ class IoUTracker:
         max_cost: float | None = None,
         embedding_momentum: float = 0.0,
     ) -> None:
+        # BEGIN SOLUTION
         self.iou_threshold = _check_real("iou_threshold", iou_threshold, 0.0, 1.0)
         self.score_threshold = _check_real("score_threshold", score_threshold, -math.inf)
         self.patience = _check_patience(patience)
@@ -215,6 +228,7 @@ class IoUTracker:
         self.embedding: Tensor | None = None  # [N, E] once embeddings are given
         self.mean = torch.zeros(0, 8, dtype=torch.float64)
         self.cov = torch.zeros(0, 8, 8, dtype=torch.float64)
+        # END SOLUTION
 
     def step(self, dets: Tensor, scores: Tensor, embeddings: Tensor | None = None) -> dict:
         """Process one frame (see the class docstring for the exact rules).
@@ -233,6 +247,7 @@ class IoUTracker:
             TypeError: if an argument is not a tensor.
             ValueError: if shapes do not match, or embeddings are given on some steps only.
         """
+        # BEGIN SOLUTION
         _check_frame(dets, scores)
         if embeddings is not None:
             if not isinstance(embeddings, Tensor):
@@ -302,6 +317,7 @@ class IoUTracker:
         self.mean, self.cov = torch.cat([self.mean, mean]), torch.cat([self.cov, cov])
         current = self.last_frame == t
         return {"ids": self.ids[current].to(device), "boxes": self.out[current].to(device)}
+        # END SOLUTION
 
 
 class TracktorTracker:
@@ -355,6 +371,7 @@ class TracktorTracker:
         reid_iou: float = 0.5,
         regression_iou: float = 0.5,
     ) -> None:
+        # BEGIN SOLUTION
         self.sigma_active = _check_real("sigma_active", sigma_active, -math.inf)
         self.lambda_active = _check_real("lambda_active", lambda_active, 0.0, 1.0)
         self.sigma_detection = _check_real("sigma_detection", sigma_detection, -math.inf)
@@ -365,6 +382,7 @@ class TracktorTracker:
         self.frame = 0
         self.next_id = 1
         self.tracks: list[dict] = []  # ascending id; "active" flag, "box", "last_frame"
+        # END SOLUTION
 
     def active_tracks(self) -> dict:
         """The tracks active after the latest step, i.e. the ones the next step regresses.
@@ -373,9 +391,11 @@ class TracktorTracker:
             dict: ``ids`` (Tensor[A] int64, ascending) and ``boxes`` (Tensor[A, 4] float64,
             their boxes in the latest frame). Empty before the first step.
         """
+        # BEGIN SOLUTION
         act = [tr for tr in self.tracks if tr["active"]]
         return {"ids": torch.tensor([tr["id"] for tr in act], dtype=torch.int64),
                 "boxes": torch.stack([tr["box"] for tr in act]) if act else torch.zeros(0, 4, dtype=torch.float64)}
+        # END SOLUTION
 
     def step(self, dets: Tensor, scores: Tensor, regressed_boxes: Tensor | None = None,
              regressed_scores: Tensor | None = None) -> dict:
@@ -397,6 +417,7 @@ class TracktorTracker:
             TypeError: if an argument is not a tensor.
             ValueError: if shapes do not match, or only one of the regressed tensors is given.
         """
+        # BEGIN SOLUTION
         _check_frame(dets, scores)
         active = [tr for tr in self.tracks if tr["active"]]
         if (regressed_boxes is None) != (regressed_scores is None):
@@ -451,8 +472,10 @@ class TracktorTracker:
         self.tracks = [tr for tr in self.tracks if tr["active"] or t - tr["last_frame"] <= self.patience]
         current = [tr for tr in self.tracks if tr["active"]]
         return _output([tr["id"] for tr in current], [tr["box"] for tr in current], dets)
+        # END SOLUTION
 
 
+# BEGIN SOLUTION
 # The settings track_sequence uses unless told otherwise (tuned on the public train split).
 TRACK_SEQUENCE_DEFAULTS = {
     "iou": {"iou_threshold": 0.3, "score_threshold": 0.5, "patience": 30, "motion": "kalman",
@@ -460,6 +483,7 @@ TRACK_SEQUENCE_DEFAULTS = {
     "tracktor": {"sigma_active": 0.3, "lambda_active": 0.6, "sigma_detection": 0.5,
                  "lambda_new": 0.3, "patience": 30, "reid_iou": 0.3, "regression_iou": 0.5},
 }
+# END SOLUTION
 
 
 def track_sequence(detections: list[Tensor], embeddings: list[Tensor] | None = None,
@@ -493,6 +517,7 @@ def track_sequence(detections: list[Tensor], embeddings: list[Tensor] | None = N
         ValueError: if a frame is not [D_t, 5], ``embeddings`` has another length, or
             ``method`` is unknown.
     """
+    # BEGIN SOLUTION
     if not isinstance(detections, (list, tuple)) or not all(isinstance(d, Tensor) for d in detections):
         raise TypeError("detections must be a list of tensors of shape [D_t, 5]")
     for t, d in enumerate(detections):
@@ -515,3 +540,4 @@ def track_sequence(detections: list[Tensor], embeddings: list[Tensor] | None = N
         rows.append(torch.cat([torch.full((k, 1), float(t + 1), dtype=dtype),
                                out["ids"].to(dtype)[:, None], out["boxes"].to(dtype)], dim=1))
     return torch.cat(rows) if rows else torch.zeros(0, 6, dtype=dtype)
+    # END SOLUTION

@@ -1,0 +1,64 @@
+"""``[[task]]``: a group of public and hidden pytest tests, marked ``@pytest.mark.task(id)``.
+
+All tasks of a submission share one pytest run on the trusted side (the tests receive the
+grading proxy as ``student``); each task's points are split evenly over its tests. Skipped tests
+(CUDA cases without a GPU) count neither for nor against anyone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from harness.checks.base import Check, register
+from harness.results import CheckResult, TaskResult
+from harness.schema import Key, identifier, positive
+
+if TYPE_CHECKING:  # pragma: no cover
+    from harness.grading.submission import SubmissionGrading
+
+
+@register
+@dataclass(frozen=True)
+class TestTask(Check):
+    api: tuple[str, ...] = ()
+
+    table: ClassVar[str] = "task"
+    noun: ClassVar[str] = "task"
+    result_kind: ClassVar[str] = "test"
+    order: ClassVar[int] = 0
+    keys: ClassVar[tuple[Key, ...]] = (
+        identifier(),
+        Key("title", str, "", doc="shown in reports (default: the id)"),
+        positive("points", float, doc="split evenly over the task's tests"),
+        Key("api", list, (), doc="public names of the package this task grades (the stub's API)"),
+    )
+
+    __test__ = False  # not a pytest test class
+
+    @property
+    def check_name(self) -> str:
+        return "task"
+
+    def describe(self) -> str:
+        return "tests"
+
+    def grade(self, sub: "SubmissionGrading") -> TaskResult:
+        outcomes, errors = sub.test_outcomes()
+        counted = [o for o in outcomes.get(self.id, []) if o.outcome != "skipped"]
+        if errors or not counted:
+            return self.zero("tests could not be collected" if errors else "no tests ran for this task")
+        per_test = round(self.points / len(counted), 4)
+        checks = [
+            CheckResult(task=self.id, name=o.name, kind="test", passed=o.outcome == "passed",
+                        score=per_test if o.outcome == "passed" else 0.0, max_score=per_test,
+                        message=o.message if o.outcome != "passed" else "",
+                        duration_s=round(o.duration_s, 4), details={"suite": o.suite})
+            for o in counted
+        ]
+        passed = sum(o.outcome == "passed" for o in counted)
+        return TaskResult(self.id, self.title, self.points, round(self.points * passed / len(counted), 4), checks)
+
+    def zero(self, message: str, details: dict | None = None) -> TaskResult:
+        return TaskResult(self.id, self.title, self.points, 0.0,
+                          [CheckResult(self.id, "task", "static", False, 0.0, self.points, message[:4000])])

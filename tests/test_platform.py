@@ -1,0 +1,147 @@
+"""Platform properties: a typed sandbox layer (exit reasons, no protocol dictionaries outside the
+sandbox package), nothing left in the temp directory, and the bounded cost of a hanging
+submission."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.batch import grade_batch
+from harness.grading.context import GradingContext
+from harness.grading.proxy import StudentCrash, StudentSession
+from harness.manifest import Limits, find_assignment
+from harness.sandbox import ExitReason, LocalSandbox, WorkerClient, WorkerCrashed
+from harness.store import ResultStore
+from harness.submissions import SubmissionSource
+from harness.tmp import scratch_dir, sweep_stale
+from tests.conftest import ROOT, write_package
+
+A = "detection"
+
+
+def test_no_protocol_dictionaries_outside_the_sandbox_package():
+    offenders = []
+    for path in (ROOT / "harness").rglob("*.py"):
+        if "sandbox" in path.relative_to(ROOT / "harness").parts:
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search(r"""["']op["']\s*:""", line):
+                offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert offenders == []
+
+
+@pytest.fixture
+def own_tmp(tmp_path, monkeypatch):
+    """A private temp directory, so that what a grader leaves behind is visible."""
+    base = tmp_path / "tmpdir"
+    base.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(base))
+    return base
+
+
+def _package(tmp_path: Path, source: str) -> Path:
+    return write_package(tmp_path / "sub", {f"{A}/__init__.py": source})
+
+
+@pytest.mark.parametrize("source,reason,text", [
+    ("import time\ndef box_iou(a, b):\n    time.sleep(60)\n", ExitReason.TIMEOUT, "timed out after 2 s"),
+    ("import os\ndef box_iou(a, b):\n    os._exit(3)\n", ExitReason.EXIT, "exit status 3"),
+    ("import os, signal\ndef box_iou(a, b):\n    os.kill(os.getpid(), signal.SIGKILL)\n", ExitReason.SIGNAL,
+     "killed by signal SIGKILL"),
+])
+def test_exit_reasons_are_an_enum(tmp_path, own_tmp, source, reason, text):
+    sandbox = LocalSandbox(limits=Limits(call_timeout_s=2))
+    try:
+        staged = _package(tmp_path, source)
+        worker = sandbox.start_worker(staged)
+        client = WorkerClient(worker)
+        hello = client.hello(package=A, api=["box_iou"])
+        assert hello.ok and hello.api == {"box_iou": "function"}
+        with pytest.raises(WorkerCrashed) as info:
+            client.call("box_iou", [1, 2])
+        assert info.value.reason is reason and text in str(info.value)
+        worker.close()
+    finally:
+        sandbox.close()
+    assert list(own_tmp.iterdir()) == []
+
+
+def test_a_hung_function_is_not_called_again_and_the_hang_budget_shortens_later_calls(tmp_path, own_tmp):
+    source = ("import time\n"
+              "def box_iou(a, b):\n    time.sleep(60)\n"
+              "def nms(a, b, c):\n    time.sleep(60)\n"
+              "def batched_nms(a, b, c, d):\n    return 'ok'\n")
+    limits = Limits(call_timeout_s=3, hang_budget_s=3, call_timeout_after_hangs_s=1)
+    sandbox = LocalSandbox(limits=limits)
+    session = StudentSession(sandbox, _package(tmp_path, source), package=A, api=["box_iou", "nms", "batched_nms"])
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(StudentCrash, match="timed out after 3 s"):
+            session.call("box_iou", [1, 2])
+        assert time.monotonic() - t0 < 10
+        t0 = time.monotonic()
+        with pytest.raises(StudentCrash, match="'box_iou' hung earlier"):
+            session.call("box_iou", [1, 2])
+        assert time.monotonic() - t0 < 0.5  # no new call, no new timeout
+        with pytest.raises(StudentCrash, match="timed out after 1 s"):  # the budget is used up
+            session.call("nms", [1, 2, 3])
+        assert session.call("batched_nms", [1, 2, 3, 4]) == "ok"  # the rest still works
+        assert set(session.hung) == {"box_iou", "nms"} and session.hang_time_s == 4
+    finally:
+        session.close()
+        sandbox.close()
+
+
+def test_sweep_removes_folders_of_dead_owners_only(tmp_path):
+    mine = scratch_dir("grade", tmp_path)
+    dead = tmp_path / "cv3_grade_999999999_x"
+    dead.mkdir()
+    other = tmp_path / "unrelated"
+    other.mkdir()
+    assert sweep_stale(tmp_path) == [dead]
+    assert mine.is_dir() and other.is_dir()
+
+
+@pytest.mark.slow
+def test_a_batch_and_a_context_leave_nothing_in_the_temp_directory(tmp_path, own_tmp):
+    a = find_assignment(A)
+    subs = tmp_path / "subs"
+    shutil.copytree(a.reference_dir, subs / "alice" / A, ignore=shutil.ignore_patterns("__pycache__"))
+    (subs / "bob.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    store = ResultStore(tmp_path / "results.sqlite")
+    summary = grade_batch(a, [SubmissionSource("alice", subs / "alice"), SubmissionSource("bob", subs / "bob.zip")],
+                          store, jobs=2, progress=None, speed=True)
+    by_id = {r.submission_id: r for r in summary.graded}
+    assert by_id["alice"].score == by_id["alice"].max_score
+    assert by_id["bob"].status == "error" and "not a readable zip" in by_id["bob"].error
+    assert store.get(A, "bob").status == "error"  # a bad file is that submission's error, stored
+    assert list(own_tmp.iterdir()) == [], list(own_tmp.iterdir())
+    with GradingContext(a, tasks=["iou"], speed=False) as ctx:
+        ctx.grade(SubmissionSource("alice", subs / "alice"))
+    assert list(own_tmp.iterdir()) == []
+    assert os.listdir(own_tmp) == []
+
+
+@pytest.mark.slow
+def test_a_submission_whose_every_function_hangs_costs_at_most_two_minutes(tmp_path, own_tmp):
+    a = find_assignment(A)
+    source = "import time as _t\n" + "".join(
+        f"\ndef {name}(*args, **kwargs):\n    while True:\n        _t.sleep(1)\n" for name in a.api)
+    sub = _package(tmp_path, source)
+    t0 = time.monotonic()
+    with GradingContext(a) as ctx:  # the default limits of the manifest
+        r = ctx.grade(SubmissionSource("hangs", sub))
+    elapsed = time.monotonic() - t0
+    assert elapsed < 120, elapsed
+    assert r.score == 0
+    messages = [c.message for t in r.tasks for c in t.checks]
+    assert all(("timed out" in m or "hung earlier" in m or "graded only once" in m) for m in messages), \
+        [m for m in messages if "timed out" not in m and "hung earlier" not in m][:5]
+    assert any("hung and were not called again" in w for w in r.warnings), r.warnings
