@@ -1,9 +1,9 @@
 """Assignment manifests (``assignments/<name>/assignment.toml``) validated into typed objects.
 
 Every problem is reported with the file, the place in it, the bad value and what is allowed.
-Tables are declared once (``harness/schema.py``): ``[assignment]`` and ``[limits]`` here, and
-one table per check kind in ``harness/checks/`` (``[[task]]``, ``[[speed]]``, ``[[accuracy]]``,
-``[[probe]]``). Standard library only, so ``cv3 list`` answers without importing torch.
+Tables are declared once (``harness/schema.py``): ``[assignment]``, ``[limits]`` and
+``[visibility]`` here, and one table per check kind in ``harness/checks/`` (``[[task]]``,
+``[[speed]]``, ``[[accuracy]]``, ``[[probe]]``). Standard library only, so ``cv3 list`` answers without importing torch.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from harness.schema import ID_RE, Key, ManifestError, parse_table, positive
 
 Task = TestTask  # the name of a [[task]] before check kinds became plugins
 
-__all__ = ["ASSIGNMENT_KEYS", "AccuracyCheck", "Assignment", "LIMIT_KEYS", "Limits", "ManifestError", "ProbeCheck",
-           "SpeedCheck", "Task", "TestTask", "assignments_dir", "find_assignment", "list_assignments",
-           "load_manifest", "repo_root"]
+__all__ = ["ASSIGNMENT_KEYS", "AccuracyCheck", "Assignment", "LEVELS", "LIMIT_KEYS", "Limits", "ManifestError",
+           "ProbeCheck", "SpeedCheck", "Task", "TestTask", "VISIBILITY_KEYS", "Visibility", "assignments_dir",
+           "find_assignment", "list_assignments", "load_manifest", "repo_root"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,89 @@ LIMIT_KEYS: tuple[Key, ...] = (
 )
 
 
+#: What a student's report shows of a check, from most to least open (Gradescope's levels):
+#: ``visible`` (name, points, failure message), ``after_release`` (withheld, points included, until
+#: ``released = true``, then visible), ``hidden`` (counted, shown only as "n of m hidden checks
+#: passed") and ``score_only`` (its points only).
+LEVELS = ("visible", "after_release", "hidden", "score_only")
+
+
+def _overrides_ok(value: dict) -> bool:
+    return all(type(k) is str and k.strip() == k and k and type(v) is str and v in LEVELS
+               for k, v in value.items())
+
+
+VISIBILITY_KEYS: tuple[Key, ...] = (
+    Key("default", str, "visible", doc="level of every check that nothing below names", rule=LEVELS.__contains__,
+        allowed=f"one of {', '.join(LEVELS)}"),
+    Key("hidden_tests", str, "hidden", doc="level of the tests of the hidden suite (the stricter of this and "
+        "their task's level applies)", rule=LEVELS.__contains__, allowed=f"one of {', '.join(LEVELS)}"),
+    Key("show_hidden_failures", bool, False, doc="students see the failure messages (never the names) of "
+        "hidden checks; messages may quote expected values"),
+    Key("released", bool, False, doc="results are released: after_release checks become visible and the "
+        "published leaderboard shows the private scores"),
+    Key("show_heldout_predictions", bool, False, doc="students see the figures a scorer marks as the "
+        "submission's predictions on held-out inputs (never ground truth)"),
+    Key("leaderboard", str, "pseudonyms", doc="the leaderboard in `cv3 feedback` bundles and `cv3 leaderboard "
+        "--publish`: student ids, pseudonyms (opt-in names from the roster shown instead) or none",
+        rule=("none", "pseudonyms", "ids").__contains__, allowed="one of none, pseudonyms, ids"),
+    Key("overrides", dict, {}, doc="level per task or check id, test file stem ('test_hidden_ap') or test "
+        "('test_hidden_ap::test_ap' or with its parameters); the most specific wins. The manifest ships in "
+        "the handout: name hidden tests by file or task", rule=_overrides_ok,
+        allowed=f"a table of id = level, levels: {', '.join(LEVELS)}"),
+)
+
+_STRICTNESS = {level: i for i, level in enumerate(LEVELS)}
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """The ``[visibility]`` table: what a student's report shows of each check.
+
+    A check's level is the override of its most specific name (the test with its parameters, the
+    test, its file stem), else the stricter of its task's level (override or ``default``) and,
+    for tests of the hidden suite, ``hidden_tests``. ``after_release`` reads as ``visible`` once
+    ``released``."""
+
+    default: str = "visible"
+    hidden_tests: str = "hidden"
+    show_hidden_failures: bool = False
+    released: bool = False
+    show_heldout_predictions: bool = False
+    leaderboard: str = "pseudonyms"
+    overrides: tuple[tuple[str, str], ...] = ()  # (name, level), hashable
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> "Visibility":
+        values = dict(values)
+        values["overrides"] = tuple(sorted(dict(values.get("overrides") or {}).items()))
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> "Visibility":
+        return dataclasses.replace(self, **changes)
+
+    def level(self, check: Any) -> str:
+        """The level of a :class:`~harness.results.CheckResult`, ``after_release`` resolved."""
+        level = self.declared_level(check)
+        return "visible" if level == "after_release" and self.released else level
+
+    def declared_level(self, check: Any) -> str:
+        overrides = dict(self.overrides)
+        name = str(getattr(check, "name", ""))
+        if getattr(check, "kind", "") == "test" and "::" in name:
+            stem, test = name.split("::", 1)
+            for key in (name, f"{stem}::{test.split('[', 1)[0]}", stem):
+                if key in overrides:
+                    return overrides[key]
+        elif name in overrides:
+            return overrides[name]
+        level = overrides.get(str(getattr(check, "task", "")), self.default)
+        suite = (getattr(check, "details", None) or {}).get("suite")
+        if getattr(check, "kind", "") == "test" and suite != "public":  # hidden, or unknown: fail closed
+            level = max(level, self.hidden_tests, key=_STRICTNESS.__getitem__)
+        return level
+
+
 @dataclass(frozen=True)
 class Assignment:
     name: str
@@ -92,6 +175,7 @@ class Assignment:
     public_tests: str = "tests"
     hidden_tests: str = "tests"
     summary: str = ""
+    visibility: Visibility = field(default_factory=Visibility)
 
     def of_kind(self, table: str) -> tuple:
         return tuple(c for c in self.checks if c.table == table)
@@ -157,7 +241,7 @@ def load_manifest(path: Path, reference_root: Path | None = None) -> Assignment:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise ManifestError(f"{path}: not valid TOML: {e}") from None
-    known = {"assignment", "limits", *KINDS}
+    known = {"assignment", "limits", "visibility", *KINDS}
     unknown = set(data) - known
     if unknown:
         raise ManifestError(f"{path}: unknown section(s) {sorted(unknown)}; allowed: {sorted(known)}")
@@ -170,6 +254,8 @@ def load_manifest(path: Path, reference_root: Path | None = None) -> Assignment:
     lim = parse_table(data.get("limits", {}), LIMIT_KEYS, f"{path} [limits]", label="[limits]")
     total_timeout = lim.pop("total_timeout_s")
     limits = Limits(**lim)
+    visibility = Visibility.from_values(parse_table(data.get("visibility", {}), VISIBILITY_KEYS,
+                                                    f"{path} [visibility]", label="[visibility]"))
 
     raw_tasks = data.get("task")
     if type(raw_tasks) is not list or not raw_tasks or not all(type(t) is dict for t in raw_tasks):
@@ -203,7 +289,7 @@ def load_manifest(path: Path, reference_root: Path | None = None) -> Assignment:
         checks=tuple(checks), forbidden_modules=head["forbidden_modules"],
         requirements=head["requirements"], limits=limits, total_timeout_s=total_timeout,
         seed=head["seed"], public_tests=head["public_tests"], hidden_tests=head["hidden_tests"],
-        summary=head["summary"],
+        summary=head["summary"], visibility=visibility,
     )
 
 

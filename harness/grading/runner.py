@@ -29,6 +29,8 @@ class TestOutcome:
     outcome: str  # "passed" | "failed" | "skipped"
     message: str
     duration_s: float
+    returned: tuple[str, ...] = ()  # API names whose calls returned an informative value
+    raised: tuple[str, ...] = ()  # API names that raised, or returned only empty/zero values
 
 
 class GradingPlugin:
@@ -76,6 +78,11 @@ class GradingPlugin:
                 return name
         return "unknown"
 
+    def pytest_runtest_setup(self, item) -> None:
+        events = getattr(getattr(self.student, "_session", None), "events", None)
+        if events is not None:
+            events.clear()  # what the submission did during this test (setup and call)
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         result = yield
@@ -101,8 +108,11 @@ class GradingPlugin:
         previous = self.outcomes.get(item.nodeid)
         if previous is not None and previous.outcome == "failed":
             return  # a failure in setup/call stays a failure even if teardown passes
+        events = getattr(getattr(self.student, "_session", None), "events", None) or []
+        returned = tuple(sorted({t for t, what in events if what == "returned"}))
+        raised = tuple(sorted({t for t, what in events if what in ("raised", "trivial")}))
         self.outcomes[item.nodeid] = TestOutcome(task, name, self._suite(item), outcome,
-                                                 message, report.duration)
+                                                 message, report.duration, returned, raised)
 
 
 def _exception_text(excinfo) -> str:

@@ -4,15 +4,24 @@ Both sides run in sandboxed workers on the same inputs (stashed in each worker f
 transfer is timed). The clocks are the trusted side's: on the CPU the CPU time of each worker's
 processes, read from ``/proc`` around each repeat (immune to other processes taking turns on
 the cores, which is what made wall-clock ratios swing 3x on a busy machine), with the wall clock
-as the fallback where no CPU clock can be read; on a GPU the CUDA-event time the worker reports,
-cross-checked against the trusted wall clock.
+as the fallback where no CPU clock can be read; on a GPU the CUDA-event time the worker reports.
+Either claim is cross-checked against the trusted wall clock (:func:`choose_clock`).
 
-Warm-up first, then repeats interleaved in ABBA order so drift hits both sides alike. Each side's
-figure is a low quantile of its repeats (the mean of the fastest half): interference only ever
-adds time, so the fastest repeats are the ones closest to the code's own cost.
+An untimed call per side first (lazy loading, the allocator growing to the call's peak), one
+call each to size the repeats (by CPU time: load inflates the wall clock), warm-up, then repeats
+interleaved in ABBA order so drift hits both sides alike. The worker keeps the heap it grew
+(harness/sandbox/worker.py ``run_stashed``): page faults on fresh memory were the largest noise
+left once the CPU clock was in place. Each side's figure is a low quantile of its repeats (the
+mean of the fastest half): interference only ever adds time.
+
+Measured on a busy 2-core machine (harness/bench.py ``--stability``): the same submissions'
+ratios stay within about +-10% over regrades with ``--jobs`` 1 or 2 and a CPU hog on every
+core; what is left comes from memory-bandwidth and cache contention, which no CPU clock
+removes. Pinning both workers to one core was tried and measured worse (the scheduler could
+no longer move them off a hogged core), so workers are not pinned.
 
 Points: full at or below ``full_ratio``, zero at or above ``zero_ratio``, log-linear between,
-rounded to a tenth of a point.
+rounded to a tenth of a point. Bands come from ``cv3 calibrate`` (harness/calibrate.py).
 """
 
 from __future__ import annotations

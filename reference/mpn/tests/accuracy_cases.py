@@ -1,6 +1,7 @@
 """Accuracy checks of the mpn assignment: IDF1 and MOTA of track_sequence on held-out sequences.
 
-Trusted side only. ``data()`` makes the hidden split with a private seed (sent to the
+Trusted side only. ``data()`` makes the hidden split with a seed derived from the course key
+(harness/secret.py; it never leaves the grading setup), sent to the
 submission: per-frame detections and appearance features; kept here: the ground truth and the
 IoU-tracker baseline's tracks). The scorers validate every output strictly (ValueError with
 the reason, so a malformed output scores zero) and evaluate with harness.metrics.mot.
@@ -18,8 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mpn_baselines import iou_tracker  # noqa: E402
 from cv3data.mot import frame_detections, make_mot_split  # noqa: E402
 from harness.metrics.mot import evaluate_mot_many  # noqa: E402
+from harness.secret import heldout_seed  # noqa: E402
 
-HIDDEN_SEED = 730_241  # private: never one of cv3data.mot.MOT_SPLIT_SEEDS
+HOLDOUT_NAME = "mpn"  # the held-out seed is heldout_seed(HOLDOUT_NAME): 128 bits from the course key
 NUM_SEQUENCES = 4
 NUM_FRAMES = 150
 MAX_ROWS_PER_DETECTION = 10  # an output larger than this many rows per detection is refused
@@ -27,7 +29,7 @@ MAX_ROWS_PER_DETECTION = 10  # an output larger than this many rows per detectio
 
 @functools.lru_cache(maxsize=1)
 def _split() -> tuple:
-    seqs = make_mot_split("hidden", seed=HIDDEN_SEED, num_sequences=NUM_SEQUENCES, num_frames=NUM_FRAMES)
+    seqs = make_mot_split("hidden", seed=heldout_seed(HOLDOUT_NAME), num_sequences=NUM_SEQUENCES, num_frames=NUM_FRAMES)
     cases = []
     for seq in seqs:
         dets, feats = frame_detections(seq)

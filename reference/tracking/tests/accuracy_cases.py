@@ -6,8 +6,9 @@ trusted side (ground truth). ``score_mota`` / ``score_idf1`` validate what came 
 it with the harness' own MOT evaluator (same counts as motmetrics) and return the metric with a
 per-sequence table and a figure for the report.
 
-The held-out split comes from the public generator (datasets/cv3data/mot.py) with a seed that
-only this file knows; it is 64 bits wide, so a submission cannot find it by trying seeds.
+The held-out split comes from the public generator (datasets/cv3data/mot.py) with a 128-bit seed
+derived from the course key (harness/secret.py), which never leaves the instructor's grading
+setup: neither this file nor a handout holds it, and it is far too wide to find by trying seeds.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import torch
 
 from cv3data.mot import frame_detections, make_mot_split
 from harness.metrics.mot import evaluate_mot
+from harness.secret import heldout_seed
 
 __all__ = ["HIDDEN_SPLIT", "hidden_sequences", "validate_outputs", "score_mota", "score_idf1", "tracks_svg"]
 
-HIDDEN_SEED = 0x5EED_7A2C_91B3_4D17
+HOLDOUT_NAME = "tracking"  # the held-out seed is heldout_seed(HOLDOUT_NAME)
 HIDDEN_SPLIT = {"num_sequences": 4, "num_frames": 150, "num_objects": 20}
 MAX_ROWS = 200_000  # far more than any sane tracker reports on these sequences
 IOU_THRESHOLD = 0.5
@@ -31,7 +33,7 @@ IOU_THRESHOLD = 0.5
 
 def hidden_sequences() -> tuple[list, list]:
     """``(calls, targets)``: one call ``track_sequence(detections, embeddings)`` per sequence."""
-    sequences = make_mot_split("hidden", seed=HIDDEN_SEED, **HIDDEN_SPLIT)
+    sequences = make_mot_split("hidden", seed=heldout_seed(HOLDOUT_NAME), **HIDDEN_SPLIT)
     calls, targets = [], []
     for seq in sequences:
         dets, feats = frame_detections(seq)
