@@ -50,7 +50,7 @@ def test_rejection_tests_count_for_a_function_that_works(grade):
     base = a.reference_dir
     # box_iou is correct; every other function of the iou and nms tasks only raises
     r = grade({"detection/__init__.py": (base / "__init__.py").read_text() +
-               "\n\ndef _no(*a, **k):\n    raise ValueError('no')\n\n"
+               "\n\ndef _no(*a, **k):\n    raise ValueError('bad boxes or scores')\n\n"
                "generalized_box_iou = nms = batched_nms = _no\n"},
               base=base, tasks=["iou", "nms"])
     iou = {c.name: c for t in r.tasks if t.id == "iou" for c in t.checks}
