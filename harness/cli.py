@@ -91,7 +91,7 @@ def cmd_grade(args) -> int:
     from harness.batch import grade_batch
     from harness.manifest import find_assignment
     from harness.reports import write_all, write_gradebook_csv
-    from harness.sandbox import GPUUnavailable
+    from harness.sandbox import GPUUnavailable, SandboxUnavailable
     from harness.sandbox.docker_backend import DockerUnavailable
     from harness.submissions import SubmissionError, discover
 
@@ -114,7 +114,7 @@ def cmd_grade(args) -> int:
     try:
         summary = grade_batch(a, sources, store, jobs=args.jobs, regrade=args.regrade,
                               sandbox_options=options, speed=not args.no_speed)
-    except (DockerUnavailable, GPUUnavailable, RuntimeError) as e:
+    except (DockerUnavailable, GPUUnavailable, SandboxUnavailable, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     results = store.all(a.name)
@@ -294,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("submissions", help="a submission (folder or .zip) or a folder of them")
     sp.add_argument("--backend", default="local", choices=["local", "docker"],
                     help="local: bubblewrap/process sandbox (default); docker: one container per worker")
-    sp.add_argument("--isolation", default="auto", choices=["auto", "bubblewrap", "process"],
+    sp.add_argument("--isolation", default="auto", choices=["auto", "bubblewrap", "none-trusted-code"],
                     help="local backend only")
     sp.add_argument("--image", help="docker backend: grading image (default cv3-grader:latest)")
     sp.add_argument("--gpus", action="store_true", help="pass the host's GPUs to the workers; "
@@ -308,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("check", help="course-author self-check of an assignment")
     sp.add_argument("assignment")
-    sp.add_argument("--isolation", default="auto", choices=["auto", "bubblewrap", "process"])
+    sp.add_argument("--isolation", default="auto", choices=["auto", "bubblewrap", "none-trusted-code"])
     sp.add_argument("--no-speed", action="store_true")
     sp.set_defaults(func=cmd_check)
 

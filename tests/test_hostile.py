@@ -288,7 +288,7 @@ def box_iou(boxes1, boxes2):
     assert ok.tasks[0].score == ok.tasks[0].points
 
 
-@pytest.mark.parametrize("isolation", ["process"])
+@pytest.mark.parametrize("isolation", ["none-trusted-code"])
 def test_process_mode_reports_what_it_does_not_protect(assignment, isolation):
     from harness.sandbox import LocalSandbox
 
@@ -298,4 +298,5 @@ def test_process_mode_reports_what_it_does_not_protect(assignment, isolation):
     finally:
         sb.close()
     assert d["filesystem_isolated"] is False
-    assert any("filesystem not isolated" in n for n in d["notes"])
+    assert any("NOT SANDBOXED" in n and "trusted code only" in n for n in d["notes"])
+    assert d["trusted_code_only"] is True

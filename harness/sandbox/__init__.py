@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.manifest import Limits
-from harness.sandbox.api import ExitReason, Sandbox, Worker, WorkerCrashed, WorkerError
+from harness.sandbox.api import ExitReason, Sandbox, SandboxUnavailable, Worker, WorkerCrashed, WorkerError
 from harness.sandbox.client import WorkerClient
 from harness.sandbox.local import LocalSandbox
 
@@ -41,5 +41,6 @@ def verify_gpu(sandbox) -> None:
         )
 
 
-__all__ = ["BACKENDS", "ExitReason", "GPUUnavailable", "Limits", "LocalSandbox", "Sandbox", "Worker",
+__all__ = ["BACKENDS", "ExitReason", "GPUUnavailable", "Limits", "LocalSandbox", "Sandbox", "SandboxUnavailable",
+           "Worker",
            "WorkerClient", "WorkerCrashed", "WorkerError", "make_sandbox", "verify_gpu"]

@@ -27,6 +27,10 @@ class ExitReason(enum.Enum):
     PROTOCOL = "protocol"  # a malformed or oversized reply
 
 
+class SandboxUnavailable(RuntimeError):
+    """No sandbox that isolates student code can be had here; the message names the fixes."""
+
+
 class WorkerCrashed(Exception):
     """The worker died, timed out or broke the protocol; ``reason`` says which."""
 

@@ -6,9 +6,15 @@ Isolation, strongest available first:
   the submission (read-only), a size-capped tmpfs as the private working directory, and new
   user/pid/net/ipc/uts namespaces: hidden tests, the reference and the results store do not
   exist inside, and there is no network.
-* ``process``: a plain child process with a scrubbed environment, a private working directory,
-  and ``unshare`` into new user, network and pid namespaces where the kernel allows it. The report says
-  plainly what this mode does not protect.
+* ``none-trusted-code``: no sandbox, for trusted code only (the course's own references and
+  samples), never chosen automatically: a plain child process with a scrubbed environment, a
+  private working directory, ``unshare`` into new user, mount, network and pid namespaces where the
+  kernel allows it (the reference tests, the results store and the Docker socket are covered by
+  empty mounts), and, when the grader runs as root, an unprivileged uid. Every result graded this
+  way is marked, and the reports and exports say so.
+
+Without bubblewrap, ``auto`` refuses (SandboxUnavailable) and names the two ways out: install
+bubblewrap, or grade in Docker.
 
 Either way: a new session (the whole tree is killed on timeout), rlimits on CPU time, file
 size and (without cgroups) address space and process count, and, when the grader runs as root
@@ -21,6 +27,7 @@ import importlib.util
 import os
 import resource
 import select
+import shlex
 import shutil
 import signal
 import subprocess
@@ -33,7 +40,7 @@ from typing import Any
 
 from harness.manifest import Limits
 from harness.sandbox import protocol
-from harness.sandbox.api import ExitReason, WorkerCrashed, WorkerError
+from harness.sandbox.api import ExitReason, SandboxUnavailable, WorkerCrashed, WorkerError
 from harness.sandbox.cgroups import CgroupLimiter
 from harness.tmp import scratch_dir
 
@@ -46,6 +53,12 @@ ADDRESS_SPACE_ALLOWANCE_MB = 4096
 # Process mode without bubblewrap: own user, network and pid namespaces where the kernel allows
 # (no network; the grader's processes cannot be signalled from inside).
 UNSHARE_ARGS = ("-rn", "--pid", "--fork", "--kill-child")
+ISOLATIONS = ("auto", "bubblewrap", "none-trusted-code")
+TRUSTED_ONLY = "none-trusted-code"
+UNPRIVILEGED_UID = 65534  # nobody, for a worker of a grader running as root
+NO_SANDBOX_HELP = ("install bubblewrap (apt-get install bubblewrap) for the local sandbox, or grade in "
+                   "Docker (--backend docker, after `cv3 image build`). Only for the course's own trusted "
+                   "code: --isolation none-trusted-code runs it without a sandbox, and marks every result")
 
 
 def bubblewrap_available() -> bool:
@@ -95,18 +108,18 @@ class LocalSandbox:
     name: str = "local"
 
     def __post_init__(self) -> None:
-        if self.isolation not in ("auto", "bubblewrap", "process"):
-            raise ValueError(
-                f"isolation={self.isolation!r}: allowed values are 'auto', 'bubblewrap', 'process'"
-            )
+        if self.isolation not in ISOLATIONS:
+            raise ValueError(f"isolation={self.isolation!r}: allowed values are {', '.join(ISOLATIONS)}")
+        if self.isolation in ("auto", "bubblewrap") and not bubblewrap_available():
+            raise SandboxUnavailable(
+                "no sandbox for student code: bubblewrap ('bwrap') is missing or cannot create "
+                f"namespaces here. To grade, {NO_SANDBOX_HELP}")
         if self.isolation == "auto":
-            self.isolation = "bubblewrap" if bubblewrap_available() else "process"
-        elif self.isolation == "bubblewrap" and not bubblewrap_available():
-            raise RuntimeError(
-                "bubblewrap was requested but 'bwrap' is missing or cannot create namespaces "
-                "here; install it (apt-get install bubblewrap) or use isolation='process'"
-            )
-        self._netns = self.isolation == "process" and network_unshare_available()
+            self.isolation = "bubblewrap"
+        self._netns = self.isolation == TRUSTED_ONLY and network_unshare_available()
+        # root is exempt from RLIMIT_NPROC and may read everything: drop to nobody, where nobody
+        # can run this Python at all (a venv under /root cannot be)
+        self._drop_uid = self.isolation == TRUSTED_ONLY and os.geteuid() == 0 and _others_can_run(sys.executable)
         self._cgroups = CgroupLimiter.available()
         self._root = scratch_dir("sandbox")
         self._worker_dir = self._root / "worker"
@@ -121,10 +134,13 @@ class LocalSandbox:
         notes = []
         if not bw:
             notes.append(
-                "filesystem not isolated: without bubblewrap the worker runs as the grader's "
-                "user and could read any file that user can (hidden tests included); install "
-                "bubblewrap for real grading"
-            )
+                "NOT SANDBOXED (--isolation none-trusted-code): for the course's own trusted code only. "
+                "The filesystem is not isolated: the worker could read files the grader can read "
+                "(the reference tests, the store and the Docker socket are covered where the kernel "
+                "allows mount namespaces); never use it for student submissions")
+        if not bw and os.geteuid() == 0 and not self._drop_uid:
+            notes.append("the worker runs as root: this Python installation cannot be run by an "
+                         "unprivileged user (install it outside /root to drop privileges)")
         if not (bw or self._netns):
             notes.append("network not isolated: no network namespace could be created here")
             notes.append("processes not isolated: the worker could signal the grader's processes")
@@ -136,6 +152,8 @@ class LocalSandbox:
         return {
             "backend": self.name,
             "isolation": self.isolation,
+            "trusted_code_only": not bw,
+            "worker_uid": UNPRIVILEGED_UID if (bw or self._drop_uid) else os.geteuid(),
             "filesystem_isolated": bw,
             "network_isolated": bw or self._netns,
             "cgroups": self._cgroups,
@@ -194,9 +212,17 @@ class LocalSandbox:
             env["CUDA_VISIBLE_DEVICES"] = ""
         return env
 
+    def _covered_paths(self) -> list[str]:
+        from harness.manifest import repo_root
+
+        root = repo_root()
+        paths = [root / "reference", root / "results", Path("/var/run/docker.sock"), Path("/run/docker.sock")]
+        return [str(p) for p in paths if p.exists()]
+
     def _preexec(self, cgroup: "CgroupLimiter | None"):
         limits = self.limits
         use_rlimit_mem = cgroup is None or not cgroup.memory
+        drop_uid = getattr(self, "_drop_uid", False)
 
         def setup() -> None:  # runs in the child between fork and exec
             if cgroup is not None:
@@ -209,9 +235,13 @@ class LocalSandbox:
                 mem = (limits.memory_mb + ADDRESS_SPACE_ALLOWANCE_MB) << 20
                 resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
             if cgroup is None or not cgroup.pids:
-                running = _count_user_processes()
+                running = _count_user_processes(UNPRIVILEGED_UID if drop_uid else None)
                 n = running + limits.max_processes
                 resource.setrlimit(resource.RLIMIT_NPROC, (n, n))
+            if drop_uid:  # root is exempt from RLIMIT_NPROC and may read everything: never run as root
+                os.setgroups([])
+                os.setgid(UNPRIVILEGED_UID)
+                os.setuid(UNPRIVILEGED_UID)
 
         return setup
 
@@ -228,8 +258,16 @@ class LocalSandbox:
         else:
             cmd = [sys.executable, "-I", "-B", str(self._worker_dir / "worker.py")]
             if self._netns:
-                cmd = [shutil.which("unshare"), *UNSHARE_ARGS] + cmd
+                # a mount namespace too: empty mounts over what a worker must never read
+                covers = " ".join(f"mount -t tmpfs -o size=4k cv3 {shlex.quote(p)} 2>/dev/null;"
+                                  if os.path.isdir(p) else
+                                  f"mount --bind /dev/null {shlex.quote(p)} 2>/dev/null;"
+                                  for p in self._covered_paths())
+                cmd = [shutil.which("unshare"), "-m", *UNSHARE_ARGS, "sh", "-c",
+                       f"{covers} exec \"$@\"", "cv3-worker", *cmd]
             env = self._env(str(home))
+            if self._drop_uid:
+                os.chmod(home, 0o777)
             submission_dir = str(submission) if submission is not None else ""
         cgroup = CgroupLimiter.create(self.limits.memory_mb, self.limits.max_processes) \
             if self._cgroups else None
@@ -288,8 +326,20 @@ def tree_cpu_time_ns(pid: int) -> int | None:
     return total
 
 
-def _count_user_processes() -> int:
-    uid, n = os.getuid(), 0
+def _others_can_run(executable: str) -> bool:
+    """Whether a user without privileges can reach and execute ``executable`` (every folder on
+    the way searchable by others, the file executable by others)."""
+    path = Path(executable).resolve()
+    try:
+        if not path.stat().st_mode & 0o001:
+            return False
+        return all(p.stat().st_mode & 0o001 for p in path.parents)
+    except OSError:
+        return False
+
+
+def _count_user_processes(uid: int | None = None) -> int:
+    uid, n = (os.getuid() if uid is None else uid), 0
     try:
         for entry in os.listdir("/proc"):
             if entry.isdigit():
