@@ -11,7 +11,7 @@ from harness.grading.context import GradingContext
 from harness.grading.proxy import trivial
 from harness.manifest import find_assignment
 from harness.submissions import SubmissionSource
-from tests.conftest import all_assignments, write_package
+from tests.conftest import all_assignments
 
 
 @pytest.mark.parametrize("value,expected", [
