@@ -45,6 +45,7 @@ class Limits:
     threads: int = 1
     hang_budget_s: float = 30.0
     call_timeout_after_hangs_s: float = 2.0
+    max_reply_mb: int = 64
 
 
 ASSIGNMENT_KEYS: tuple[Key, ...] = (
@@ -73,6 +74,8 @@ LIMIT_KEYS: tuple[Key, ...] = (
     positive("hang_budget_s", float, 30.0, "time a submission may lose to timed-out calls before its "
              "remaining calls get call_timeout_after_hangs_s"),
     positive("call_timeout_after_hangs_s", float, 2.0, "call limit once the hang budget is used up"),
+    positive("max_reply_mb", int, 64, "largest reply of one call (tensors included); a larger one is "
+             "refused before it is read, so a submission cannot blow up the grader's memory"),
 )
 
 

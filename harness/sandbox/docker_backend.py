@@ -249,6 +249,9 @@ class DockerWorker(WorkerProcess):
             else:
                 self._err = (self._err + payload)[-65536:]
 
+    def _fill(self, view: memoryview, deadline: float) -> None:
+        view[:] = self._read_exact(len(view), deadline)
+
     def _read_exact(self, n: int, deadline: float) -> bytes:
         while len(self._out) < n:
             self._pump(deadline)

@@ -393,33 +393,51 @@ class WorkerProcess:
         return reply.get("value")
 
     def _read_frame(self, timeout: float) -> bytes:
+        """One reply, size-checked before anything is allocated: the frame against the reply
+        budget (``max_reply_mb``), its JSON header against protocol.MAX_REPLY_HEADER_BYTES."""
         deadline = time.monotonic() + timeout
         header = self._read_exact(8, deadline)
         n = int.from_bytes(header, "little")
-        if n > protocol.MAX_FRAME_BYTES:
-            raise protocol.ProtocolError(f"frame of {n} bytes is too large")
-        return self._read_exact(n, deadline)
+        budget = self.limits.max_reply_mb << 20
+        if n > min(budget, protocol.MAX_FRAME_BYTES):
+            raise protocol.ProtocolError(f"a reply of {n} bytes exceeds the reply budget of "
+                                         f"{self.limits.max_reply_mb} MB ([limits] max_reply_mb)")
+        if n < 4:
+            raise protocol.ProtocolError("truncated frame")
+        head = self._read_exact(4, deadline)
+        hlen = int.from_bytes(head, "little")
+        if hlen > protocol.MAX_REPLY_HEADER_BYTES or hlen > n - 4:
+            raise protocol.ProtocolError(f"a reply header of {hlen} bytes exceeds "
+                                         f"{protocol.MAX_REPLY_HEADER_BYTES} bytes")
+        body = bytearray(n)
+        body[:4] = head
+        self._fill(memoryview(body)[4:], deadline)
+        return body
 
     # -- transport (overridden by other backends) --------------------------------------------
     def _send(self, frame: bytes) -> None:
         protocol.write_all(self.proc.stdin.fileno(), frame)
 
     def _read_exact(self, n: int, deadline: float) -> bytes:
+        buf = bytearray(n)
+        self._fill(memoryview(buf), deadline)
+        return bytes(buf)
+
+    def _fill(self, view: memoryview, deadline: float) -> None:
+        """Fill ``view`` from the worker's reply pipe in place (no second copy of a large reply)."""
         fd = self.proc.stdout.fileno()
-        chunks, remaining = [], n
-        while remaining:
+        n, pos = len(view), 0
+        while pos < n:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError
             ready, _, _ = select.select([fd], [], [], left)
             if not ready:
                 raise TimeoutError
-            chunk = os.read(fd, min(remaining, 1 << 20))
-            if not chunk:
+            got = os.readv(fd, [view[pos:pos + (1 << 20)]])
+            if not got:
                 raise EOFError
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        return b"".join(chunks)
+            pos += got
 
     def _crashed(self, what: str, reason: ExitReason = ExitReason.DIED) -> WorkerCrashed:
         self.kill()

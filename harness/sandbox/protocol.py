@@ -20,6 +20,9 @@ import numpy as np
 import torch
 
 MAX_FRAME_BYTES = 1 << 30
+# a reply's JSON header: tensors travel as raw buffers, so a legitimate header is small; a huge
+# JSON document would cost the trusted side many times its size in Python objects
+MAX_REPLY_HEADER_BYTES = 1 << 20
 MAX_DEPTH = 32
 
 TORCH_DTYPES = {
