@@ -179,6 +179,10 @@ class DockerSandbox:
                      docker.types.Ulimit(name="cpu", soft=lim.cpu_time_s, hard=lim.cpu_time_s + 5),
                      docker.types.Ulimit(name="core", soft=0, hard=0)],
             labels={LABEL: "1", "cv3.owner_pid": str(os.getpid()), "cv3.owner_host": os.uname().nodename},
+            # the protocol and the submission's output go over the attach socket only: no container
+            # log on the host's disk, where a flood of output would sit outside every limit
+            log_config=docker.types.LogConfig(type=docker.types.LogConfig.types.NONE),
+            shm_size=f"{lim.tmp_size_mb}m",
         )
 
     def close(self) -> None:

@@ -194,7 +194,16 @@ class LocalSandbox:
         cmd += ["--ro-bind", str(self._worker_dir), WORKER_MOUNT]
         if submission is not None:
             cmd += ["--ro-bind", str(submission), SUBMISSION_MOUNT]
-        cmd += ["--proc", "/proc", "--dev", "/dev", "--chdir", SANDBOX_HOME]
+        # /dev and /dev/shm are size-capped tmpfs mounts (bubblewrap's own --dev is not) holding
+        # only the harmless devices
+        size = str(self.limits.tmp_size_mb << 20)
+        cmd += ["--proc", "/proc", "--size", "65536", "--tmpfs", "/dev"]
+        for dev in ("null", "zero", "full", "random", "urandom"):
+            cmd += ["--dev-bind", f"/dev/{dev}", f"/dev/{dev}"]
+        for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                             ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+            cmd += ["--symlink", target, f"/dev/{name}"]
+        cmd += ["--size", size, "--tmpfs", "/dev/shm", "--chdir", SANDBOX_HOME]
         if self.gpu:
             for dev in sorted(Path("/dev").glob("nvidia*")):
                 cmd += ["--dev-bind", str(dev), str(dev)]
@@ -225,6 +234,7 @@ class LocalSandbox:
         drop_uid = getattr(self, "_drop_uid", False)
 
         def setup() -> None:  # runs in the child between fork and exec
+            die_with_parent()
             if cgroup is not None:
                 cgroup.enter()
             resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_time_s, limits.cpu_time_s + 5))
@@ -324,6 +334,18 @@ def tree_cpu_time_ns(pid: int) -> int | None:
             continue
         todo += _children(p)
     return total
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (PR_SET_PDEATHSIG), so that
+    nothing outlives a grader killed with SIGKILL. Best effort: Linux only."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _others_can_run(executable: str) -> bool:
