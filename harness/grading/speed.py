@@ -14,11 +14,13 @@ interleaved in ABBA order so drift hits both sides alike. The worker keeps the h
 left once the CPU clock was in place. Each side's figure is a low quantile of its repeats (the
 mean of the fastest half): interference only ever adds time.
 
-Measured on a busy 2-core machine (harness/bench.py ``--stability``): the same submissions'
-ratios stay within about +-10% over regrades with ``--jobs`` 1 or 2 and a CPU hog on every
-core; what is left comes from memory-bandwidth and cache contention, which no CPU clock
-removes. Pinning both workers to one core was tried and measured worse (the scheduler could
-no longer move them off a hogged core), so workers are not pinned.
+Measured on a busy 2-core machine (harness/bench.py ``--stability``, 10 regrades, ``--jobs`` 1
+and 2, with and without a CPU hog on every core): the documented solutions' points did not move
+at all; their ratios moved by a max/min of 1.1-1.2 typically, up to 1.48 while other test
+suites drove the load average to 13. What is left is memory-bandwidth and cache contention on
+memory-bound code (the baseline hardly moves), which no CPU clock removes. Pinning both workers
+to one core was tried and measured worse (the scheduler could no longer move them off a hogged
+core), so workers are not pinned.
 
 Points: full at or below ``full_ratio``, zero at or above ``zero_ratio``, log-linear between,
 rounded to a tenth of a point. Bands come from ``cv3 calibrate`` (harness/calibrate.py).
