@@ -41,7 +41,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -259,10 +258,12 @@ def stability_benchmark(assignment: str = "detection", *, regrades: int = 5, job
     and prints, per speed check, the ratios and the spread of the points (printed and returned)."""
     from harness.manifest import find_assignment
 
+    from harness.tmp import scratch_dir
+
     a = find_assignment(assignment)
     checks = {c.id: c for c in a.speed}
     tasks = sorted({c.requires for c in a.speed})
-    tmp = Path(tempfile.mkdtemp(prefix="cv3_stability_"))
+    tmp = scratch_dir("stability")
     figures: dict = {"conditions": [], "max_points_spread": 0.0, "max_mid_band_spread": 0.0}
     try:
         subs = stability_submissions(a, tmp, submissions)
@@ -312,6 +313,41 @@ def stability_benchmark(assignment: str = "detection", *, regrades: int = 5, job
     return figures
 
 
+def hang_benchmark(assignments: tuple[str, ...] = ("detection", "tracking")) -> dict[str, dict]:
+    """The cost of a submission whose every function hangs, next to the honest reference's, with
+    the manifest's default limits (target: at most 2 minutes)."""
+    from harness.grading.context import GradingContext
+    from harness.manifest import find_assignment
+    from harness.submissions import SubmissionSource
+    from harness.tmp import scratch_dir
+
+    out = {}
+    for name in assignments:
+        a = find_assignment(name)
+        tmp = scratch_dir("bench")
+        try:
+            pkg = tmp / "hangs" / a.package
+            shutil.copytree(a.stub_dir, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+            (pkg / "__init__.py").write_text((pkg / "__init__.py").read_text() + "\nimport time as _t\n" + "".join(
+                f"\ndef {n}(*args, **kwargs):\n    while True:\n        _t.sleep(1)\n" for n in a.api))
+            with GradingContext(a) as ctx:
+                t0 = time.perf_counter()
+                honest = ctx.grade(SubmissionSource("reference", a.reference_dir))
+                honest_s = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                hung = ctx.grade(SubmissionSource("hangs", tmp / "hangs"))
+                hung_s = time.perf_counter() - t0
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        zero = all(t.score == 0 for t in hung.tasks)
+        out[name] = {"honest_s": honest_s, "honest_score": honest.score, "hung_s": hung_s,
+                     "hang_s": hung.timings.get("hang_s"), "zero": zero}
+        print(f"[hang] {name} (call limit {a.limits.call_timeout_s:g} s, hang budget {a.limits.hang_budget_s:g} s): "
+              f"every function hangs: {hung_s:.1f} s, score {hung.score:g} (every check zero: {zero}); "
+              f"the honest reference: {honest_s:.1f} s (target: hanging submission <= 120 s)")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="CV3 harness benchmarks")
     parser.add_argument("--assignment", default="detection")
@@ -322,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mot", action="store_true",
                         help="benchmark the MOT evaluator against motmetrics (only that)")
     parser.add_argument("--no-mot", action="store_true", help="skip the MOT evaluator section")
+    parser.add_argument("--hang", action="store_true", help="only the cost of a submission that hangs everywhere")
+    parser.add_argument("--no-hang", action="store_true", help="skip the hanging-submission section")
     parser.add_argument("--stability", action="store_true", default=True,
                         help="speed points over regrades, jobs 1 and 2, with and without a CPU hog (default)")
     parser.add_argument("--no-stability", dest="stability", action="store_false", help="skip the stability figure")
@@ -334,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.mot:
         out = mot_benchmark(args.repeats)
         return 0 if out["equal_counts"] else 1
+    if args.hang:
+        hang_benchmark()
+        return 0
     if args.stability_only:
         out = stability_benchmark(args.assignment, regrades=args.stability_regrades,
                                   submissions=args.stability_submissions)
@@ -344,11 +385,12 @@ def main(argv: list[str] | None = None) -> int:
     from harness.authoring import load_package_as
     from harness.manifest import find_assignment
     from harness.submissions import SubmissionSource, stage
+    from harness.tmp import scratch_dir
 
     a = find_assignment(args.assignment)
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, torch {torch.__version__}, "
           f"cuda {torch.cuda.is_available()}")
-    tmp = Path(tempfile.mkdtemp(prefix="cv3_bench_"))
+    tmp = scratch_dir("bench")
     try:
         staged = stage(SubmissionSource("reference", a.reference_dir), a.package, tmp / "ref")
         batch = tmp / "batch"
@@ -387,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     if not args.no_mot:
         mot_benchmark(args.repeats)
+    if not args.no_hang:
+        hang_benchmark()
     if args.stability:
         stability_benchmark(args.assignment, regrades=args.stability_regrades,
                             submissions=args.stability_submissions)

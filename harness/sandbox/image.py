@@ -15,7 +15,6 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -53,7 +52,9 @@ def build_offline(tag: str, *, torch_spec: str, suite: str = "bookworm",
     if not shutil.which("debootstrap"):
         raise ImageBuildError("offline builds need debootstrap: apt-get install debootstrap")
     client = docker_client()
-    work = Path(tempfile.mkdtemp(prefix="cv3_rootfs_"))
+    from harness.tmp import scratch_dir
+
+    work = scratch_dir("rootfs")
     rootfs = work / "rootfs"
     try:
         t0 = time.perf_counter()
