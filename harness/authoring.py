@@ -116,7 +116,7 @@ def _compare(name: str, s, r) -> list[str]:
 
 
 # -- the student handout ------------------------------------------------------------------------
-HANDOUT_NOXFILE = '''"""Student sessions: `nox -s test` runs the public tests against your package."""
+HANDOUT_NOXFILE = '''"""Student sessions: `nox -s test` runs the public tests, `nox -s pack` makes the zip to submit."""
 import nox
 
 nox.options.sessions = ["test"]
@@ -124,11 +124,23 @@ nox.options.sessions = ["test"]
 
 @nox.session(python=False)
 def test(session):
-    """Run the public tests: nox -s test (extra pytest arguments after --)."""
+    """Run the public tests: nox -s test (extra pytest arguments after --, e.g. -- -k iou)."""
     # the test kit is a pytest plugin; load this folder's copy (not an installed one)
     session.run("python", "-m", "pytest", "-p", "no:cv3", "-p", "harness.testkit", "{tests}", "-q",
                 *session.posargs, env={{"PYTHONPATH": "."}})
+
+
+@nox.session(python=False)
+def pack(session):
+    """Check your package like the grader does and write {name}-submission.zip: nox -s pack."""
+    session.run("python", "pack.py", "{name}", *session.posargs)
 '''
+
+#: pip names of modules whose import name differs
+PIP_NAMES = {"PIL": "pillow", "sklearn": "scikit-learn", "skimage": "scikit-image", "yaml": "pyyaml",
+             "cv2": "opencv-python-headless<5"}
+#: version floors of the usual requirements (the harness supports torch >= 2.4)
+PIP_FLOORS = {"torch": "torch>=2.4", "pytest": "pytest>=8"}
 
 
 @dataclass
@@ -137,9 +149,153 @@ class Handout:
     files: list[str] = field(default_factory=list)
 
 
+def _module_level(body: list):
+    """The statements of a module body, into if/try/with blocks (not into functions)."""
+    import ast
+
+    for node in body:
+        yield node
+        if isinstance(node, (ast.If, ast.Try, ast.With)):
+            for block in ("body", "orelse", "finalbody"):
+                yield from _module_level(getattr(node, block, None) or [])
+            for handler in getattr(node, "handlers", []):
+                yield from _module_level(handler.body)
+
+
+def _imported_modules(path: Path, *, nested: bool) -> set[str]:
+    """Top-level names of the absolute imports of a Python file (``nested``: also those inside
+    functions; else module level only)."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (SyntaxError, ValueError):
+        return set()
+    names = set()
+    for node in (ast.walk(tree) if nested else _module_level(tree.body)):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def handout_requirements(out: Path, *, tests_dir: Path) -> list[str]:
+    """pip requirements of a written handout: the third-party modules its public tests import
+    (anywhere) and its other files import at module level, plus pytest and nox."""
+    local = {p.stem if p.suffix == ".py" else p.name for p in out.iterdir()}
+    found: set[str] = set()
+    for p in out.rglob("*.py"):
+        if p.parent == out and p.name == "pack.py":
+            continue
+        found |= _imported_modules(p, nested=p.is_relative_to(tests_dir))
+    third_party = {n for n in found if n not in sys.stdlib_module_names and n not in local
+                   and n not in ("__future__", "tomli")}  # tomli: the tomllib of Python 3.10, below
+    third_party |= {"pytest", "nox"}
+    reqs = sorted(PIP_FLOORS.get(n, PIP_NAMES.get(n, n)) for n in third_party)
+    return reqs + ['tomli; python_version < "3.11"']
+
+
+def _graded_how(check) -> str:
+    """How a manifest check is graded, in a student's words."""
+    if check.table == "task":
+        text = "tests: the public tests here and hidden tests, the points split evenly over them"
+    elif check.table == "speed":
+        baseline = check.baseline.replace("reference:", "the course's solution's ")
+        text = (f"`{check.target}` timed against `{baseline}` on the same inputs and machine: full points at "
+                f"{check.full_ratio:g}x its time or less, none at {check.zero_ratio:g}x or more (log-linear between)")
+    elif check.table == "accuracy":
+        text = (f"{check.metric} of `{check.entry}` on held-out data you do not have: none at {check.floor:g} "
+                f"or less, full points at {check.target:g} or more (linear between)")
+    else:
+        text = check.describe().replace("reference:", "the course's solution's ")
+    if check.requires_task:
+        text += f"; graded only once every test of task `{check.requires_task}` passes"
+    return text
+
+
+def handout_readme(assignment: Assignment, requirements: list[str]) -> str:
+    """The handout's top-level README.md, generated from the manifest."""
+    a, lim = assignment, assignment.limits
+    rows = []
+    for c in a.checks:
+        api = getattr(c, "api", ()) if c.table == "task" else ()
+        names = f" (`{'`, `'.join(api)}`)" if api else ""
+        rows.append(f"| `{c.id}` | {c.title}{names} | {c.points:g} | {_graded_how(c)} |")
+    lines = [
+        f"# {a.title}",
+        "",
+        f"Assignment `{a.name}`: {a.summary or a.title}. You write the package `{a.name}/{a.package}/`; "
+        f"the course notes with the formulas are in `{a.name}/README.md`.",
+        "",
+        "## Install (once)",
+        "",
+        "    python -m pip install -r requirements.txt",
+        "",
+        "Python 3.10 or newer. `requirements.txt` lists what the public tests and the tools here need: "
+        + ", ".join(f"`{r}`" for r in requirements) + ".",
+        "",
+        "## Run the public tests",
+        "",
+        "    nox -s test                      # every public test",
+        "    nox -s test -- -k iou -x         # pytest arguments after --",
+        f"    python -m pytest {a.name}/{a.public_tests}       # the same without nox, from this folder",
+        "",
+        "The run ends with your progress per task (tests passed / total). A function you have not "
+        "written yet fails its tests with `NotImplementedError`; those are listed once per function.",
+        "",
+        "## Hand in",
+        "",
+        "    nox -s pack                      # or: python pack.py",
+        "",
+        f"writes `{a.name}-submission.zip` holding your package `{a.package}/` and nothing else, after the "
+        "grader's own static checks: the package is where the grader looks for it, every file parses, no "
+        "forbidden module is imported, the size limits hold and every name of the API below is defined. "
+        "If a check fails you get the grader's message and no zip. Hand the zip in as your course staff "
+        "tell you (`python pack.py --out NAME.zip` names it).",
+        "",
+        f"## What is graded ({a.max_score:g} points)",
+        "",
+        "| item | what | points | how |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+        "- The hidden tests call the same functions as the public tests, on other inputs: passing the "
+        "public tests does not guarantee their points.",
+        f"- Your code runs in a sandbox without network, on one CPU thread. Limits: {lim.call_timeout_s:g} s "
+        f"per call, {a.total_timeout_s:g} s for the whole submission, {lim.memory_mb} MB of memory, files up "
+        f"to {lim.max_file_size_mb} MB. A crash or hang scores zero on the tests it affects; a function "
+        "that hangs is not called again.",
+    ]
+    if a.forbidden_modules:
+        forbidden = ", ".join(f"`{m}`" for m in a.forbidden_modules)
+        lines.append(f"- Forbidden modules: {forbidden}. Your package may not import them, directly or "
+                     "through another library: the grader cannot import a package that does (0 points), and "
+                     "`nox -s test` refuses such an import with the grader's message. The public tests "
+                     "themselves may use them as oracles.")
+    lines += [
+        "- Only the package is graded, at most 2000 files and 100 MB: no data, checkpoints or virtual "
+        "environments inside it.",
+        "",
+        "## What is in this folder",
+        "",
+        f"- `{a.name}/`: your package `{a.package}/` (stubs to fill in), the public tests, the course notes "
+        "(`README.md`) and the manifest the grader reads (`assignment.toml`)",
+        "- `harness/testkit.py`: the pytest plugin of the tests (the `student` fixture, task markers, "
+        "the summary per task)",
+        "- `cv3data/`: the course's data generators",
+        "- `pack.py`, `noxfile.py`, `requirements.txt`: the tools above",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def release(assignment: Assignment, out: Path) -> Handout:
-    """Write the student handout to ``out``: stubs, public tests, README, manifest, the test kit
-    and the data generators. Never the reference or hidden tests (verified after writing)."""
+    """Write the student handout to ``out``: stubs, public tests, the assignment's notes and
+    manifest, the test kit, the data generators, ``pack.py`` (the grader's static checks,
+    standard library only), a noxfile (``test``, ``pack``), ``requirements.txt`` and a README
+    generated from the manifest. Never the reference, hidden tests or the course key (the leak
+    check runs after writing)."""
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} exists and is not empty; choose a new folder")
@@ -154,14 +310,32 @@ def release(assignment: Assignment, out: Path) -> Handout:
     data = root / "datasets" / "cv3data"
     if data.is_dir():
         shutil.copytree(data, out / "cv3data", ignore=ignore)
+    # the grader's static checks, byte for byte (standard library only): `python pack.py`
+    shutil.copy(root / "harness" / "static_checks.py", out / "pack.py")
     (out / "noxfile.py").write_text(HANDOUT_NOXFILE.format(
-        tests=f"{assignment.name}/{assignment.public_tests}"))
-    leaks = handout_leaks(assignment, out)
+        tests=f"{assignment.name}/{assignment.public_tests}", name=assignment.name))
+    requirements = handout_requirements(out, tests_dir=a_out / assignment.public_tests)
+    (out / "requirements.txt").write_text("\n".join(requirements) + "\n")
+    (out / "README.md").write_text(handout_readme(assignment, requirements), encoding="utf-8")
+    leaks = handout_leaks(assignment, out) + _course_key_leaks(out)
     if leaks:
         shutil.rmtree(out)
         raise RuntimeError("refusing to release: the handout would contain " + "; ".join(leaks))
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     return Handout(out, files)
+
+
+def _course_key_leaks(out: Path) -> list[str]:
+    """Files of the handout holding the course key (the secret behind the held-out data)."""
+    from harness import secret
+
+    try:
+        key = secret.read_key()
+    except (FileNotFoundError, secret.CourseKeyError):
+        return []
+    needles = (key.hex().encode(), key.hex().upper().encode(), key)
+    return [f"{p.relative_to(out)} (the course key)" for p in out.rglob("*")
+            if p.is_file() and any(n in p.read_bytes() for n in needles)]
 
 
 def handout_leaks(assignment: Assignment, out: Path) -> list[str]:
@@ -330,13 +504,15 @@ def assignments_table(assignments: list[Assignment]) -> str:
 def manifest_reference() -> str:
     """docs/manifest.md: every table and key, from the declarations the parser uses."""
     from harness.checks import kinds_in_order
-    from harness.manifest import ASSIGNMENT_KEYS, LIMIT_KEYS
+    from harness.manifest import ASSIGNMENT_KEYS, LIMIT_KEYS, VISIBILITY_KEYS, Visibility
     from harness.schema import markdown_table
 
     parts = ["# Manifest reference (`assignment.toml`)", "",
              "Generated by `cv3 docs` from the declarations the parser uses (harness/manifest.py and "
              "harness/checks/); do not edit.", "", "## [assignment]", "", markdown_table(ASSIGNMENT_KEYS),
-             "", "## [limits]", "", markdown_table(LIMIT_KEYS)]
+             "", "## [limits]", "", markdown_table(LIMIT_KEYS),
+             "", "## [visibility]", "", (inspect.getdoc(Visibility) or "").split("\n\n")[0], "",
+             markdown_table(VISIBILITY_KEYS)]
     for kind in kinds_in_order():
         doc = inspect.getdoc(sys.modules[kind.__module__]) or ""
         parts += ["", f"## [[{kind.table}]]", "", doc.split("\n\n")[0], "", markdown_table(kind.keys)]

@@ -6,13 +6,17 @@
                                               or a folder of them, one per student)
     cv3 check detection                       course-author self-check
     cv3 leaderboard detection                 leaderboard HTML from the results store
+    cv3 feedback detection --out feedback/    student-view reports, one folder or zip per student
     cv3 export detection --out grades.csv     gradebook CSV (one row per student)
+    cv3 store check | backup | restore        integrity check, backup, restore of the results store
     cv3 release detection --out handout/      the student handout
     cv3 new NAME                              scaffold a new assignment that passes `cv3 check`
     cv3 stubs NAME                            regenerate the student stubs from the reference
     cv3 docs                                  regenerate the docs that come from the manifests
     cv3 calibrate NAME                        time the reference and documented alternatives,
                                               propose speed bands
+    cv3 pack detection                        check your package like the grader, write the zip
+    cv3 init [--rotate]                       create (or replace) the course key of held-out data
 
 Nothing here imports torch before a command needs it: `cv3 list` and `cv3 --help` are instant.
 """
@@ -28,10 +32,18 @@ DEFAULT_STORE = Path("results") / "cv3.sqlite"
 DEFAULT_REPORTS = Path("reports")
 
 
-def _store(args):
-    from harness.store import ResultStore
+def _store(args, *, existing: bool = False, context: str = ""):
+    """The results store of ``--store``. ``existing`` (reading commands: export, leaderboard,
+    feedback) refuses a store that does not exist instead of creating an empty one (exit 1). A
+    missing, damaged or locked store ends the command with one line naming the file and the fix
+    (``context`` first, e.g. "no results for 'detection'")."""
+    from harness.store import ResultStore, StoreError
 
-    return ResultStore(args.store)
+    try:
+        return ResultStore.open_existing(args.store) if existing else ResultStore(args.store)
+    except StoreError as e:
+        print(f"error: {context + ': ' if context else ''}{e}", file=sys.stderr)
+        raise SystemExit(1 if existing else 2) from None
 
 
 def cmd_list(args) -> int:
@@ -64,7 +76,57 @@ def cmd_test(args) -> int:
 
     # the test kit by module, whether or not its entry point is installed (no double registration)
     return int(pytest.main([str(a.public_tests_dir), "-q", "-p", "no:cacheprovider", "-p", "no:cv3",
-                            *args.pytest_args], plugins=[testkit]))
+                            "-W", "ignore::pytest.PytestAssertRewriteWarning", *args.pytest_args],
+                           plugins=[testkit]))
+
+
+class _TestArgs(argparse.ArgumentParser):
+    """`cv3 test`'s parser: its options before or after the assignment; pytest's after `--` (an
+    option cv3 does not know goes to pytest too, as `nox -s test -- NAME -k iou` passes it)."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        args = list(sys.argv[1:] if args is None else args)
+        tail = []
+        if "--" in args:
+            args, tail = args[:args.index("--")], args[args.index("--") + 1:]
+        ns, extra = super().parse_known_args(args, namespace)
+        ns.pytest_args = [*extra, *tail]
+        return ns, []
+
+
+def cmd_pack(args) -> int:
+    from harness.manifest import find_assignment
+    from harness.static_checks import pack_command
+
+    a = find_assignment(args.assignment)
+    student_dir = Path(args.student_dir) if args.student_dir else a.root
+    return pack_command(student_dir, Path(args.out or f"{a.name}-submission.zip"), package=a.package,
+                        forbidden=a.forbidden_modules, api=a.api)
+
+
+def cmd_init(args) -> int:
+    from harness import secret
+
+    path = Path(args.key_file) if args.key_file else secret.key_file()
+    try:
+        if args.rotate:
+            path, old = secret.rotate_key(path)
+            print(f"new course key {path} (id {secret.key_id(secret.read_key(path))}): held-out data changes "
+                  "from the next grading on")
+            if old is not None:
+                print(f"the old key is kept as {old} (CV3_COURSE_KEY_FILE={old} regrades with it)")
+            return 0
+        try:
+            secret.create_key(path)
+            print(f"created the course key {path} (id {secret.key_id(secret.read_key(path))}); keep it private "
+                  "and out of version control; `cv3 init --rotate` replaces it between terms")
+        except FileExistsError:
+            print(f"the course key {path} exists (id {secret.key_id(secret.read_key(path))}); "
+                  "`cv3 init --rotate` replaces it")
+    except (secret.CourseKeyError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _roster(path: str | None) -> dict[str, str] | None:
@@ -93,6 +155,7 @@ def cmd_grade(args) -> int:
     from harness.reports import write_all, write_gradebook_csv
     from harness.sandbox import GPUUnavailable, SandboxUnavailable
     from harness.sandbox.docker_backend import DockerUnavailable
+    from harness.store import StoreError
     from harness.submissions import SubmissionError, discover
 
     a = find_assignment(args.assignment)
@@ -117,9 +180,16 @@ def cmd_grade(args) -> int:
     except (DockerUnavailable, GPUUnavailable, SandboxUnavailable, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except StoreError as e:  # a finished result the store could not take (it was spooled)
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     results = store.all(a.name)
-    index = write_all(store.all(), Path(args.reports))
-    gradebook = write_gradebook_csv(results, Path(args.reports) / a.name / "gradebook.csv", roster=roster)
+    from harness.manifest import list_assignments
+
+    index = write_all(store.all(), Path(args.reports),
+                      policies={x.name: x.visibility for x in list_assignments()})
+    gradebook = write_gradebook_csv(results, Path(args.reports) / a.name / "gradebook.csv", roster=roster,
+                                    names={k: v[0] for k, v in store.identities(a.name).items()})
     _print_summary(summary.graded, a.max_score)
     if roster:
         missing = sorted(set(roster) - {r.submission_id for r in results})
@@ -128,7 +198,8 @@ def cmd_grade(args) -> int:
             print(f"missing submissions (in the roster, not graded): {', '.join(missing)}")
         if unknown:
             print(f"submissions not in the roster: {', '.join(unknown)}")
-    print(f"graded {len(summary.graded)}, skipped {len(summary.skipped)} already graded, "
+    elsewhere = f", {len(summary.elsewhere)} graded by another grader" if summary.elsewhere else ""
+    print(f"graded {len(summary.graded)}, skipped {len(summary.skipped)} already graded{elsewhere}, "
           f"in {summary.wall_s:.1f} s")
     print(f"reports: {index}\ngradebook: {gradebook}\nstore: {args.store}")
     return 0
@@ -215,7 +286,7 @@ def cmd_leaderboard(args) -> int:
     from harness.reports.render import leaderboard_frame
 
     a = find_assignment(args.assignment)
-    store = _store(args)
+    store = _store(args, existing=True, context=f"no results for '{a.name}'")
     results = store.all(a.name)
     if not results:
         print(f"no results for '{a.name}' in {args.store}; run `cv3 grade` first", file=sys.stderr)
@@ -228,18 +299,122 @@ def cmd_leaderboard(args) -> int:
         shown.append("speed_gmean")
     print(frame[shown].head(args.top).to_string(index=False))
     print(f"\nleaderboard: {path}")
+    if args.publish:
+        from harness.reports.feedback import publish_leaderboard
+
+        policy = a.visibility.replace(released=True) if args.released else a.visibility
+        names = args.names or (policy.leaderboard if policy.leaderboard != "none" else "pseudonyms")
+        published = publish_leaderboard(a, results, Path(args.publish), policy=policy, names=names,
+                                        key=_pseudonym_key(args) if names == "pseudonyms" else None,
+                                        optin=_optin_names(args))
+        print(f"published leaderboard ({names}, {'final' if policy.released else 'public scores only'}): "
+              f"{published}")
+    return 0
+
+
+def _pseudonym_key(args) -> bytes:
+    from harness.reports.feedback import KEY_FILE, load_key
+
+    return load_key(Path(args.key) if args.key else Path(args.store).parent / KEY_FILE)
+
+
+def _optin_names(args) -> dict[str, str] | None:
+    from harness.reports.feedback import read_optin_names
+
+    if not args.roster:
+        return None
+    if not Path(args.roster).is_file():
+        raise SystemExit(f"error: roster {args.roster} not found")
+    try:
+        return read_optin_names(Path(args.roster))
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
+
+
+def cmd_feedback(args) -> int:
+    from harness.manifest import find_assignment
+    from harness.reports.feedback import write_feedback
+
+    a = find_assignment(args.assignment)
+    results = _store(args).all(a.name)
+    if not results:
+        print(f"no results for '{a.name}' in {args.store}; run `cv3 grade` first", file=sys.stderr)
+        return 1
+    policy = a.visibility.replace(released=True) if args.released else a.visibility
+    mode = args.leaderboard or policy.leaderboard
+    items = write_feedback(a, results, Path(args.out), policy=policy, leaderboard=mode,
+                           key=_pseudonym_key(args) if mode == "pseudonyms" else None,
+                           optin=_optin_names(args), as_zip=args.zip)
+    kind = "zip" if args.zip else "folder"
+    print(f"wrote {len(items)} student feedback {kind}(s) of '{a.name}' to {args.out} "
+          f"(student view; leaderboard: {mode}{', released' if policy.released else ''})")
     return 0
 
 
 def cmd_export(args) -> int:
     from harness.manifest import find_assignment
-    from harness.reports.gradebook import write_lms_csv
+    from harness.reports.gradebook import gradebook_counts, gradebook_frame, gradebook_notes, write_lms_csv
 
     a = find_assignment(args.assignment)
-    results = _store(args).all(a.name)
+    store = _store(args, existing=True)
+    results = store.all(a.name)
+    roster = _roster(args.roster)
+    if not results and not roster:
+        print(f"error: no results for '{a.name}' in {args.store}; run `cv3 grade` first", file=sys.stderr)
+        return 1
+    identities = store.identities(a.name)
     out = Path(args.out or f"{a.name}-gradebook{'' if args.format == 'plain' else '-' + args.format}.csv")
-    write_lms_csv(results, out, fmt=args.format, item=args.item or a.title, roster=_roster(args.roster))
-    print(f"wrote {out} ({len(results)} graded submissions, {args.format} layout)")
+    try:
+        write_lms_csv(results, out, fmt=args.format, item=args.item or a.title, roster=roster,
+                      errors=args.errors, missing=args.missing, identities=identities)
+    except ValueError as e:  # e.g. Moodle participant ids mixed with other ids
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    counts = gradebook_counts(gradebook_frame(results, roster))
+    notes = gradebook_notes(results, roster)
+    if notes:  # never a silent zero: each row without a grade, and why
+        policy = {"error": args.errors, "missing": args.missing}
+        print(f"{len(notes)} row(s) without a grade (--errors/--missing zero writes 0 instead of a blank):",
+              file=sys.stderr)
+        width = max(len(sid) for sid, _, _ in notes)
+        for sid, status, reason in notes:
+            written = "0" if policy.get(status, "blank") == "zero" else "blank"
+            print(f"  {sid:<{width}}  {status:<7}  written as {written:<5}  {reason}", file=sys.stderr)
+    others = "".join(f", {n} {k}" for k, n in counts.items() if k not in ("graded", "error", "missing"))
+    print(f"wrote {out} ({args.format} layout): graded {counts['graded']}, error {counts['error']}, "
+          f"missing {counts['missing']}{others}")
+    return 0
+
+
+def cmd_store(args) -> int:
+    from harness.store import ResultStore, StoreCorrupt, StoreError
+
+    try:
+        if args.store_command == "restore":
+            backup, moved = ResultStore.restore(args.store, args.backup)
+            kept = f"; the replaced file is kept as {moved}" if moved else ""
+            print(f"restored {args.store} from {backup}{kept}")
+            return 0
+        store = ResultStore.open_existing(args.store)
+        if args.store_command == "backup":
+            path = store.backup(Path(args.out) if args.out else None)
+            print(f"backed up {args.store} to {path}")
+            return 0
+        info = store.check()
+    except StoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1 if isinstance(e, StoreCorrupt) else 2
+    print(f"{args.store}: ok (full integrity check); {info['results']} result(s) "
+          f"({', '.join(info['assignments']) or 'no assignments'}), {info['history']} earlier result(s) "
+          "in history")
+    for c in info["open_claims"]:
+        state = "expired" if c["expired"] else "active"
+        print(f"  claim ({state}): {c['assignment']}/{c['submission_id']} by {c['owner']}")
+    backups = info["backups"]
+    print(f"backups: {len(backups)}" + (f", newest {backups[-1]}" if backups else f" (none in {store.backup_dir})"))
+    if info["unsaved"]:
+        print(f"unsaved results waiting in {store.spool_dir}: {len(info['unsaved'])} "
+              "(the next `cv3 grade` stores them)")
     return 0
 
 
@@ -283,11 +458,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="list assignments and their tasks").set_defaults(func=cmd_list)
 
-    sp = sub.add_parser("test", help="run the public tests against your package (no sandbox)")
+    sp = sub.add_parser("test", help="run the public tests against your package (no sandbox)",
+                        usage="cv3 test [-h] [--student-dir DIR] assignment [-- PYTEST_ARGS...]")
+    sp.__class__ = _TestArgs  # options before or after the assignment, pytest's after `--`
     sp.add_argument("assignment")
     sp.add_argument("--student-dir", help="folder holding your package (default: assignments/<name>)")
-    sp.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
-    sp.set_defaults(func=cmd_test)
+    sp.set_defaults(func=cmd_test, pytest_args=[])
+
+    sp = sub.add_parser("pack", help="check your package like the grader and write the zip to hand in")
+    sp.add_argument("assignment")
+    sp.add_argument("--student-dir", help="folder holding your package (default: assignments/<name>)")
+    sp.add_argument("--out", help="the zip to write (default: <assignment>-submission.zip)")
+    sp.set_defaults(func=cmd_pack)
+
+    sp = sub.add_parser("init", help="create the course key behind the held-out data (instructors)")
+    sp.add_argument("--rotate", action="store_true", help="replace the key (between terms; the old one is kept)")
+    sp.add_argument("--key-file", help="default: $CV3_COURSE_KEY_FILE or results/course.key")
+    sp.set_defaults(func=cmd_init)
 
     sp = sub.add_parser("grade", help="grade submissions in the sandbox with the hidden tests")
     sp.add_argument("assignment")
@@ -316,7 +503,27 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("assignment")
     sp.add_argument("--top", type=int, default=20)
     storage(sp)
+    sp.add_argument("--publish", metavar="FILE", help="also write a leaderboard students may see to FILE: "
+                    "no links or per-check data; public scores only until results are released")
+    sp.add_argument("--names", choices=["pseudonyms", "ids"],
+                    help="names on the published leaderboard (default: the manifest's [visibility] leaderboard)")
+    sp.add_argument("--roster", help="CSV with student_id and leaderboard_name (or opt_in and name): opt-in names")
+    sp.add_argument("--released", action="store_true", help="results are released: show private scores")
+    sp.add_argument("--key", help="pseudonym key file (default: pseudonyms.key next to the store)")
     sp.set_defaults(func=cmd_leaderboard)
+
+    sp = sub.add_parser("feedback", help="one student-view feedback folder (or zip) per student")
+    sp.add_argument("assignment")
+    sp.add_argument("--out", required=True, help="folder for the bundles")
+    sp.add_argument("--zip", action="store_true", help="one zip per student instead of a folder")
+    sp.add_argument("--leaderboard", choices=["pseudonyms", "ids", "none"],
+                    help="bundle an anonymised leaderboard (default: the manifest's [visibility] leaderboard)")
+    sp.add_argument("--roster", help="CSV with student_id and leaderboard_name (or opt_in and name): opt-in names")
+    sp.add_argument("--released", action="store_true",
+                    help="results are released: after_release checks and private scores are shown")
+    sp.add_argument("--key", help="pseudonym key file (default: pseudonyms.key next to the store)")
+    sp.add_argument("--store", default=str(DEFAULT_STORE), help="results database (SQLite)")
+    sp.set_defaults(func=cmd_feedback)
 
     sp = sub.add_parser("export", help="write the gradebook CSV")
     sp.add_argument("assignment")
@@ -325,8 +532,25 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", default="plain", choices=["plain", "moodle", "canvas"],
                     help="plain: one column per task; moodle/canvas: the LMS's grade import layout")
     sp.add_argument("--item", help="grade item / assignment name in the LMS (default: the assignment title)")
-    sp.add_argument("--store", default=str(DEFAULT_STORE))
+    sp.add_argument("--errors", default="blank", choices=["blank", "zero"],
+                    help="submissions that could not be graded: blank (default; listed on stderr) or 0")
+    sp.add_argument("--missing", default="blank", choices=["blank", "zero"],
+                    help="roster students without a submission: blank (default; listed on stderr) or 0")
+    sp.add_argument("--store", default=str(DEFAULT_STORE), help="results database (must exist)")
     sp.set_defaults(func=cmd_export)
+
+    sp = sub.add_parser("store", help="the results store: backup, integrity check")
+    ssub = sp.add_subparsers(dest="store_command", required=True)
+    sb = ssub.add_parser("backup", help="a consistent copy of the store (default: backups/ beside it)")
+    sb.add_argument("--store", default=str(DEFAULT_STORE), help="results database")
+    sb.add_argument("--out", help="where to write the copy")
+    sc = ssub.add_parser("check", help="full integrity check; what the store holds, claims, backups")
+    sc.add_argument("--store", default=str(DEFAULT_STORE), help="results database")
+    sr = ssub.add_parser("restore", help="replace a damaged store by its newest backup (the damaged "
+                         "file is kept beside it)")
+    sr.add_argument("--store", default=str(DEFAULT_STORE), help="results database")
+    sr.add_argument("--from", dest="backup", help="the backup to restore (default: the newest automatic one)")
+    sp.set_defaults(func=cmd_store)
 
     sp = sub.add_parser("image", help="the Docker grading image")
     isub = sp.add_subparsers(dest="image_command", required=True)

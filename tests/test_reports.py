@@ -115,7 +115,8 @@ def test_submission_report_shows_id_score_failures_and_speed(tmp_path):
     assert XSS not in html
     assert "<script" not in html.lower()
     # passed checks are collapsed
-    details = html[html.index("<details"):html.index("</details>")]
+    details = html[html.index('<details id="passed"'):]
+    details = details[:details.index("</details>")]
     assert "test_box_iou[cpu-float32]" in details
     assert "test_box_iou[cpu-float64]" not in details
     # speed figures: ratio, medians in ms, spreads in %, repeats x number, band, points
@@ -204,7 +205,7 @@ def test_leaderboard_html_ranks_links_stats_and_charts(tmp_path):
     assert path == tmp_path / ASSIGNMENT / "leaderboard.html"
     html = text_of(path)
 
-    rows = re.findall(r'<td class="num rank">(\d+)</td>\s*<td><a href="([^"]+)">([^<]+)</a>', html)
+    rows = re.findall(r'<td class="num rank"[^>]*>(\d+)</td>\s*<td[^>]*><a href="([^"]+)">([^<]+)</a>', html)
     assert rows == [
         ("1", "alice.html", "alice"),
         ("2", "bob.html", "bob"),
@@ -322,3 +323,111 @@ def test_write_gradebook_csv(tmp_path):
     assert rows[2] == ["012", "Émile", "", "", "0.0", "10.0", "missing"]
     assert len(rows) == 3
     assert not path.read_bytes().startswith(b"\xef\xbb\xbf")  # plain UTF-8, no BOM
+
+
+# ------------------------------------------------------------------ readability (grouping, charts, sorting)
+
+
+def test_failures_are_grouped_by_task_and_identical_messages_collapse(tmp_path):
+    same = "NotImplementedError: box_iou: implement me"
+    checks = [CheckResult("iou", f"test_public::test_iou_{i}", "test", False, 0.0, 1.0, same,
+                          details={"suite": "public" if i % 2 else "hidden"}) for i in range(12)]
+    checks.append(CheckResult("iou", "test_public::test_other", "test", False, 0.0, 1.0, "other failure"))
+    nms = [CheckResult("nms", "test_public::test_nms", "test", False, 0.0, 1.0, same.replace("box_iou", "nms"))]
+    result = SubmissionResult(ASSIGNMENT, "s1", "graded", 0.0, 14.0, [
+        TaskResult("iou", "Box IoU", 13.0, 0.0, checks), TaskResult("nms", "NMS", 1.0, 0.0, nms)])
+    html = text_of(write_submission_report(result, tmp_path))
+    assert html.count('class="failed-check"') == 3  # 13 + 1 failures, 3 distinct (task, message)
+    assert html.count(same) == 1 and "× 12" in html and "and 11 more with the same message" in html
+    # the task table links to its failures, which sit under one heading per task
+    assert 'href="#fail-iou"' in html and 'id="fail-iou"' in html and 'href="#fail-nms"' in html
+    section = html[html.index('id="fail-iou"'):html.index('id="fail-nms"')]
+    assert "test_public::test_iou_11" in section and "NMS" not in section
+    # passed checks stay collapsed in their own <details>
+    assert 'details id="passed"' in html
+
+
+def test_chart_text_keeps_its_colours(tmp_path):
+    """Only the harness's own charts set a text fill: a scorer's figure (a PR-curve legend drawn
+    in the colours of its curves) keeps the colours it was drawn with."""
+    path = write_leaderboard(ASSIGNMENT, leaderboard_results(), tmp_path)
+    style = text_of(path).split("<style>")[1].split("</style>")[0]
+    fills = re.findall(r"([^{}]+)\{[^}]*\bfill:", style)
+    assert fills and all(re.search(r"svg\.(histogram|scatter)|\.(hbar|dot)\b", sel) for sel in fills), fills
+    assert not re.search(r"(^|[\s,}])svg text\s*\{", style)
+
+
+def test_metric_figures_scale_to_narrow_screens(tmp_path):
+    figure = "<svg xmlns='http://www.w3.org/2000/svg' width=\"1074\" height=\"308\"><text fill='#ef4444'>x</text></svg>"
+    acc = CheckResult("map", "accuracy:predict", "accuracy", True, 5.0, 5.0, details={
+        "metric": "mAP", "value": 0.8, "floor": 0.1, "target": 0.7,
+        "figures": [{"title": "strip", "svg": figure},
+                    {"title": "tiles", "tiles": ["<svg width='10' height='10'></svg>"] * 3, "legend": "green: gt"}]})
+    result = make_result("s1", 4.0, 6.0)
+    result.tasks.append(TaskResult("map", "mAP", 5.0, 5.0, [acc]))
+    html = text_of(write_submission_report(result, tmp_path))
+    assert 'viewBox="0 0 1074 308"' in html and "fill='#ef4444'" in html
+    strip = html[html.index('class="strip"'):]
+    assert strip[:strip.index("</div>")].count("<svg") == 3 and "green: gt" in html
+
+
+def test_scatter_labels_never_overlap():
+    from harness.reports.render import _LABEL_H, _LABEL_PX_PER_CHAR, scatter_svg_data
+
+    # a crowded cluster: 20 submissions with nearly the same ratio and score, plus outliers
+    points = [(f"student_{i:02d}", 1.0 + 0.01 * i, 90.0 + 0.1 * i) for i in range(20)]
+    points += [("fast_one", 0.3, 40.0), ("slow_one", 30.0, 95.0)]
+    dots = scatter_svg_data(points, 100.0)["dots"]
+    boxes = []
+    for d in dots:
+        if not d["show"]:
+            continue
+        w = len(d["label"]) * _LABEL_PX_PER_CHAR
+        left = {"start": d["lx"], "end": d["lx"] - w, "middle": d["lx"] - w / 2}[d["anchor"]]
+        boxes.append((left, d["ly"] - _LABEL_H + 2, left + w, d["ly"] + 2))
+    assert len(boxes) >= 4 and {"fast_one", "slow_one"} <= {d["label"] for d in dots if d["show"]}
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+        for d in dots:  # no label covers a dot
+            assert not (a[0] < d["x"] + 5 and d["x"] - 5 < a[2] and a[1] < d["y"] + 5 and d["y"] - 5 < a[3])
+
+
+def _csp(html: str) -> str:
+    return re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1)
+
+
+def test_leaderboard_is_sortable_by_a_script_allowed_by_its_hash_only(tmp_path):
+    import base64
+    import hashlib
+
+    html = text_of(write_leaderboard(ASSIGNMENT, leaderboard_results(), tmp_path))
+    scripts = re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+    assert len(scripts) == 1
+    digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
+    csp = _csp(html)
+    assert f"script-src 'sha256-{digest}'" in csp
+    assert "unsafe-inline" not in csp.split("script-src")[1] and "default-src 'none'" in csp
+    assert 'class="ranking compact sortable"' in html
+    # numeric sort keys on every numeric cell; the status is a column of the table, before the tasks
+    assert re.search(r'<td class="num" data-v="9\.0"><strong>9</strong></td>', html)
+    header = html[html.index("<thead>"):html.index("</thead>")]
+    assert header.index("Status") < header.index(">iou<")
+    # report pages carry no script at all
+    page = text_of(write_submission_report(make_result("s1", 4.0, 6.0), tmp_path))
+    assert "<script" not in page and "script-src" not in _csp(page)
+
+
+def test_skip_notes_are_shown_once_per_batch(tmp_path):
+    note = "14 test(s) skipped, not counted: no CUDA device"
+    results = [make_result(s, 4.0, 6.0, warnings=[note]) for s in ("a", "b", "c")]
+    results[0].warnings.append("forbidden import: os")
+    write_all(results, tmp_path)
+    index = text_of(tmp_path / "index.html")
+    assert index.count("no CUDA device") == 1 and "(on 3 of 3 submission(s))" in index
+    counts = re.findall(r'<td class="num">(\d*)</td>\s*</tr>', index)
+    assert counts == ["1", "", ""]  # only the real warning is counted
+    board = text_of(tmp_path / ASSIGNMENT / "leaderboard.html")
+    assert board.count("no CUDA device") == 1
+    report = text_of(tmp_path / ASSIGNMENT / "b.html")
+    assert 'id="warnings"' not in report and "no CUDA device" in report  # a note, not a warning

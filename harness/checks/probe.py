@@ -138,7 +138,8 @@ class ProbeCheck(Check):
         details = {
             "metric": self._label(), "value": round(graded, 4), "floor": self.floor, "target": self.target,
             "train_s": round(train_s, 3), "features_s": round(features_s, 3),
-            "table": {"columns": ["encoder", "k-NN accuracy", "linear probe accuracy"],
+            # aggregate accuracies over the held-out split: no input or label in them
+            "table": {"audience": "public", "columns": ["encoder", "k-NN accuracy", "linear probe accuracy"],
                       "rows": [["yours, after training", round(scores["knn"], 4), round(scores["linear"], 4)],
                                ["random init (reference architecture)", round(random_scores["knn"], 4),
                                 round(random_scores["linear"], 4)]]},

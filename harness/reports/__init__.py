@@ -5,6 +5,7 @@ from harness.reports.render import (
     write_all,
     write_index,
     write_leaderboard,
+    write_public_leaderboard,
     write_submission_report,
 )
 
@@ -14,5 +15,6 @@ __all__ = [
     "write_gradebook_csv",
     "write_index",
     "write_leaderboard",
+    "write_public_leaderboard",
     "write_submission_report",
 ]
