@@ -293,6 +293,8 @@ class _Queue:
 
     def wait(self) -> None:
         """Nothing claimable: another grader holds the rest. Wait a little, saying so."""
+        if not self.deferred:
+            return
         if self.out and time.monotonic() - self.last_notice >= 30:
             self.last_notice = time.monotonic()
             who = sorted({w for _, w in self.deferred})
@@ -440,7 +442,8 @@ def _sweep(sandbox_options: dict) -> None:
 def _grader_failure(assignment: Assignment, source: StagedSubmission, e: Exception) -> SubmissionResult:
     return SubmissionResult(
         assignment=assignment.name, submission_id=source.id, status="error", score=0.0,
-        max_score=assignment.max_score, source_sha256=source.sha256,
+        # not the submission's hash: a rerun must not take this for a current result and skip it
+        max_score=assignment.max_score, source_sha256=f"retry:{source.sha256}",
         error=f"the grading process failed ({type(e).__name__}: {e}); nothing was scored. "
               "Rerun the batch to retry this submission.",
     )

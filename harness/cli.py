@@ -336,7 +336,7 @@ def cmd_feedback(args) -> int:
     from harness.reports.feedback import write_feedback
 
     a = find_assignment(args.assignment)
-    results = _store(args).all(a.name)
+    results = _store(args, existing=True, context=f"no results for '{a.name}'").all(a.name)
     if not results:
         print(f"no results for '{a.name}' in {args.store}; run `cv3 grade` first", file=sys.stderr)
         return 1

@@ -6,18 +6,22 @@ extraction, and Python sources are only parsed (for syntax errors and forbidden 
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import os
+import re
 import shutil
 import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-MAX_TOTAL_BYTES = 100 << 20
-MAX_FILES = 2000
-SKIP_NAMES = {"__pycache__", ".git", ".ipynb_checkpoints", ".DS_Store", "__MACOSX"}
+# the static checks and staging rules are shared with the student's pack.py (stdlib only)
+from harness.static_checks import (MAX_FILES, MAX_TOTAL_BYTES, SKIP_NAMES, StaticCheckError, forbidden_imports,
+                                   no_package_message, package_files, syntax_errors)
+
+__all__ = ["MAX_FILES", "MAX_TOTAL_BYTES", "SKIP_NAMES", "SubmissionError", "SubmissionSource", "StagedSubmission",
+           "discover", "stage", "stage_submission", "syntax_errors", "forbidden_imports", "content_hash",
+           "raw_fingerprint"]
 
 
 class SubmissionError(Exception):
@@ -26,8 +30,10 @@ class SubmissionError(Exception):
 
 @dataclass(frozen=True)
 class SubmissionSource:
-    id: str  # the student id: folder or zip name without extension
+    id: str  # the student id: folder or zip name without extension, or the LMS's id (below)
     path: Path
+    name: str = ""  # the student's name where the download layout holds one
+    lms: str = ""  # "moodle" (id: participant id) or "canvas" (id: Canvas user id); "" otherwise
 
 
 @dataclass(frozen=True)
@@ -53,12 +59,59 @@ def _looks_like_submission(path: Path, package: str) -> bool:
     )
 
 
+# LMS download layouts. Moodle's "Download all submissions" names each student's folder (or, for
+# older versions, each file) '<Full Name>_<participant id>_assignsubmission_<plugin>_[<file>]';
+# the participant id is what its grading worksheet calls 'Participant <id>'. Canvas's
+# submissions zip names each file '<login>_[LATE_]<user id>_<submission id>_<file name>'; the
+# user id is the 'ID' column of its gradebook.
+_MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)$")
+_CANVAS = re.compile(r"^(?P<login>.+?)_(?:(?P<late>LATE)_)?(?P<id>\d+)_(?P<sub>\d+)_(?P<file>.+)$")
+
+
+def _visible(folder: Path) -> list[Path]:
+    return [p for p in sorted(folder.iterdir()) if not p.name.startswith(".") and p.name not in SKIP_NAMES]
+
+
+def _moodle_payload(folder: Path, package: str) -> Path:
+    """What to stage from a Moodle student folder: the single zip in it, else the folder itself
+    (which holds the package, or fails staging with a listing of what it holds)."""
+    if _looks_like_submission(folder, package) or (folder / "__init__.py").is_file():
+        return folder
+    entries = _visible(folder)
+    if any((p / package / "__init__.py").is_file() for p in entries if p.is_dir()):
+        return folder
+    zips = [p for p in entries if p.is_file() and p.suffix.lower() == ".zip"]
+    return zips[0] if len(zips) == 1 else folder
+
+
+def _lms_source(path: Path, package: str) -> SubmissionSource | None:
+    """The submission ``path`` stands for in an LMS download layout; None when it is not in one.
+    (Moodle's online-text folders and files are not submissions: ``SubmissionSource('', ...)``.)"""
+    m = _MOODLE.match(path.name)
+    if m:
+        if m["plugin"] != "file":
+            return SubmissionSource("", path)  # e.g. onlinetext: skipped
+        if path.is_dir() and not m["file"]:
+            return SubmissionSource(m["id"], _moodle_payload(path, package), m["name"], "moodle")
+        if path.is_file() and m["file"]:
+            return SubmissionSource(m["id"], path, m["name"], "moodle")
+        return None
+    m = _CANVAS.match(path.name)
+    if m and path.is_file():
+        return SubmissionSource(m["id"], path, m["login"], "canvas")
+    return None
+
+
 def discover(path: Path, package: str) -> list[SubmissionSource]:
     """One submission (a folder or zip holding the package) or a folder of them, one per
-    student, named by student id."""
+    student, named by student id; LMS downloads (Moodle's assignment download, Canvas's
+    submissions zip, unpacked) are recognised and take the LMS's id."""
     path = Path(path)
     if not path.exists():
         raise SubmissionError(f"{path}: no such file or folder")
+    lms = _lms_source(path, package)
+    if lms is not None and lms.id:  # one student's folder or file from an LMS download
+        return [lms]
     if _looks_like_submission(path, package):
         if path.name == package and (path / "__init__.py").is_file():
             name = path.parent.name
@@ -67,18 +120,40 @@ def discover(path: Path, package: str) -> list[SubmissionSource]:
         return [SubmissionSource(name, path)]
     if not path.is_dir():
         raise SubmissionError(f"{path}: expected a folder or a .zip file")
-    found = []
-    for child in sorted(path.iterdir()):
-        if child.name.startswith(".") or child.name in SKIP_NAMES:
-            continue
-        if child.is_dir() or child.suffix == ".zip":
+    found: list[SubmissionSource] = []
+    canvas: dict[str, list[tuple[int, SubmissionSource]]] = {}
+    moodle: dict[str, list[SubmissionSource]] = {}
+    for child in _visible(path):
+        src = _lms_source(child, package)
+        if src is not None:
+            if not src.id:
+                continue
+            if src.lms == "canvas":
+                canvas.setdefault(src.id, []).append((int(_CANVAS.match(child.name)["sub"]), src))
+            else:
+                moodle.setdefault(src.id, []).append(src)
+        elif child.is_dir() or child.suffix == ".zip":
             found.append(SubmissionSource(child.stem if child.suffix == ".zip" else child.name, child))
+    for entries in moodle.values():
+        # a folder per student (or a file per uploaded file): prefer a folder, then a single zip
+        folders = [s for s in entries if s.path.is_dir() or s.path.parent != path]
+        zips = [s for s in entries if s.path.suffix.lower() == ".zip"]
+        found.append(folders[0] if folders else zips[0] if zips else entries[0])
+    for entries in canvas.values():
+        # Canvas keeps every file of the latest submission: the zip, the newest if several;
+        # a student who uploaded no zip gets the file, which staging refuses with a reason
+        entries.sort(key=lambda e: e[0])
+        zips = [s for _, s in entries if s.path.suffix.lower() == ".zip"]
+        found.append(zips[-1] if zips else entries[-1][1])
+    found.sort(key=lambda s: (s.id, s.path.name))
     ids = [s.id for s in found]
-    dupes = {i for i in ids if ids.count(i) > 1}
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
-        raise SubmissionError(
-            f"{path}: student id(s) {sorted(dupes)} appear both as a folder and a zip; keep one"
-        )
+        kinds = {s.path.suffix == ".zip" for s in found if s.id in dupes}
+        if len(kinds) == 2 and not any(s.lms for s in found if s.id in dupes):
+            raise SubmissionError(f"{path}: student id(s) {dupes} appear both as a folder and a zip; keep one")
+        where = ", ".join(s.path.name for s in found if s.id in dupes)
+        raise SubmissionError(f"{path}: student id(s) {dupes} appear more than once ({where}); keep one each")
     return found
 
 
@@ -137,30 +212,17 @@ def _find_package(root: Path, package: str) -> Path:
             return c
     listing = ", ".join(sorted(p.name + ("/" if p.is_dir() else "") for p in tops)[:12]) or "nothing"
     links = f" ('{outside[0]}' is a link out of the submission; links are not followed)" if outside else ""
-    raise SubmissionError(
-        f"no package '{package}' found: expected '{package}/__init__.py' at the top of the "
-        f"submission (found: {listing}){links}. Submit the folder that contains '{package}/'."
-    )
+    raise SubmissionError(no_package_message(package, listing, links))
 
 
 def _copy_package(src: Path, dest: Path) -> None:
-    count, total = 0, 0
-    for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
-        dirnames[:] = [d for d in dirnames if d not in SKIP_NAMES]
-        rel = Path(dirpath).relative_to(src)
-        (dest / rel).mkdir(parents=True, exist_ok=True)
-        for f in filenames:
-            p = Path(dirpath) / f
-            if p.is_symlink() or not p.is_file() or f.endswith((".pyc", ".pyo")):
-                continue
-            count += 1
-            total += p.stat().st_size
-            if count > MAX_FILES or total > MAX_TOTAL_BYTES:
-                raise SubmissionError(
-                    f"the package holds more than {MAX_FILES} files or {MAX_TOTAL_BYTES >> 20} MB; "
-                    "remove data, checkpoints and virtual environments from it"
-                )
-            shutil.copyfile(p, dest / rel / f)
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        for p, rel in package_files(src):  # the same files pack.py zips
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(p, dest / rel)
+    except StaticCheckError as e:
+        raise SubmissionError(str(e)) from None
 
 
 def stage(source: SubmissionSource, package: str, dest: Path) -> Path:
@@ -184,48 +246,6 @@ def stage(source: SubmissionSource, package: str, dest: Path) -> Path:
         for f in filenames:
             os.chmod(os.path.join(dirpath, f), 0o644)
     return dest
-
-
-def syntax_errors(staged: Path) -> list[str]:
-    errors = []
-    for f in sorted(staged.rglob("*.py")):
-        try:
-            ast.parse(f.read_bytes(), filename=str(f))
-        except SyntaxError as e:
-            rel = f.relative_to(staged)
-            errors.append(f"{rel}:{e.lineno}: SyntaxError: {e.msg}")
-        except ValueError as e:  # e.g. null bytes
-            errors.append(f"{f.relative_to(staged)}: cannot be parsed: {e}")
-    return errors
-
-
-def forbidden_imports(staged: Path, forbidden: tuple[str, ...]) -> list[str]:
-    """Imports of forbidden modules found by reading the source (the sandbox blocks them too)."""
-    def hit(name: str) -> bool:
-        return any(name == p or name.startswith(p + ".") for p in forbidden)
-
-    found = []
-    for f in sorted(staged.rglob("*.py")):
-        try:
-            tree = ast.parse(f.read_bytes())
-        except (SyntaxError, ValueError):
-            continue
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                    and isinstance(node.args[0].value, str):
-                fn = node.func
-                fname = fn.attr if isinstance(fn, ast.Attribute) else getattr(fn, "id", "")
-                if fname in ("__import__", "import_module"):
-                    names = [node.args[0].value]
-            for n in names:
-                if hit(n):
-                    found.append(f"{f.relative_to(staged)}:{node.lineno}: imports '{n}', which this assignment forbids")
-    return found
 
 
 def content_hash(staged: Path) -> str:

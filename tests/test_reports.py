@@ -290,9 +290,10 @@ def test_gradebook_frame_rows_columns_totals_and_missing():
     assert row.loc["s2", "max_total"] == 10.0
     # an error scores zero on every task (fails closed)
     assert row.loc["s3", "status"] == "error"
-    assert (row.loc["s3", "iou"], row.loc["s3", "total"]) == (0.0, 0.0)
+    # an error is never written as a grade: blank (NaN), with its status
+    assert pd.isna(row.loc["s3", "iou"]) and pd.isna(row.loc["s3", "total"])
     # roster-only student
-    assert row.loc["s9", "status"] == "missing" and row.loc["s9", "total"] == 0.0
+    assert row.loc["s9", "status"] == "missing" and pd.isna(row.loc["s9", "total"])
     assert row.loc["s9", "name"] == "Zoë Quinn"
     assert pd.isna(row.loc["s9", "iou"]) and pd.isna(row.loc["s9", "nms"])
 
@@ -320,7 +321,7 @@ def test_write_gradebook_csv(tmp_path):
         rows = list(csv.reader(f))
     assert rows[0] == ["student_id", "name", "iou", "nms", "total", "max_total", "status"]
     assert rows[1] == ["007", "", "4.0", "5.0", "9.0", "10.0", "graded"]
-    assert rows[2] == ["012", "Émile", "", "", "0.0", "10.0", "missing"]
+    assert rows[2] == ["012", "Émile", "", "", "", "10.0", "missing"]
     assert len(rows) == 3
     assert not path.read_bytes().startswith(b"\xef\xbb\xbf")  # plain UTF-8, no BOM
 

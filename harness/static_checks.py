@@ -1,0 +1,280 @@
+"""Static checks of a submission, shared by the grader and the student's ``pack.py``.
+
+The grader (``harness/submissions.py``) stages every submission with :func:`package_files` and
+checks it with :func:`syntax_errors` and :func:`forbidden_imports`. The student handout ships this
+very file as ``pack.py``: ``python pack.py`` (or ``nox -s pack``, ``cv3 pack NAME``) runs the same
+functions on the student's package and writes the zip to hand in, or fails with the messages the
+grader would give (layout, syntax, forbidden imports, size, names of the API that are missing).
+
+Nothing is imported or executed: Python sources are only parsed. Standard library only (and
+``tomli`` on Python 3.10, to read the manifest), so that it runs without the rest of the harness.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import shutil
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Iterator, Sequence
+
+__all__ = ["MAX_TOTAL_BYTES", "MAX_FILES", "SKIP_NAMES", "StaticCheckError", "package_files", "no_package_message",
+           "syntax_errors", "forbidden_imports", "missing_api", "read_manifest", "check_package", "pack",
+           "pack_command", "main"]
+
+MAX_TOTAL_BYTES = 100 << 20
+MAX_FILES = 2000
+SKIP_NAMES = {"__pycache__", ".git", ".ipynb_checkpoints", ".DS_Store", "__MACOSX"}
+SYNTAX_HEADLINE = "the package has syntax errors, so it cannot be imported:"
+
+
+class StaticCheckError(Exception):
+    """A package the grader would refuse; the message says what is wrong and how to fix it."""
+
+
+def too_big_message() -> str:
+    return (f"the package holds more than {MAX_FILES} files or {MAX_TOTAL_BYTES >> 20} MB; "
+            "remove data, checkpoints and virtual environments from it")
+
+
+def no_package_message(package: str, listing: str, links: str = "") -> str:
+    return (f"no package '{package}' found: expected '{package}/__init__.py' at the top of the "
+            f"submission (found: {listing}){links}. Submit the folder that contains '{package}/'.")
+
+
+def package_files(src: Path) -> Iterator[tuple[Path, Path]]:
+    """``(file, path relative to src)`` of every file the grader stages from the package folder
+    ``src``: no links, no compiled files, none of ``SKIP_NAMES``; StaticCheckError when there
+    are more than ``MAX_FILES`` files or ``MAX_TOTAL_BYTES`` in all."""
+    count, total = 0, 0
+    for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_NAMES)
+        rel = Path(dirpath).relative_to(src)
+        for f in sorted(filenames):
+            p = Path(dirpath) / f
+            if p.is_symlink() or not p.is_file() or f.endswith((".pyc", ".pyo")):
+                continue
+            count += 1
+            total += p.stat().st_size
+            if count > MAX_FILES or total > MAX_TOTAL_BYTES:
+                raise StaticCheckError(too_big_message())
+            yield p, rel / f
+
+
+def syntax_errors(staged: Path) -> list[str]:
+    """``file:line: SyntaxError: message`` for every Python file under ``staged`` that does not
+    parse (paths relative to ``staged``)."""
+    errors = []
+    for f in sorted(staged.rglob("*.py")):
+        try:
+            ast.parse(f.read_bytes(), filename=str(f))
+        except SyntaxError as e:
+            rel = f.relative_to(staged)
+            errors.append(f"{rel}:{e.lineno}: SyntaxError: {e.msg}")
+        except ValueError as e:  # e.g. null bytes
+            errors.append(f"{f.relative_to(staged)}: cannot be parsed: {e}")
+    return errors
+
+
+def forbidden_imports(staged: Path, forbidden: Sequence[str]) -> list[str]:
+    """Imports of forbidden modules found by reading the source (the sandbox blocks them too)."""
+    forbidden = tuple(forbidden)
+
+    def hit(name: str) -> bool:
+        return any(name == p or name.startswith(p + ".") for p in forbidden)
+
+    found = []
+    for f in sorted(staged.rglob("*.py")):
+        try:
+            tree = ast.parse(f.read_bytes())
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                    and isinstance(node.args[0].value, str):
+                fn = node.func
+                fname = fn.attr if isinstance(fn, ast.Attribute) else getattr(fn, "id", "")
+                if fname in ("__import__", "import_module"):
+                    names = [node.args[0].value]
+            for n in names:
+                if hit(n):
+                    found.append(f"{f.relative_to(staged)}:{node.lineno}: imports '{n}', which this assignment forbids")
+    return found
+
+
+def _bound_names(body: list) -> tuple[set[str], bool]:
+    """Names a module body binds at its top level (into if/try/with blocks); True when it has a
+    star import (then the names cannot be known without running it)."""
+    names: set[str] = set()
+    star = False
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for a in node.names:
+                if a.name == "*":
+                    star = True
+                else:
+                    names.add(a.asname or a.name.split(".")[0])
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                names.update(n.id for n in ast.walk(t) if isinstance(n, ast.Name))
+        else:
+            for block in ("body", "orelse", "finalbody", "handlers"):
+                inner = getattr(node, block, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.AST):
+                    sub, s = _bound_names(inner)
+                    names |= sub
+                    star |= s
+    return names, star
+
+
+def missing_api(package_dir: Path, api: Sequence[str]) -> list[str]:
+    """The names of the assignment's API that the package's ``__init__.py`` does not define, as
+    the grader words it (read statically; nothing when a star import makes it unknowable)."""
+    init = Path(package_dir) / "__init__.py"
+    try:
+        tree = ast.parse(init.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return []  # reported as a layout or syntax error
+    names, star = _bound_names(tree.body)
+    if star:
+        return []
+    return [f"the submission's package does not define '{n}'" for n in api if n not in names]
+
+
+def read_manifest(path: Path) -> dict:
+    """``name``, ``title``, ``package``, ``forbidden_modules`` and ``api`` of an assignment.toml."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ModuleNotFoundError:
+            raise StaticCheckError("reading assignment.toml needs Python >= 3.11 or the 'tomli' package "
+                                   "(pip install tomli)") from None
+    with open(path, "rb") as f:
+        data = tomllib.load(f)
+    head = data.get("assignment", {})
+    name = str(head.get("name") or Path(path).parent.name)
+    api: list[str] = []
+    for task in data.get("task", []):
+        api += [n for n in task.get("api", []) if n not in api]
+    return {"name": name, "title": str(head.get("title") or name), "package": str(head.get("package") or name),
+            "forbidden_modules": [str(m) for m in head.get("forbidden_modules", [])], "api": api}
+
+
+def _stage(student_dir: Path, package: str, dest: Path) -> Path:
+    """Copy ``student_dir/<package>`` to ``dest/<package>`` with the grader's rules."""
+    src = Path(student_dir) / package
+    inside = Path(student_dir).resolve()
+    if not (src / "__init__.py").is_file() or not src.resolve().is_relative_to(inside):
+        tops = [p for p in Path(student_dir).iterdir() if p.name not in SKIP_NAMES and not p.name.startswith(".")] \
+            if Path(student_dir).is_dir() else []
+        listing = ", ".join(sorted(p.name + ("/" if p.is_dir() else "") for p in tops)[:12]) or "nothing"
+        links = (f" ('{package}' is a link out of the submission; links are not followed)"
+                 if src.exists() and not src.resolve().is_relative_to(inside) else "")
+        raise StaticCheckError(no_package_message(package, listing, links))
+    for p, rel in package_files(src):
+        target = dest / package / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(p, target)
+    return dest
+
+
+def check_package(student_dir: Path, *, package: str, forbidden: Sequence[str] = (),
+                  api: Sequence[str] = ()) -> list[str]:
+    """Every problem the grader would report for the package in ``student_dir/<package>``
+    (layout, size, syntax, forbidden imports, missing API names); [] when it is fine."""
+    with tempfile.TemporaryDirectory(prefix="cv3-pack-") as tmp:
+        try:
+            staged = _stage(Path(student_dir), package, Path(tmp))
+        except StaticCheckError as e:
+            return [str(e)]
+        problems = []
+        errors = syntax_errors(staged)
+        if errors:
+            problems.append(SYNTAX_HEADLINE + "\n" + "\n".join(errors[:20]))
+        problems += forbidden_imports(staged, forbidden)
+        problems += missing_api(staged / package, api)
+        return problems
+
+
+def pack(student_dir: Path, out: Path, *, package: str, forbidden: Sequence[str] = (),
+         api: Sequence[str] = ()) -> Path:
+    """Check the package in ``student_dir/<package>`` like the grader and write the zip to hand
+    in (``<package>/...`` at its top, exactly the files the grader stages); StaticCheckError
+    listing every problem otherwise (nothing is written then)."""
+    problems = check_package(student_dir, package=package, forbidden=forbidden, api=api)
+    if problems:
+        raise StaticCheckError("\n".join(problems))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    src = Path(student_dir) / package
+    tmp = out.with_name(out.name + ".part")
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for p, rel in package_files(src):
+                zf.write(p, f"{package}/{rel.as_posix()}")
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return out
+
+
+def _find_manifest(start: Path) -> Path:
+    found = sorted(start.glob("*/assignment.toml")) + sorted(start.glob("assignment.toml"))
+    if len(found) != 1:
+        raise StaticCheckError(f"expected one assignment folder (holding assignment.toml) in {start}, found "
+                               f"{len(found)}; name it: python pack.py <assignment folder>")
+    return found[0]
+
+
+def pack_command(student_dir: Path, out: Path, *, package: str, forbidden: Sequence[str] = (),
+                 api: Sequence[str] = ()) -> int:
+    """:func:`pack` for a command line (``python pack.py``, ``cv3 pack``): prints the outcome,
+    returns the exit status (1 with the grader's messages when the package would be refused)."""
+    try:
+        pack(student_dir, out, package=package, forbidden=forbidden, api=api)
+    except (StaticCheckError, OSError) as e:
+        print(f"error: the grader would not accept this submission:\n{e}", file=sys.stderr)
+        return 1
+    print(f"wrote {out} ({Path(out).stat().st_size / 1024:.1f} kB): hand in this file. It passed the grader's "
+          "static checks (layout, syntax, forbidden imports, size, API names); the tests decide the points.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python pack.py [ASSIGNMENT_DIR] [--student-dir DIR] [--out ZIP]``."""
+    parser = argparse.ArgumentParser(
+        prog="pack.py", description="Check your package like the grader does and write the zip to hand in.")
+    parser.add_argument("assignment_dir", nargs="?",
+                        help="the assignment folder holding assignment.toml (default: the one beside pack.py)")
+    parser.add_argument("--student-dir", help="folder holding your package (default: the assignment folder)")
+    parser.add_argument("--out", help="the zip to write (default: <assignment>-submission.zip)")
+    args = parser.parse_args(argv)
+    try:
+        here = Path(__file__).resolve().parent
+        manifest = Path(args.assignment_dir) / "assignment.toml" if args.assignment_dir else _find_manifest(here)
+        m = read_manifest(manifest)
+    except (StaticCheckError, OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    student_dir = Path(args.student_dir) if args.student_dir else manifest.parent
+    out = Path(args.out or f"{m['name']}-submission.zip")
+    return pack_command(student_dir, out, package=m["package"], forbidden=m["forbidden_modules"], api=m["api"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
