@@ -262,7 +262,8 @@ def handout_readme(assignment: Assignment, requirements: list[str]) -> str:
         "",
         "- The hidden tests call the same functions as the public tests, on other inputs: passing the "
         "public tests does not guarantee their points.",
-        f"- Your code runs in a sandbox without network, on one CPU thread. Limits: {lim.call_timeout_s:g} s "
+        f"- Your code runs in a sandbox without network, with {lim.threads} CPU thread(s). Limits: "
+        f"{lim.call_timeout_s:g} s "
         f"per call, {a.total_timeout_s:g} s for the whole submission, {lim.memory_mb} MB of memory, files up "
         f"to {lim.max_file_size_mb} MB. A crash or hang scores zero on the tests it affects; a function "
         "that hangs is not called again.",

@@ -9,9 +9,9 @@ from a 128-bit key that exists only where the instructor grades:
 
 (a 128-bit integer; ``bits=64`` for consumers such as ``torch.Generator.manual_seed``).
 
-The key file is ``$CV3_COURSE_KEY_FILE`` or, by default, ``results/course.key`` in the
-repository (beside the default results store; ``results/`` is git-ignored, so the key is never
-committed, and ``cv3 release`` never copies it). It is created with 128 random bits and mode
+The key file is ``$CV3_COURSE_KEY_FILE`` or, by default, ``results/course.key`` beside the
+default results store ``results/cv3.sqlite`` (``results/`` is git-ignored, so the key is never
+committed; ``cv3 release`` refuses a handout holding it). It is created with 128 random bits and mode
 0600 on first use (the first grade on a fresh clone), or explicitly with ``cv3 init``;
 ``cv3 init --rotate`` replaces it (keeping the old one beside it) between terms.
 
@@ -44,8 +44,9 @@ class CourseKeyError(RuntimeError):
 
 
 def default_key_file() -> Path:
-    """``results/course.key`` in the repository (beside the default results store)."""
-    return Path(__file__).resolve().parent.parent / "results" / "course.key"
+    """``results/course.key`` beside the default results store (``results/cv3.sqlite``; both
+    relative to the folder cv3 runs in, the repository's root in the nox sessions)."""
+    return Path.cwd() / "results" / "course.key"
 
 
 def key_file() -> Path:

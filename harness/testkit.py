@@ -19,7 +19,11 @@ project is not installed) it gives the tests of an assignment everything a conft
 * the ``reference`` fixture (grader's side only): ``reference/<name>/<package>`` loaded under
   the private alias ``cv3_reference_<name>``;
 * the hidden-tests folder on ``sys.path`` (sibling helper modules import by name), and one torch
-  thread while an assignment's tests run.
+  thread while an assignment's tests run;
+* on a student's machine (no grading proxy): the grader's forbidden-module rule (an import of a
+  module of the manifest's ``forbidden_modules`` by the student's package fails with the sandbox
+  worker's message), one line per unimplemented function instead of a traceback per test that
+  raised ``NotImplementedError`` (unless ``--tb`` is given), and a summary per task at the end.
 
 A test file belongs to an assignment when a folder above it holds ``assignment.toml`` (the
 public tests ``assignments/<name>/tests``, or a student handout ``<name>/tests``), or is
@@ -32,6 +36,7 @@ pytest only.
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import importlib.util
 import math
@@ -262,6 +267,92 @@ def check_gradient(
             )
 
 
+# ------------------------------------------------------------------- the forbidden-module rule
+#
+# In grading, the sandbox worker refuses every import of a module the manifest forbids
+# (harness/sandbox/worker.py, ForbiddenImport). Locally the public tests themselves may use such
+# a module as an oracle (torchvision in detection), so the same rule applies to imports made by
+# the student's code only: any import of a forbidden module while a frame of the student's
+# package is on the stack fails with the worker's message, whether the module is loaded already
+# or not, directly, lazily inside a function, through importlib or through another library.
+
+FORBIDDEN_IMPORT_MESSAGE = "import of '{name}' is not allowed in this assignment (forbidden: {forbidden})"
+
+
+class ForbiddenImportGuard:
+    """Refuses imports of ``forbidden`` modules made (directly or not) by code under
+    ``package_dir``, with the sandbox worker's message."""
+
+    def __init__(self, package_dir: Path | str, forbidden: Sequence[str]) -> None:
+        self.root = os.path.join(os.path.realpath(str(package_dir)), "")
+        self.forbidden = tuple(str(m) for m in forbidden)
+        self._files: dict[str, bool] = {}
+
+    def blocks(self, name: str) -> bool:
+        return any(name == p or name.startswith(p + ".") for p in self.forbidden)
+
+    def _student_file(self, filename: str) -> bool:
+        hit = self._files.get(filename)
+        if hit is None:
+            hit = self._files[filename] = os.path.realpath(filename).startswith(self.root)
+        return hit
+
+    def from_student(self, frame) -> bool:
+        depth = 0
+        while frame is not None and depth < 500:
+            if self._student_file(frame.f_code.co_filename):
+                return True
+            frame, depth = frame.f_back, depth + 1
+        return False
+
+    def check(self, name: str, frame) -> None:
+        __tracebackhide__ = True  # pytest shows the student's import line, not this
+        if name and self.blocks(name) and self.from_student(frame):
+            raise ImportError(FORBIDDEN_IMPORT_MESSAGE.format(name=name, forbidden=", ".join(self.forbidden)),
+                              name=name)
+
+
+_GUARDS: list[ForbiddenImportGuard] = []
+_ORIGINAL_IMPORT = builtins.__import__
+_ORIGINAL_IMPORT_MODULE = importlib.import_module
+
+
+def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+    __tracebackhide__ = True
+    if level == 0 and _GUARDS:
+        frame = sys._getframe(1)
+        for guard in list(_GUARDS):
+            guard.check(name, frame)
+    return _ORIGINAL_IMPORT(name, globals, locals, fromlist, level)
+
+
+def _guarded_import_module(name, package=None):
+    __tracebackhide__ = True
+    if _GUARDS and isinstance(name, str) and not name.startswith("."):
+        frame = sys._getframe(1)
+        for guard in list(_GUARDS):
+            guard.check(name, frame)
+    return _ORIGINAL_IMPORT_MODULE(name, package)
+
+
+def install_guard(guard: ForbiddenImportGuard) -> None:
+    """Start applying ``guard`` (to ``import`` statements, ``__import__`` and
+    ``importlib.import_module``) until :func:`remove_guard`."""
+    _GUARDS.append(guard)
+    builtins.__import__ = _guarded_import
+    importlib.import_module = _guarded_import_module
+
+
+def remove_guard(guard: ForbiddenImportGuard) -> None:
+    if guard in _GUARDS:
+        _GUARDS.remove(guard)
+    if not _GUARDS:
+        if builtins.__import__ is _guarded_import:
+            builtins.__import__ = _ORIGINAL_IMPORT
+        if importlib.import_module is _guarded_import_module:
+            importlib.import_module = _ORIGINAL_IMPORT_MODULE
+
+
 # ------------------------------------------------------------------------------ pytest plugin
 #
 # Registered as the pytest11 entry point ``cv3``. Everything below is inert for test files that
@@ -299,6 +390,10 @@ class _State:
         self.manifests: dict[Path, dict] = {}
         self.students: dict[tuple[str, str], Any] = {}
         self.marker_problems: list[str] = []
+        self.guards: list[ForbiddenImportGuard] = []  # installed for local students, removed at the end
+        self.items: dict[str, tuple[_Located, str | None]] = {}  # nodeid -> (assignment, task id)
+        self.outcomes: dict[str, str] = {}  # nodeid -> passed | failed | skipped
+        self.not_implemented: dict[str, str] = {}  # nodeid -> the NotImplementedError's message
 
 
 _STATE_KEY = pytest.StashKey[_State]()
@@ -446,6 +541,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         if located is None:
             continue
         marker = item.get_closest_marker("task")
+        _state(config).items[item.nodeid] = (located, str(marker.args[0]) if marker and marker.args else None)
         ids = ", ".join(located.task_ids) or "(none)"
         if marker is None or not marker.args:
             reason = "has no @pytest.mark.task(<id>) marker"
@@ -462,14 +558,119 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     config.cv3_marker_problems = problems
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    problems = config.stash.get(MARKER_PROBLEMS_KEY, [])
-    if not problems or config.getoption("cv3_strict_markers", False):
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_STATE_KEY, None)
+    for guard in state.guards if state is not None else ():
+        remove_guard(guard)
+
+
+def _local_run(config: pytest.Config) -> bool:
+    """A run on the student's (or author's) machine, not the grader's (which attaches its proxy)."""
+    return getattr(config, "cv3_student", None) is None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    state = item.config.stash.get(_STATE_KEY, None)
+    if state is None or item.nodeid not in state.items or not _local_run(item.config):
         return
-    terminalreporter.write_sep("-", f"cv3: {len(problems)} test(s) without a valid task marker")
-    for line in problems:
-        terminalreporter.write_line(line)
-    terminalreporter.write_line(f"(they are not graded as any task; {STRICT_OPTION} makes this an error)")
+    # the test's outcome over its phases: a failure anywhere is a failure
+    before = state.outcomes.get(item.nodeid)
+    if report.failed:
+        state.outcomes[item.nodeid] = "failed"
+        if call.excinfo is not None and call.excinfo.errisinstance(NotImplementedError):
+            state.not_implemented.setdefault(item.nodeid, str(call.excinfo.value) or "NotImplementedError")
+    elif report.skipped and before is None:
+        state.outcomes[item.nodeid] = "skipped"
+    elif report.when == "call" and report.passed and before is None:
+        state.outcomes[item.nodeid] = "passed"
+
+
+def _collapsible(reporter, state: _State) -> dict[str, list]:
+    """The failure reports of NotImplementedError, taken out of the reporter's lists (pytest
+    would print each one in full: hundreds of identical tracebacks on an untouched stub)."""
+    taken: dict[str, list] = {}
+    for kind in ("failed", "error"):
+        reports = reporter.stats.get(kind, [])
+        keep = [r for r in reports if getattr(r, "nodeid", None) not in state.not_implemented]
+        if len(keep) != len(reports):
+            taken[kind] = reports[:]
+            reporter.stats[kind] = keep
+    return taken
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config):
+    state = config.stash.get(_STATE_KEY, None)
+    collapse = state is not None and _local_run(config) and config.getoption("tbstyle", "auto") == "auto"
+    taken = _collapsible(terminalreporter, state) if collapse else {}
+    try:
+        yield
+    finally:
+        terminalreporter.stats.update(taken)  # the final counts include every failure
+    problems = config.stash.get(MARKER_PROBLEMS_KEY, [])
+    if problems and not config.getoption("cv3_strict_markers", False):
+        terminalreporter.write_sep("-", f"cv3: {len(problems)} test(s) without a valid task marker")
+        for line in problems:
+            terminalreporter.write_line(line)
+        terminalreporter.write_line(f"(they are not graded as any task; {STRICT_OPTION} makes this an error)")
+    if state is not None and _local_run(config):
+        if taken:
+            _write_not_implemented(terminalreporter, state)
+        _write_task_summary(terminalreporter, state)
+
+
+def _write_not_implemented(tr, state: _State) -> None:
+    by_message: dict[str, list[str]] = {}
+    for nodeid, message in state.not_implemented.items():
+        by_message.setdefault(message, []).append(nodeid)
+    tr.write_sep("-", f"cv3: {len(state.not_implemented)} test(s) failed with NotImplementedError "
+                      "(not implemented yet; --tb=short shows each one)")
+    order = {nodeid: i for i, nodeid in enumerate(state.items)}  # collection order
+    for message, nodeids in sorted(by_message.items(), key=lambda kv: min(order[n] for n in kv[1])):
+        first = nodeids[0].rsplit("::", 1)[-1]
+        more = f" and {len(nodeids) - 1} more" if len(nodeids) > 1 else ""
+        tr.write_line(f"NotImplementedError: {message}  [{first}{more}]")
+
+
+def _write_task_summary(tr, state: _State) -> None:
+    by_assignment: dict[Path, list[tuple[str, str | None]]] = {}
+    located_of: dict[Path, _Located] = {}
+    for nodeid, (located, task) in state.items.items():
+        if nodeid in state.outcomes:
+            by_assignment.setdefault(located.manifest, []).append((nodeid, task))
+            located_of[located.manifest] = located
+    for manifest, entries in by_assignment.items():
+        located = located_of[manifest]
+        tasks = [t for t in _read_manifest(state, manifest).get("task", []) if isinstance(t, dict) and "id" in t]
+        rows = []
+        total_passed = total = 0
+        for t in tasks:
+            ids = [n for n, task in entries if task == str(t["id"])]
+            if not ids:
+                continue
+            outcomes = [state.outcomes[n] for n in ids]
+            passed = outcomes.count("passed")
+            counted = len(outcomes) - outcomes.count("skipped")
+            total_passed, total = total_passed + passed, total + counted
+            todo = sum(n in state.not_implemented for n in ids)
+            note = "done" if passed == counted else ("not implemented yet" if todo == counted - passed == counted
+                                                      else f"{counted - passed} failing")
+            rows.append((str(t["id"]), f"{passed}/{counted}", f"{t.get('points', '')}", note, str(t.get("title", ""))))
+        if not rows:
+            continue
+        suite = "public" if located.kind == "public" else "hidden"
+        tr.write_sep("-", f"cv3: {suite} tests of '{located.name}' by task")
+        width = max(len("task"), *(len(r[0]) for r in rows))
+        tr.write_line(f"{'task':<{width}}  {'passed':>7}  {'points':>6}  {'status':<20}  title")
+        for task_id, ratio, points, note, title in rows:
+            tr.write_line(f"{task_id:<{width}}  {ratio:>7}  {points:>6}  {note:<20}  {title}")
+        tr.write_line(f"{'total':<{width}}  {f'{total_passed}/{total}':>7}  tests passed")
+        if suite == "public":
+            tr.write_line("(a task's points are split evenly over its public and hidden tests; speed and "
+                          "accuracy checks add to them: see the handout's README.md)")
 
 
 @pytest.fixture(scope="module")
@@ -482,9 +683,16 @@ def student(request: pytest.FixtureRequest):
         return proxy
     located = _require(request, "student")
     package_dir = Path(os.environ.get("CV3_STUDENT_DIR") or located.stub_dir).resolve()
-    cache = _state(request.config).students
+    state = _state(request.config)
+    cache = state.students
     key = (located.package, str(package_dir))
     if key not in cache:
+        # the grader's rule, locally: the package may not import the manifest's forbidden modules
+        forbidden = _read_manifest(state, located.manifest).get("assignment", {}).get("forbidden_modules", [])
+        if forbidden:
+            guard = ForbiddenImportGuard(package_dir / located.package, forbidden)
+            state.guards.append(guard)
+            install_guard(guard)
         cache[key] = student_fixture(request, located.package, package_dir)
     return cache[key]
 

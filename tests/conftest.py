@@ -22,6 +22,20 @@ needs_bwrap = pytest.mark.skipif(
     "(apt-get install bubblewrap); filesystem/network isolation cannot be tested")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _course_key(tmp_path_factory):
+    """A course key of the test session's own (held-out data comes from it): the suite never
+    creates or reads results/course.key. Set in the environment, so subprocesses use it too."""
+    import os
+
+    key = tmp_path_factory.mktemp("course") / "course.key"
+    before = os.environ.get("CV3_COURSE_KEY_FILE")
+    os.environ.setdefault("CV3_COURSE_KEY_FILE", str(key))
+    yield key
+    if before is None:
+        os.environ.pop("CV3_COURSE_KEY_FILE", None)
+
+
 def pytest_report_header(config):
     return f"sandbox isolation: {'bubblewrap' if HAVE_BWRAP else 'process (bubblewrap missing)'}"
 

@@ -226,11 +226,15 @@ def test_handout_has_the_student_files(handout):
     assert shipped == stubs  # the stubs, byte for byte, and nothing else
     for rel in ("detection/tests/test_public.py", "detection/README.md",
                 "detection/assignment.toml", "harness/testkit.py", "harness/__init__.py",
-                "cv3data/__init__.py", "noxfile.py"):
+                "cv3data/__init__.py", "noxfile.py", "README.md", "requirements.txt", "pack.py"):
         assert (handout / rel).is_file(), f"{rel} missing from the handout"
     assert (handout / "harness" / "testkit.py").read_bytes() == (ROOT / "harness" / "testkit.py").read_bytes()
     assert sorted(p.name for p in (handout / "harness").iterdir()) == ["__init__.py", "testkit.py"]
+    assert (handout / "pack.py").read_bytes() == (ROOT / "harness" / "static_checks.py").read_bytes()
     assert "detection/tests" in (handout / "noxfile.py").read_text()
+    assert "def pack(session)" in (handout / "noxfile.py").read_text()
+    assert sorted(p.name for p in handout.iterdir()) == ["README.md", "cv3data", "detection", "harness",
+                                                         "noxfile.py", "pack.py", "requirements.txt"]
 
 
 def test_handout_has_no_reference_code_or_hidden_tests(handout):
