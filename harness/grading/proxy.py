@@ -58,6 +58,7 @@ class StudentSession:
         self.crashes_by_target: dict[str, int] = {}
         self.hung: dict[str, float] = {}  # target -> the timeout it ran into
         self.hang_time_s = 0.0
+        self.hang_restarts = 0  # workers killed for a hang (not counted as crashes)
         self.client: WorkerClient | None = None
         self.api: dict[str, str] = {}
         self.info: dict[str, Any] = {}
@@ -83,7 +84,7 @@ class StudentSession:
 
     def start(self) -> None:
         # restarts after a hang do not count: hangs are bounded by the hang budget instead
-        if self.starts - len(self.hung) > self.max_restarts:
+        if self.starts - self.hang_restarts > self.max_restarts:
             self.fatal = (f"the worker crashed {len(self.crashes)} times; giving up on the "
                           f"remaining checks. Last crash: {self.crashes[-1]}")
             raise StudentCrash(self.fatal)
@@ -139,6 +140,10 @@ class StudentSession:
     def run(self, target: str, key: str, number: int, *, timeout: float | None = None, **kw):
         return self._guarded(target, timeout, lambda c, t: c.run(target, key, number, timeout=t, **kw))
 
+    def outputs(self, target: str, keys, *, release: str = "", timeout: float | None = None) -> list:
+        """The outputs a speed check's timed runs of ``target`` kept (see WorkerClient.outputs)."""
+        return self._guarded(target, timeout, lambda c, t: c.outputs(keys, release=release, timeout=t))
+
     def cpu_time_ns(self) -> int | None:
         worker = self.worker
         return worker.cpu_time_ns() if worker is not None else None
@@ -177,17 +182,13 @@ class StudentSession:
             self.events.append((api_name, "crashed"))
             self.crashes.append(f"{target}: {e}")
             if e.reason is ExitReason.TIMEOUT:
-                self.hung[target] = limit
-                self.hang_time_s += limit
-                budget = self.limits.hang_budget_s
-                note = ("" if self.hang_time_s < budget else
-                        f" The submission has now lost {self.hang_time_s:g} s to calls that hung (budget "
-                        f"{budget:g} s): its remaining calls get {self.limits.call_timeout_after_hangs_s:g} s each.")
-                message = f"{e}{note}"
+                message = self._hung(target, limit, str(e))
             else:
                 self.crashes_by_target[target] = self.crashes_by_target.get(target, 0) + 1
                 message = str(e)
-            self.close()
+            if not e.alive:  # interrupted inside the worker at its own deadline: it serves on
+                self.hang_restarts += e.reason is ExitReason.TIMEOUT
+                self.close()
             raise StudentCrash(message) from None
         except WorkerError as e:
             self.events.append((api_name, "raised"))
@@ -195,6 +196,16 @@ class StudentSession:
         finally:
             self.call_time_s += time.perf_counter() - t0
             self.calls += 1
+
+    def _hung(self, target: str, limit: float, what: str) -> str:
+        """Record a call that ran into its limit; the message says what happens next."""
+        self.hung[target] = limit
+        self.hang_time_s += limit
+        budget = self.limits.hang_budget_s
+        note = ("" if self.hang_time_s < budget else
+                f" The submission has now lost {self.hang_time_s:g} s to calls that hung (budget "
+                f"{budget:g} s): its remaining calls get {self.limits.call_timeout_after_hangs_s:g} s each.")
+        return f"{what}{note}"
 
     def close(self) -> None:
         if self.client is not None:

@@ -34,9 +34,10 @@ class SandboxUnavailable(RuntimeError):
 class WorkerCrashed(Exception):
     """The worker died, timed out or broke the protocol; ``reason`` says which."""
 
-    def __init__(self, message: str, reason: ExitReason = ExitReason.DIED) -> None:
+    def __init__(self, message: str, reason: ExitReason = ExitReason.DIED, *, alive: bool = False) -> None:
         super().__init__(message)
         self.reason = reason
+        self.alive = alive  # a call the worker interrupted itself: the worker still serves
 
 
 class WorkerError(Exception):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import os
+import signal
 import sys
 import time
 import traceback
@@ -140,9 +141,16 @@ class Worker:
         return None
 
     def run_stashed(self, req: dict):
-        """Runs a stashed call ``number`` times; the trusted side holds the clock. On a GPU the
+        """Runs stashed calls ``number`` times; the trusted side holds the clock. On a GPU the
         calls are synchronized, and with ``cuda_events`` timed by CUDA events (after an optional
         L2 flush before each call, as Triton's do_bench does).
+
+        ``keys`` (instead of ``key``): call ``i`` uses the stashed input ``keys[i % len(keys)]``,
+        so that no call sees the input of the call before (a speed check sends fresh inputs).
+        ``fingerprint``: each call's output is summarised the moment the call returns (see
+        :func:`_fingerprint`), so an output that is finished only later (by a background thread,
+        or lazily) is caught; the summaries come back as ``fingerprints``, one per call.
+        ``keep``: keys whose last output is kept for the ``outputs`` request (after timing).
 
         From the first timed run on, glibc's allocator keeps the memory it frees (no trimming,
         no per-allocation mmap), as a caching allocator would: otherwise every large temporary
@@ -160,17 +168,23 @@ class Worker:
             except (OSError, AttributeError):  # not glibc: nothing to do
                 pass
         fn = self.resolve(req["target"])
-        args, kwargs = self.stash[req["key"]]
+        keys = req.get("keys") or [req["key"]]
+        calls = [self.stash[k] for k in keys]
         number = int(req.get("number", 1))
+        spec = req.get("fingerprint")
+        keep = set(req.get("keep") or ())
+        kept = self.__dict__.setdefault("_kept", {})
+        prints: list = []
         cuda = torch.cuda.is_available() and any(
-            isinstance(a, torch.Tensor) and a.is_cuda for a in args)
+            isinstance(a, torch.Tensor) and a.is_cuda for args, _ in calls for a in args)
         reply = {}
         out = None
         if cuda and req.get("cuda_events"):
             flush = torch.empty(64 << 20, dtype=torch.int8, device="cuda") if req.get("flush_l2") else None
             total = 0.0
             torch.cuda.synchronize()
-            for _ in range(number):
+            for i in range(number):
+                args, kwargs = calls[i % len(calls)]
                 if flush is not None:
                     flush.zero_()
                 start = torch.cuda.Event(enable_timing=True)
@@ -178,31 +192,65 @@ class Worker:
                 start.record()
                 out = fn(*args, **kwargs)
                 end.record()
+                if spec is not None:
+                    prints.append(_fingerprint(out, spec))
+                if keys[i % len(keys)] in keep:
+                    kept[keys[i % len(keys)]] = out
                 torch.cuda.synchronize()
                 total += start.elapsed_time(end) / 1000.0
             reply["cuda_s"] = total
         else:
-            for _ in range(number):
+            for i in range(number):
+                args, kwargs = calls[i % len(calls)]
                 out = fn(*args, **kwargs)
+                if spec is not None:
+                    prints.append(_fingerprint(out, spec))
+                if keep and keys[i % len(keys)] in keep:
+                    kept[keys[i % len(keys)]] = out
             if cuda:
                 torch.cuda.synchronize()
+        if spec is not None:
+            reply["fingerprints"] = [_materialise(p) for p in prints]
         if req.get("return_output"):
             reply["output"] = out
         return reply
 
+    def outputs(self, req: dict):
+        """The outputs kept by ``run`` for ``keys`` (None where none was kept), one key's output
+        per request is what the trusted side asks for; then, with ``release``, forgets every
+        stashed input and kept output whose key starts with it."""
+        kept = self.__dict__.setdefault("_kept", {})
+        values = [kept.get(k) for k in req.get("keys", [])]
+        prefix = req.get("release")
+        if prefix:
+            for store in (self.stash, kept):
+                for k in [k for k in store if k.startswith(prefix)]:
+                    del store[k]
+        return values
+
     def serve(self) -> None:
         handlers = {"hello": self.hello, "call": self.call, "vjp": self.vjp, "put": self.put,
-                    "run": self.run_stashed,
+                    "run": self.run_stashed, "outputs": self.outputs,
                     "ping": lambda req: time.time()}
+        signal.signal(signal.SIGALRM, _soft_timeout)
         while True:
             try:
                 req = protocol.decode(protocol.read_frame(0))
             except EOFError:
                 return
             op = req.get("op") if isinstance(req, dict) else None
+            soft = req.get("soft_timeout_s") if isinstance(req, dict) else None
             try:
                 handler = handlers[op]
-                result = handler(req)
+                if type(soft) in (int, float) and soft > 0:
+                    # a call that runs past its limit in Python code is interrupted here, so the
+                    # worker (and its imported torch) survives; the trusted side's hard timeout
+                    # still kills a worker stuck in C code
+                    signal.setitimer(signal.ITIMER_REAL, float(soft))
+                try:
+                    result = handler(req)
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
                 reply = {"ok": True, "value": result} if op != "hello" else result
                 frame = protocol.encode(reply)
             except BaseException as e:  # noqa: BLE001 - report every failure, keep serving
@@ -211,6 +259,70 @@ class Worker:
                 frame = protocol.encode({"ok": False, "error": _format_exc(e),
                                          "type": type(e).__name__, "text": _text(e)})
             protocol.write_all(REPLY_FD, frame)
+
+
+class CV3SoftTimeout(BaseException):
+    """The call ran past its time limit (raised by SIGALRM in the worker's main thread)."""
+
+
+def _soft_timeout(signum, frame):
+    raise CV3SoftTimeout("the call ran past its time limit")
+
+
+FINGERPRINT_ITEMS = 64  # elements of a list, tuple or dict summarised; the rest only counted
+
+
+def _fingerprint(value, spec: dict, depth: int = 0):
+    """A summary of one output taken as the call returns, cheap enough to take on every timed
+    call: per tensor its dtype, shape and, in float64, the sum and the sum of absolute values of
+    its elements (all of them up to ``spec["limit"]`` elements, or when ``limit`` is None; else
+    those at the positions ``spec["probe"]`` picks, fractions of the length chosen by the
+    trusted side); containers element by element. Sums of a tensor stay 0-dim tensors until
+    :func:`_materialise` (no device synchronization per call). Computed with ``__torch_function__``
+    overrides off, on the tensor's own data."""
+    if depth > 6:
+        return {"t": "deep"}
+    if isinstance(value, torch.Tensor):
+        with torch._C.DisableTorchFunctionSubclass():
+            t = value.detach()
+            flat = t.reshape(-1)
+            n = flat.numel()
+            limit, probe = spec.get("limit"), spec.get("probe") or []
+            if limit is not None and n > limit and probe:
+                cache = spec.setdefault("_index", {})
+                index = cache.get((n, flat.device))
+                if index is None:
+                    index = cache[(n, flat.device)] = torch.tensor(
+                        [min(n - 1, int(p * n)) for p in probe], device=flat.device)
+                flat = flat[index]
+            if flat.dtype == torch.bool:
+                flat = flat.to(torch.uint8)
+            if flat.is_complex():
+                flat = torch.view_as_real(flat).reshape(-1)
+            sums = torch.stack([flat.sum(dtype=torch.float64), flat.abs().sum(dtype=torch.float64)]) if (
+                flat.numel()) else torch.zeros(2, dtype=torch.float64)
+        return {"t": "tensor", "dtype": str(t.dtype).removeprefix("torch."), "shape": list(t.shape),
+                "m": int(flat.numel()), "sums": sums}
+    if value is None or type(value) in (bool, int, float, str):
+        return {"t": "value", "v": value if type(value) is not float or value == value else "nan"}
+    if isinstance(value, (list, tuple)):
+        return {"t": type(value).__name__ if type(value) in (list, tuple) else "sequence", "n": len(value),
+                "v": [_fingerprint(v, spec, depth + 1) for v in list(value)[:FINGERPRINT_ITEMS]]}
+    if isinstance(value, dict):
+        items = list(value.items())[:FINGERPRINT_ITEMS]
+        return {"t": "dict", "n": len(value),
+                "v": [[k if type(k) in (str, int) else repr(type(k)), _fingerprint(v, spec, depth + 1)]
+                      for k, v in items]}
+    return {"t": "object", "type": f"{type(value).__module__}.{type(value).__qualname__}"}
+
+
+def _materialise(fp):
+    """A fingerprint as plain values (the sums become floats)."""
+    if isinstance(fp, dict):
+        return {k: (v.tolist() if isinstance(v, torch.Tensor) else _materialise(v)) for k, v in fp.items()}
+    if isinstance(fp, list):
+        return [_materialise(v) for v in fp]
+    return fp
 
 
 def _text(e: BaseException) -> str:
