@@ -3,8 +3,8 @@
     python reference/mpn/train.py --out reference/mpn/mpn/checkpoint.pt
 
 Data: the public ``train`` split of ``cv3data.mot`` (validation: ``val``); the hidden accuracy
-split's seed comes from the course key (harness/secret.py, reference/mpn/tests/accuracy_cases.py). Every detection takes the
-ground-truth id it overlaps best (Hungarian matching per frame, IoU >= 0.5; false positives
+split's seed comes from the course key (harness/secret.py, reference/mpn/tests/accuracy_cases.py).
+Every detection takes the ground-truth id it overlaps best (Hungarian matching per frame, IoU >= 0.5; false positives
 get 0). An edge is positive when it joins two consecutive detections of the same object (no
 detection of that object in the frames between), as in Braso & Leal-Taixe 2020. The loss is a
 class-balanced binary cross entropy averaged over all message-passing steps.

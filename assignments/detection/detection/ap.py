@@ -26,6 +26,8 @@ def match_detections(
     order). Each takes the still unmatched ground-truth box with the highest IoU, if that IoU
     is >= ``iou_threshold``, and is then a true positive; otherwise it is a false positive
     (COCO's rule: a detection never steals a ground truth matched by a higher-scoring one).
+    When two free ground-truth boxes have the same IoU with a detection, it takes the later one
+    (in the order of ``gt_boxes``), as pycocotools does.
 
     Args:
         det_boxes (Tensor[D, 4]): (x1, y1, x2, y2) detections.
@@ -97,24 +99,45 @@ def average_precision(precision: Tensor, recall: Tensor, method: str = "voc") ->
 def coco_evaluate(predictions: list[dict], targets: list[dict]) -> dict[str, float]:
     """COCO box mAP, as pycocotools' ``COCOeval(iouType="bbox")`` computes it.
 
-    For every category with at least one ground-truth box and every IoU threshold
-    ``t in .50:.05:.95``: in each image keep the category's 100 highest-scoring detections,
-    match them greedily (:func:`match_detections`'s rule), pool the detections of all images,
-    sort them by decreasing score (stable, images in order), and take the 101-point
-    interpolated AP. "AP" averages over thresholds and categories, "AP50" and "AP75" over
-    categories at one threshold. Categories without ground truth are ignored; there are no
-    crowd boxes and no area ranges (area "all").
+    For every category with at least one (non-crowd) ground-truth box and every IoU threshold
+    ``t``: in each image keep the category's 100 highest-scoring detections, match them
+    greedily (:func:`match_detections`'s rule, crowd regions below), pool the detections of all
+    images, sort them by decreasing score (stable: image 0's before image 1's at equal scores,
+    and within an image the input order), and take the 101-point interpolated AP
+    (:func:`average_precision` with ``"coco"``). "AP" averages over thresholds and categories,
+    "AP50" and "AP75" over categories at one threshold. Categories without non-crowd ground
+    truth are ignored; there are no area ranges (area "all").
+
+    Conventions (pycocotools' exactly):
+
+    * IoU in float64 (convert the boxes first), a match needs ``IoU >= t``, and the thresholds
+      are ``numpy.linspace(0.5, 0.95, 10)``: 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85,
+      0.8999999999999999, 0.95 (not ``0.5 + 0.05 * k``, which gives 0.8500000000000001 and
+      0.9). So an IoU of exactly 0.85 or 0.9 in float64 meets the threshold 0.85 or 0.9 (a
+      float32 IoU of 0.9 is 0.8999999761581421 and does not).
+    * Recall levels ``numpy.linspace(0, 1, 101)``: ``k * 0.01`` in float64, the last exactly
+      1.0 (so level 35 is 0.35000000000000003, not 0.35).
+    * Equal IoU: a detection takes the later of the free ground-truth boxes (in the order of
+      the target's ``boxes``).
+    * Crowd regions (``targets[i]["iscrowd"]`` true): they are not objects to find, so they do
+      not count in the number of ground truth. A detection is matched to the regular ground
+      truth first; only when none is left for it (IoU >= t, still free), it is compared with the
+      crowd regions of its category by ``intersection / area(detection)``: if that is >= t for
+      one of them, the detection is *ignored* (neither TP nor FP; it is left out of the PR
+      curve). A crowd region can absorb any number of detections. Without ``"iscrowd"`` no box
+      is a crowd region.
 
     Args:
         predictions (list[dict]): per image, ``{"boxes": Tensor[K, 4] (x1, y1, x2, y2),
             "scores": Tensor[K], "labels": Tensor[K] int64}``.
         targets (list[dict]): per image, ``{"boxes": Tensor[G, 4] (x1, y1, x2, y2),
-            "labels": Tensor[G] int64}``; image i of ``targets`` goes with image i of
+            "labels": Tensor[G] int64}`` and optionally ``"iscrowd": Tensor[G]`` (bool or
+            integer, nonzero = crowd region); image i of ``targets`` goes with image i of
             ``predictions``.
 
     Returns:
         dict[str, float]: {"AP", "AP50", "AP75"}, equal to ``COCOeval.stats[0:3]``; all -1.0
-        when there is no ground truth at all (as pycocotools reports it).
+        when there is no non-crowd ground truth at all (as pycocotools reports it).
 
     Raises:
         TypeError: if an argument or a field has the wrong type.

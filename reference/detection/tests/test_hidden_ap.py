@@ -373,3 +373,143 @@ def test_coco_evaluate_counts_a_missed_category(student, scenes, coco_gt):
     expected = cocoeval_stats(coco_gt, predictions)
     got = student.coco_evaluate(predictions, targets_of(scenes))
     assert_coco_stats(got, expected, case="category 3 never detected, image 0 without detections")
+
+
+# ================================================================ coco_evaluate: conventions
+
+
+def coco_dict(targets):
+    """COCO ground truth of ``targets`` (image i has id i + 1; ``iscrowd`` kept)."""
+    annotations = []
+    for i, t in enumerate(targets):
+        crowd = t.get("iscrowd", torch.zeros(len(t["labels"]), dtype=torch.bool)).tolist()
+        for box, label, is_crowd in zip(t["boxes"].tolist(), t["labels"].tolist(), crowd, strict=True):
+            x, y, w, h = xyxy_to_xywh(box)
+            annotations.append({"id": len(annotations) + 1, "image_id": i + 1, "category_id": label,
+                                "bbox": [x, y, w, h], "area": w * h, "iscrowd": int(is_crowd)})
+    labels = sorted({a["category_id"] for a in annotations} | {1})
+    return {
+        "images": [{"id": i + 1, "width": 400, "height": 400} for i in range(len(targets))],
+        "categories": [{"id": c, "name": str(c)} for c in labels],
+        "annotations": annotations,
+    }
+
+
+def one_category(det_boxes, det_scores, gt_boxes):
+    predictions = [{"boxes": torch.tensor(det_boxes), "scores": torch.tensor(det_scores),
+                    "labels": torch.ones(len(det_boxes), dtype=torch.int64)}]
+    targets = [{"boxes": torch.tensor(gt_boxes), "labels": torch.ones(len(gt_boxes), dtype=torch.int64)}]
+    return predictions, targets
+
+
+@pytest.mark.task("ap")
+def test_coco_evaluate_equal_iou_takes_the_later_ground_truth(student):
+    # the first detection has IoU 2/3 with both boxes: taking the later one leaves the first
+    # (IoU 0.9) to the second detection, so both are true positives at t <= 0.65
+    predictions, targets = one_category([[2.0, 0.0, 12.0, 10.0], [0.0, 0.0, 9.0, 10.0]], [0.9, 0.8],
+                                        [[0.0, 0.0, 10.0, 10.0], [4.0, 0.0, 14.0, 10.0]])
+    expected = cocoeval_stats(coco_dict(targets), predictions)
+    assert expected["AP50"] == pytest.approx(1.0), "test setup: pycocotools takes the later box"
+    got = student.coco_evaluate(predictions, targets)
+    assert_coco_stats(got, expected, case="equal IoU with two ground-truth boxes: the later one is taken")
+
+
+@pytest.mark.task("ap")
+@pytest.mark.parametrize("width, iou", [(17.0, "0.85"), (18.0, "0.9")])
+def test_coco_evaluate_iou_exactly_085_and_09(student, width, iou):
+    # float64 IoU 170/200 == 0.85 meets numpy.linspace(.5, .95, 10)[7] == 0.85; 180/200 == 0.9
+    # meets [8] == 0.8999999999999999 (a float32 IoU 0.9 would not)
+    predictions, targets = one_category([[0.0, 0.0, width, 10.0]], [0.9], [[0.0, 0.0, 20.0, 10.0]])
+    expected = cocoeval_stats(coco_dict(targets), predictions)
+    got = student.coco_evaluate(predictions, targets)
+    assert_coco_stats(got, expected, case=f"IoU exactly {iou} in float64, thresholds numpy.linspace(0.5, 0.95, 10)")
+
+
+# ================================================================ coco_evaluate: crowd regions
+
+
+def crowd_targets(scenes):
+    """The scenes' targets with the first two boxes of every category marked as crowd regions:
+    13, 9 and 11 boxes become 11, 7 and 9 objects (still coprime to 10)."""
+    targets, seen = [], {}
+    for s in scenes:
+        crowd = []
+        for label in s["labels"].tolist():
+            seen[label] = seen.get(label, 0) + 1
+            crowd.append(seen[label] <= 2)
+        targets.append({"boxes": s["boxes"].clone(), "labels": s["labels"].clone(), "iscrowd": torch.tensor(crowd)})
+    return targets
+
+
+def inside_crowd(targets, seed):
+    """Two detections inside every crowd region (random sizes, so some cover less than t)."""
+    gen = torch.Generator().manual_seed(seed)
+    extra = []
+    for t in targets:
+        boxes = t["boxes"][t["iscrowd"]].repeat_interleave(2, dim=0)
+        size = boxes[:, 2:] - boxes[:, :2]
+        wh = size * (torch.rand(len(boxes), 2, generator=gen) * 0.6 + 0.3)
+        xy = boxes[:, :2] + (size - wh) * torch.rand(len(boxes), 2, generator=gen) * 1.6 - size * 0.2
+        extra.append({"boxes": torch.cat([xy, xy + wh], dim=1), "scores": torch.rand(len(boxes), generator=gen),
+                      "labels": t["labels"][t["iscrowd"]].repeat_interleave(2)})
+    return extra
+
+
+@pytest.mark.task("ap")
+@pytest.mark.parametrize("seed", [1, 2])
+def test_coco_evaluate_ignores_detections_of_crowd_regions(student, scenes, seed):
+    targets = crowd_targets(scenes)
+    predictions = []
+    for p, e in zip(noisy_predictions(scenes, seed), inside_crowd(targets, seed), strict=True):
+        predictions.append({k: torch.cat([p[k], e[k]]) for k in ("boxes", "scores", "labels")})
+    expected = cocoeval_stats(coco_dict(targets), predictions)
+    plain = [{k: t[k] for k in ("boxes", "labels")} for t in targets]
+    assert expected != cocoeval_stats(coco_dict(plain), predictions), "test setup: crowd regions matter"
+    got = student.coco_evaluate(predictions, targets)
+    assert_coco_stats(got, expected, case=f"8 scenes, 6 crowd regions with detections inside (seed {seed})")
+
+
+@pytest.mark.task("ap")
+def test_coco_evaluate_crowd_rules(student):
+    crowd = torch.tensor([False, True])
+    targets = [
+        {"boxes": torch.tensor([[0.0, 0.0, 20.0, 20.0], [0.0, 0.0, 100.0, 100.0]]), "labels": torch.tensor([1, 1]),
+         "iscrowd": crowd},
+        # category 2 has a crowd region only: the category is left out (not AP 0)
+        {"boxes": torch.tensor([[150.0, 150.0, 190.0, 190.0], [200.0, 200.0, 300.0, 300.0]]),
+         "labels": torch.tensor([1, 2]), "iscrowd": crowd},
+    ]
+    predictions = [
+        {"boxes": torch.tensor([[0.0, 0.0, 20.0, 20.0],  # the regular box first, though inside the crowd
+                                [1.0, 1.0, 21.0, 21.0],  # duplicate: absorbed by the crowd region
+                                [90.0, 90.0, 110.0, 110.0],  # covers the crowd by 1/4: a false positive
+                                [60.0, 60.0, 80.0, 90.0],  # inside: absorbed as well
+                                [80.0, 0.0, 120.0, 20.0]]),  # half inside: ignored at t = 0.5 only
+         "scores": torch.tensor([0.9, 0.8, 0.7, 0.65, 0.75]), "labels": torch.tensor([1, 1, 1, 1, 1])},
+        {"boxes": torch.tensor([[150.0, 150.0, 190.0, 190.0], [210.0, 210.0, 250.0, 250.0]]),
+         "scores": torch.tensor([0.6, 0.95]), "labels": torch.tensor([1, 2])},
+    ]
+    expected = cocoeval_stats(coco_dict(targets), predictions)
+    got = student.coco_evaluate(predictions, targets)
+    assert_coco_stats(got, expected, case="crowd regions: regular ground truth first, coverage by area(detection)")
+    only_crowd = [{**t, "iscrowd": torch.ones(2, dtype=torch.bool)} for t in targets]
+    got = student.coco_evaluate(predictions, only_crowd)
+    assert_coco_stats(got, {"AP": -1.0, "AP50": -1.0, "AP75": -1.0}, case="every box a crowd region")
+
+
+@pytest.mark.task("ap")
+def test_coco_evaluate_iscrowd_is_optional(student, scenes, coco_gt):
+    predictions = noisy_predictions(scenes, 3)
+    expected = cocoeval_stats(coco_gt, predictions)
+    for dtype in (torch.bool, torch.int64, torch.uint8):
+        targets = [{**t, "iscrowd": torch.zeros(len(t["labels"]), dtype=dtype)} for t in targets_of(scenes)]
+        got = student.coco_evaluate(predictions, targets)
+        assert_coco_stats(got, expected, case=f"iscrowd all zero, {dtype}")
+
+
+@pytest.mark.task("ap")
+def test_coco_evaluate_rejects_a_bad_iscrowd(student, scenes):
+    targets = targets_of(scenes)
+    targets[3]["iscrowd"] = torch.zeros(len(targets[3]["labels"]) + 1, dtype=torch.bool)
+    with pytest.raises(ValueError, match="iscrowd"):
+        student.coco_evaluate(noisy_predictions(scenes, 1), targets)
