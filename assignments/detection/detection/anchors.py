@@ -31,9 +31,17 @@ def generate_anchors(
     Equal to ``AnchorGenerator((tuple(sizes),), (tuple(aspect_ratios),))`` on an image of size
     ``(H * stride_h, W * stride_w)`` with a feature map of size ``(H, W)``.
 
+    Strides are integers, as torchvision's (``image_size // feature_size``); a float stride,
+    even ``16.0``, is a ``TypeError`` in the reference, and the tests never pass one (accepting
+    an integral float is not penalised either). Precision: the base anchors are computed in
+    float32 and rounded, then converted to ``dtype`` and shifted in ``dtype``, as torchvision
+    does; so float16 / bfloat16 anchors far from the origin are rounded like torchvision's
+    (bfloat16 represents integers exactly only up to 256).
+
     Args:
         feature_size (tuple[int, int]): (H, W) of the feature map.
-        stride (tuple[int, int]): (stride_h, stride_w) in image pixels per feature-map cell.
+        stride (tuple[int, int]): (stride_h, stride_w) in image pixels per feature-map cell,
+            positive ints.
         sizes (sequence of float): anchor sizes (square root of the area) in pixels.
         aspect_ratios (sequence of float): height / width ratios.
         dtype (torch.dtype): dtype of the result.

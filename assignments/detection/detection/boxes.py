@@ -2,6 +2,11 @@
 
 Boxes are ``(x1, y1, x2, y2)`` float tensors in pixels, with no ``+1`` in widths and heights
 (torchvision's convention): a box's width is ``x2 - x1`` and its area ``(x2 - x1) * (y2 - y1)``.
+
+Half precision: an area overflows float16 once a box is wider and taller than about 181
+pixels (``181 * 181 * 2 > 65504``), so every function here computes in float32 when given
+float16 or bfloat16 boxes, as torchvision does (its ``_upcast``; its NMS kernels accumulate in
+float).
 """
 
 from __future__ import annotations
@@ -15,14 +20,21 @@ def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     """Pairwise intersection over union (Jaccard index) of two sets of boxes.
 
     ``IoU(a, b) = area(a & b) / area(a | b)``. A pair whose union area is 0 (two degenerate
-    boxes) gets IoU 0, where ``torchvision.ops.box_iou`` gives nan.
+    boxes) gets IoU 0, where ``torchvision.ops.box_iou`` gives nan. An inverted box
+    (``x2 < x1`` or ``y2 < y1``) is not reordered: its intersection with any box is empty, so
+    its IoU is 0 (as in torchvision, whose signed area also gives 0 there).
+
+    float16 and bfloat16 boxes are converted to float32 first and the result is float32, like
+    torchvision's (computing in float16 overflows: boxes wider and taller than ~181 pixels
+    give IoU 0, larger ones nan).
 
     Args:
         boxes1 (Tensor[N, 4]): (x1, y1, x2, y2), float.
         boxes2 (Tensor[M, 4]): (x1, y1, x2, y2), float.
 
     Returns:
-        Tensor[N, M]: ``out[i, j] = IoU(boxes1[i], boxes2[j])``, in the inputs' dtype.
+        Tensor[N, M]: ``out[i, j] = IoU(boxes1[i], boxes2[j])``, in the inputs' (promoted)
+        dtype; float32 for float16 / bfloat16 inputs.
 
     Raises:
         TypeError: if an argument is not a tensor.
@@ -36,14 +48,20 @@ def generalized_box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
 
     ``GIoU(a, b) = IoU(a, b) - (area(C) - area(a | b)) / area(C)`` with ``C`` the smallest box
     enclosing both. It lies in ``[-1, 1]``. A pair with union area 0 has IoU 0; a pair with
-    enclosing area 0 has ``GIoU = IoU``. Differentiable with respect to both inputs.
+    enclosing area 0 has ``GIoU = IoU``. Differentiable with respect to both inputs. GIoU of
+    an inverted box (``x2 < x1`` or ``y2 < y1``) is not specified (torchvision's value there
+    can leave ``[-1, 1]``); the tests never use one.
+
+    float16 and bfloat16 boxes are converted to float32 first and the result is float32, like
+    torchvision's; gradients flow back to the inputs in their own dtype.
 
     Args:
         boxes1 (Tensor[N, 4]): (x1, y1, x2, y2), float.
         boxes2 (Tensor[M, 4]): (x1, y1, x2, y2), float.
 
     Returns:
-        Tensor[N, M]: ``out[i, j] = GIoU(boxes1[i], boxes2[j])``, in the inputs' dtype.
+        Tensor[N, M]: ``out[i, j] = GIoU(boxes1[i], boxes2[j])``, in the inputs' (promoted)
+        dtype; float32 for float16 / bfloat16 inputs.
 
     Raises:
         TypeError: if an argument is not a tensor.
@@ -57,7 +75,9 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
 
     Boxes are visited by decreasing score; a box is kept unless its IoU with an already kept
     box is strictly greater than ``iou_threshold``. Equal to ``torchvision.ops.nms`` for
-    distinct scores; equal scores are visited in input order (a stable sort).
+    distinct scores; equal scores are visited in input order (a stable sort). IoUs are
+    computed in float32 for float16 / bfloat16 boxes (as torchvision's CUDA kernel does; its
+    CPU kernel refuses half precision), and in float64 for float64 boxes.
 
     Args:
         boxes (Tensor[N, 4]): (x1, y1, x2, y2), float.
@@ -79,7 +99,11 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
     """Non-maximum suppression independently per category.
 
     Boxes of different categories (different ``idxs``) never suppress each other. Equal to
-    ``torchvision.ops.batched_nms``.
+    ``torchvision.ops.batched_nms`` for distinct scores. Order of the result: decreasing
+    score; the reference lists equal scores in input order (a stable sort), and for boxes of
+    *different* categories with equal scores every order is accepted (torchvision's two
+    implementations differ there). IoUs in float32 for float16 / bfloat16 boxes, as in
+    :func:`nms`.
 
     Args:
         boxes (Tensor[N, 4]): (x1, y1, x2, y2), float.

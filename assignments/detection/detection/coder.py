@@ -5,6 +5,10 @@ A box is coded relative to a reference box (an anchor or a proposal) ``p``:
 ``t_w = w_w log(g_w / p_w)``, ``t_h = w_h log(g_h / p_h)``, with ``w = x2 - x1`` and
 ``cx = x1 + 0.5 w``. The weights are (1, 1, 1, 1) for the RPN and (10, 10, 5, 5) for the
 RoI heads of Faster R-CNN.
+
+Precision: both functions compute in the dtype of their inputs, float16 and bfloat16 included,
+exactly as torchvision's ``BoxCoder`` does (it does not upcast); computing in float32 and
+rounding the result is just as correct and accepted by the tests.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ def encode_boxes(
         weights (sequence of 4 floats): (w_x, w_y, w_w, w_h).
 
     Returns:
-        Tensor[N, 4]: (t_x, t_y, t_w, t_h) per row, in the dtype of ``reference_boxes``.
+        Tensor[N, 4]: (t_x, t_y, t_w, t_h) per row, in the promoted dtype of the two box
+        tensors (the dtype of ``reference_boxes`` when both have the same), as torchvision's.
 
     Raises:
         TypeError: if a box argument is not a tensor or ``weights`` is not numeric.

@@ -4,6 +4,11 @@ RoIs are given as ``Tensor[K, 5]`` rows ``(batch_index, x1, y1, x2, y2)`` in ima
 coordinates; ``spatial_scale`` maps them onto the feature map (e.g. 1/16 for a stride-16
 backbone). Pixel ``(h, w)`` of the feature map has its centre at ``(h + 0.5, w + 0.5)`` in the
 continuous coordinates used by ``aligned=True``.
+
+Precision: both ops compute in float32 when ``input`` is float16 or bfloat16 (the RoIs are
+read in float32 too, never rounded to the feature map's dtype) and return the input's dtype,
+which is what torchvision does under ``torch.autocast``; the result does not depend on
+whether autocast is active. float64 inputs are computed in float64.
 """
 
 from __future__ import annotations
@@ -27,6 +32,11 @@ def roi_pool(
     rows ``[y1' + floor(ph * roi_h / oh), y1' + ceil((ph + 1) * roi_h / oh))`` and the
     analogous columns, clipped to the feature map; the output is the maximum over the bin, or
     0 for an empty bin. Equal to ``torchvision.ops.roi_pool``.
+
+    The rounding and the bin edges are computed in float32 for a float16 / bfloat16 ``input``
+    (in its own dtype otherwise); the maxima are exact in any dtype. ``boxes`` may have another
+    floating dtype than ``input``. The gradient of a bin goes to its maximum; where several
+    elements tie for it, to the first of them in row-major order (as in torchvision).
 
     Args:
         input (Tensor[N, C, H, W]): feature maps, float.
@@ -63,6 +73,11 @@ def roi_align(
     further than one pixel outside the map contributes 0; coordinates below 0 are clamped to 0
     and the bilinear interpolation stops at the last row/column. Equal to
     ``torchvision.ops.roi_align``; differentiable with respect to ``input``.
+
+    A float16 / bfloat16 ``input`` is computed in float32 (RoIs included, never rounded to the
+    input's dtype) and the result rounded to the input's dtype: torchvision's result under
+    ``torch.autocast``, with or without autocast active. ``boxes`` may have another floating
+    dtype than ``input``.
 
     Args:
         input (Tensor[N, C, H, W]): feature maps, float.

@@ -5,6 +5,10 @@ A box is coded relative to a reference box (an anchor or a proposal) ``p``:
 ``t_w = w_w log(g_w / p_w)``, ``t_h = w_h log(g_h / p_h)``, with ``w = x2 - x1`` and
 ``cx = x1 + 0.5 w``. The weights are (1, 1, 1, 1) for the RPN and (10, 10, 5, 5) for the
 RoI heads of Faster R-CNN.
+
+Precision: both functions compute in the dtype of their inputs, float16 and bfloat16 included,
+exactly as torchvision's ``BoxCoder`` does (it does not upcast); computing in float32 and
+rounding the result is just as correct and accepted by the tests.
 """
 
 from __future__ import annotations
@@ -67,7 +71,8 @@ def encode_boxes(
         weights (sequence of 4 floats): (w_x, w_y, w_w, w_h).
 
     Returns:
-        Tensor[N, 4]: (t_x, t_y, t_w, t_h) per row, in the dtype of ``reference_boxes``.
+        Tensor[N, 4]: (t_x, t_y, t_w, t_h) per row, in the promoted dtype of the two box
+        tensors (the dtype of ``reference_boxes`` when both have the same), as torchvision's.
 
     Raises:
         TypeError: if a box argument is not a tensor or ``weights`` is not numeric.
@@ -77,8 +82,11 @@ def encode_boxes(
     # BEGIN SOLUTION
     _check_pair("reference_boxes", reference_boxes, "proposals", proposals)
     wx, wy, ww, wh = _check_weights(weights)
-    dtype = reference_boxes.dtype
-    proposals = proposals.to(dtype)
+    # type promotion as in torchvision (float16 gt against float32 anchors gives float32)
+    dtype = torch.promote_types(reference_boxes.dtype, proposals.dtype)
+    if not dtype.is_floating_point:
+        dtype = torch.get_default_dtype()
+    reference_boxes, proposals = reference_boxes.to(dtype), proposals.to(dtype)
 
     p_w = proposals[:, 2] - proposals[:, 0]  # [N]
     p_h = proposals[:, 3] - proposals[:, 1]  # [N]

@@ -31,6 +31,12 @@ def sigmoid_focal_loss(
     weighting (``alpha_t = 1``); ``gamma = 0`` and ``alpha < 0`` give plain BCE. Equal to
     ``torchvision.ops.sigmoid_focal_loss``; differentiable with respect to ``inputs``.
 
+    Precision: computed in the dtype of ``inputs`` and ``targets`` promoted together, float16
+    and bfloat16 included, as torchvision does (a float16 ``inputs`` with float32 ``targets``
+    gives float32); integer or bool targets are converted to the dtype of ``inputs``. Taking
+    ``-log(p_t)`` from the logits keeps float16 finite where ``log(sigmoid(x))`` underflows
+    (``x < -17``). Computing a half-precision loss in float32 and rounding it is accepted too.
+
     Args:
         inputs (Tensor[*]): logits, float, any shape.
         targets (Tensor[*]): binary targets (0 or 1, soft values allowed), same shape as ``inputs``.
@@ -39,7 +45,8 @@ def sigmoid_focal_loss(
         reduction (str): "none" (elementwise loss), "mean" or "sum".
 
     Returns:
-        Tensor: the loss, shaped like ``inputs`` for "none", a scalar otherwise.
+        Tensor: the loss, shaped like ``inputs`` for "none", a scalar otherwise; in the
+        promoted dtype of ``inputs`` and ``targets``.
 
     Raises:
         TypeError: if ``inputs`` or ``targets`` is not a tensor.
@@ -57,7 +64,8 @@ def sigmoid_focal_loss(
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of 'none', 'mean', 'sum', got {reduction!r}")
 
-    targets = targets.to(inputs.dtype)
+    if not targets.dtype.is_floating_point:
+        targets = targets.to(inputs.dtype)  # 0/1 labels as integers or bools
     p = torch.sigmoid(inputs)  # [*]
     ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")  # [*] = -log(p_t)
     p_t = p * targets + (1 - p) * (1 - targets)  # [*]

@@ -4,6 +4,11 @@ RoIs are given as ``Tensor[K, 5]`` rows ``(batch_index, x1, y1, x2, y2)`` in ima
 coordinates; ``spatial_scale`` maps them onto the feature map (e.g. 1/16 for a stride-16
 backbone). Pixel ``(h, w)`` of the feature map has its centre at ``(h + 0.5, w + 0.5)`` in the
 continuous coordinates used by ``aligned=True``.
+
+Precision: both ops compute in float32 when ``input`` is float16 or bfloat16 (the RoIs are
+read in float32 too, never rounded to the feature map's dtype) and return the input's dtype,
+which is what torchvision does under ``torch.autocast``; the result does not depend on
+whether autocast is active. float64 inputs are computed in float64.
 """
 
 from __future__ import annotations
@@ -69,6 +74,18 @@ def _output_pair(output_size: object) -> tuple[int, int]:
 def _round_half_away(x: Tensor) -> Tensor:
     """C's ``round``: halves go away from zero (``torch.round`` rounds them to even)."""
     return torch.sign(x) * torch.floor(x.abs() + 0.5)
+
+
+def _compute_dtype(input: Tensor) -> torch.dtype:
+    """float32 for half-precision feature maps (sampling positions, bilinear weights and
+    sums lose digits in float16 / bfloat16), else the input's own dtype."""
+    return torch.float32 if input.dtype in (torch.float16, torch.bfloat16) else input.dtype
+
+
+def _autocast_off(input: Tensor):
+    """A context that disables autocast on the input's device: the op picks its own precision
+    (as torchvision's autocast kernels run the float32 kernel with autocast excluded)."""
+    return torch.autocast(device_type=input.device.type, enabled=False)
 # END SOLUTION
 
 
@@ -87,6 +104,11 @@ def roi_pool(
     analogous columns, clipped to the feature map; the output is the maximum over the bin, or
     0 for an empty bin. Equal to ``torchvision.ops.roi_pool``.
 
+    The rounding and the bin edges are computed in float32 for a float16 / bfloat16 ``input``
+    (in its own dtype otherwise); the maxima are exact in any dtype. ``boxes`` may have another
+    floating dtype than ``input``. The gradient of a bin goes to its maximum; where several
+    elements tie for it, to the first of them in row-major order (as in torchvision).
+
     Args:
         input (Tensor[N, C, H, W]): feature maps, float.
         boxes (Tensor[K, 5]): (batch_index, x1, y1, x2, y2) in image coordinates.
@@ -104,20 +126,29 @@ def roi_pool(
     # BEGIN SOLUTION
     _check_roi_inputs(input, boxes)
     oh, ow = _output_pair(output_size)
+    with _autocast_off(input):
+        return _roi_pool(input, boxes, oh, ow, spatial_scale)
+    # END SOLUTION
+
+
+# BEGIN SOLUTION
+def _roi_pool(input: Tensor, boxes: Tensor, oh: int, ow: int, spatial_scale: float) -> Tensor:
+    """The body of :func:`roi_pool` on checked arguments."""
     _, channels, height, width = input.shape
     num_rois = boxes.shape[0]
     out = input.new_zeros((num_rois, channels, oh, ow))  # [K, C, oh, ow]
     if num_rois == 0:
         return out
 
-    rois = boxes.detach().to(input.dtype)  # [K, 5]
+    # bin edges in float32 for half-precision maps (as torchvision on float32 / autocast)
+    rois = boxes.detach().to(_compute_dtype(input))  # [K, 5]
     corners = _round_half_away(rois[:, 1:] * spatial_scale).to(torch.int64)  # [K, 4]
-    roi_w = (corners[:, 2] - corners[:, 0] + 1).clamp(min=1).to(input.dtype)  # [K]
-    roi_h = (corners[:, 3] - corners[:, 1] + 1).clamp(min=1).to(input.dtype)  # [K]
+    roi_w = (corners[:, 2] - corners[:, 0] + 1).clamp(min=1).to(rois.dtype)  # [K]
+    roi_h = (corners[:, 3] - corners[:, 1] + 1).clamp(min=1).to(rois.dtype)  # [K]
     bin_w = roi_w / ow  # [K]
     bin_h = roi_h / oh  # [K]
-    ph = torch.arange(oh, device=input.device, dtype=input.dtype)  # [oh]
-    pw = torch.arange(ow, device=input.device, dtype=input.dtype)  # [ow]
+    ph = torch.arange(oh, device=input.device, dtype=rois.dtype)  # [oh]
+    pw = torch.arange(ow, device=input.device, dtype=rois.dtype)  # [ow]
     # bin edges in feature-map pixels, clipped to the map
     h_start = (torch.floor(ph * bin_h[:, None]).long() + corners[:, 1:2]).clamp(0, height)  # [K, oh]
     h_end = (torch.ceil((ph + 1) * bin_h[:, None]).long() + corners[:, 1:2]).clamp(0, height)  # [K, oh]
@@ -131,24 +162,27 @@ def roi_pool(
     neg_inf = torch.tensor(-math.inf, dtype=input.dtype, device=input.device)
     for k in range(num_rois):
         w0, w1 = min(w_start_l[k]), max(w_end_l[k])  # columns spanned by the RoI's bins
-        if w1 <= w0:
+        h0, h1 = min(h_start_l[k]), max(h_end_l[k])  # rows spanned by the RoI's bins
+        if w1 <= w0 or h1 <= h0:
             continue  # every bin is empty
-        image = input[batch_index[k]]  # [C, H, W]
-        # the max over a rectangle is separable: the rows of each bin first (contiguous
-        # slices), then the columns of each bin (a mask, bins may share a column)
-        row_max = torch.stack(
+        window = input[batch_index[k], :, h0:h1, w0:w1]  # [C, h, w]
+        # the max over a rectangle is separable: the columns of each bin first (a mask, bins
+        # may share a column), then the rows of each bin (contiguous slices). max(dim) picks
+        # the first maximal element, so a bin's gradient goes to its first maximum in row-major
+        # order, the element torchvision's kernel picks
+        in_col_bin = (cols[w0:w1] >= w_start[k, :, None]) & (cols[w0:w1] < w_end[k, :, None])  # [ow, w]
+        col_max = torch.where(in_col_bin, window[:, :, None, :], neg_inf).max(dim=3).values  # [C, h, ow]
+        bin_max = torch.stack(
             [
-                image[:, hs:he, w0:w1].amax(dim=1) if he > hs else neg_inf.expand(channels, w1 - w0)
+                col_max[:, hs - h0 : he - h0].max(dim=1).values if he > hs else neg_inf.expand(channels, ow)
                 for hs, he in zip(h_start_l[k], h_end_l[k], strict=True)
             ],
             dim=1,
-        )  # [C, oh, w]
-        in_col_bin = (cols[w0:w1] >= w_start[k, :, None]) & (cols[w0:w1] < w_end[k, :, None])  # [ow, w]
-        bin_max = torch.where(in_col_bin[None, None], row_max[:, :, None], neg_inf).amax(dim=3)  # [C, oh, ow]
+        )  # [C, oh, ow]
         empty = (h_end[k] <= h_start[k])[:, None] | (w_end[k] <= w_start[k])[None, :]  # [oh, ow]
         out[k] = torch.where(empty, torch.zeros_like(bin_max), bin_max)
     return out
-    # END SOLUTION
+# END SOLUTION
 
 
 # BEGIN SOLUTION
@@ -242,6 +276,11 @@ def roi_align(
     and the bilinear interpolation stops at the last row/column. Equal to
     ``torchvision.ops.roi_align``; differentiable with respect to ``input``.
 
+    A float16 / bfloat16 ``input`` is computed in float32 (RoIs included, never rounded to the
+    input's dtype) and the result rounded to the input's dtype: torchvision's result under
+    ``torch.autocast``, with or without autocast active. ``boxes`` may have another floating
+    dtype than ``input``.
+
     Args:
         input (Tensor[N, C, H, W]): feature maps, float.
         boxes (Tensor[K, 5]): (batch_index, x1, y1, x2, y2) in image coordinates.
@@ -263,13 +302,24 @@ def roi_align(
     oh, ow = _output_pair(output_size)
     if isinstance(sampling_ratio, bool) or not isinstance(sampling_ratio, int):
         raise TypeError(f"sampling_ratio must be an int (<= 0 for adaptive), got {sampling_ratio!r}")
+    with _autocast_off(input):
+        return _roi_align(input, boxes, oh, ow, spatial_scale, sampling_ratio, aligned)
+    # END SOLUTION
+
+
+# BEGIN SOLUTION
+def _roi_align(
+    input: Tensor, boxes: Tensor, oh: int, ow: int, spatial_scale: float, sampling_ratio: int, aligned: bool
+) -> Tensor:
+    """The body of :func:`roi_align` on checked arguments."""
     num_batch, channels, height, width = input.shape
     num_rois = boxes.shape[0]
     if num_rois == 0:
         return input.new_zeros((0, channels, oh, ow))
 
-    rois = boxes.detach().to(input.dtype)  # [K, 5]
-    flat_input = input.permute(0, 2, 3, 1).reshape(num_batch * height * width, channels)  # [N*H*W, C]
+    dtype = _compute_dtype(input)  # float32 for half-precision maps, as torchvision under autocast
+    rois = boxes.detach().to(dtype)  # [K, 5]
+    flat_input = input.to(dtype).permute(0, 2, 3, 1).reshape(num_batch * height * width, channels)  # [N*H*W, C]
 
     # sampling grid of every RoI, [K] each
     if sampling_ratio > 0:
@@ -285,7 +335,7 @@ def roi_align(
         grid_w = torch.ceil(roi_w / ow).clamp(min=0).long()  # [K]
         grid_h = torch.ceil(roi_h / oh).clamp(min=0).long()  # [K]
 
-    out = input.new_zeros((num_rois, channels, oh, ow))  # [K, C, oh, ow]
+    out = flat_input.new_zeros((num_rois, channels, oh, ow))  # [K, C, oh, ow]
     # RoIs with the same grid are processed together, in chunks of bounded size
     grids, group = torch.unique(torch.stack((grid_h, grid_w), dim=1), dim=0, return_inverse=True)
     for g, (gh, gw) in enumerate(grids.tolist()):
@@ -298,8 +348,8 @@ def roi_align(
             out[idx] = _roi_align_chunk(
                 flat_input, rois[idx], height, width, oh, ow, gh, gw, spatial_scale, aligned
             )
-    return out
-    # END SOLUTION
+    return out.to(input.dtype)
+# END SOLUTION
 
 
 class RoIAlign(nn.Module):

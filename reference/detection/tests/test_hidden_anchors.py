@@ -2,6 +2,8 @@
 
 Oracle: torchvision's AnchorGenerator on an ImageList of size (H * stride_h, W * stride_w).
 Non-square feature maps and strides tell x from y; single aspect ratios tell h / w from w / h.
+In float16 / bfloat16 the anchors must be torchvision's exactly: base anchors in float32,
+rounded, converted, then shifted in the requested dtype (bfloat16 rounds coordinates above 256).
 """
 
 import pytest
@@ -47,6 +49,17 @@ def test_anchors_in_float64(student, name):
     expected = torchvision_anchors(feature_size, stride, sizes, ratios, dtype=torch.float64)
     got = student.generate_anchors(feature_size, stride, sizes, ratios, dtype=torch.float64)
     assert_tensor(got, expected, case=f"float64, feature {feature_size}, stride {stride}")
+
+
+@pytest.mark.task("anchors")
+@pytest.mark.parametrize("name", ["square", "uneven"])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=str)
+def test_anchors_in_half_precision(student, dtype, name):
+    feature_size, stride, sizes, ratios = CONFIGS[name]
+    feature_size = (feature_size[0] * 6, feature_size[1] * 6)  # coordinates up to ~600
+    expected = torchvision_anchors(feature_size, stride, sizes, ratios, dtype=dtype)
+    got = student.generate_anchors(feature_size, stride, sizes, ratios, dtype=dtype)
+    assert_tensor(got, expected, case=f"{dtype}, feature {feature_size}, stride {stride}")
 
 
 @pytest.mark.task("anchors")

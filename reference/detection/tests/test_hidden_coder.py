@@ -2,6 +2,12 @@
 
 Oracle: torchvision.models.detection._utils.BoxCoder, plus hand-computed non-square cases that
 tell x from y and catch +1 widths, and the dw/dh clamp.
+
+Half precision: BoxCoder computes in the boxes' dtype (it does not upcast), and the
+cancellation in ``g_cx - p_cx`` costs bfloat16 whole pixels. The expected value is
+torchvision's in float16 / bfloat16, with a tolerance of 4 times torchvision's own largest error
+(against float64 on the same inputs) plus 2 units in the last place: computing in half
+precision like torchvision, or in float32 then rounding, both pass.
 """
 
 import math
@@ -16,6 +22,27 @@ DTYPES = [torch.float32, torch.float64]
 WEIGHTS = [(1.0, 1.0, 1.0, 1.0), (10.0, 10.0, 5.0, 5.0)]
 TOL = {torch.float32: dict(atol=1e-5, rtol=1e-5), torch.float64: dict(atol=1e-10, rtol=1e-10)}
 CLIP = math.log(1000.0 / 16)
+HALF = [torch.float16, torch.bfloat16]
+
+
+def half_tolerance(low, exact):
+    """4 x the largest error of torchvision's half-precision result ``low`` against ``exact``
+    (float64 on the same inputs), and 2 units in the last place of ``low``'s dtype."""
+    worst = float((low.double() - exact.double()).abs().max()) if low.numel() else 0.0
+    return dict(atol=4 * worst, rtol=2 * torch.finfo(low.dtype).eps)
+
+
+def matched_pairs(n, seed, dtype):
+    """Ground truth of 16-316 pixels in an 1000-pixel image and proposals that overlap it
+    (centre moved by up to 20% of the size, sides scaled by 0.6-1.6), as in training."""
+    gen = torch.Generator().manual_seed(seed)
+    xy = torch.rand(n, 2, generator=gen, dtype=torch.float64) * 700
+    wh = torch.rand(n, 2, generator=gen, dtype=torch.float64) * 300 + 16
+    centre = xy + wh / 2 + (torch.rand(n, 2, generator=gen, dtype=torch.float64) - 0.5) * 0.4 * wh
+    size = wh * (torch.rand(n, 2, generator=gen, dtype=torch.float64) + 0.6)
+    gt = torch.cat([xy, xy + wh], dim=1).to(dtype)  # [n, 4]
+    proposals = torch.cat([centre - size / 2, centre + size / 2], dim=1).to(dtype)  # [n, 4]
+    return gt, proposals
 
 
 def random_boxes(n, seed, dtype=torch.float32, high=60.0, min_size=2.0, max_size=40.0):
@@ -41,6 +68,46 @@ def test_encode_matches_torchvision(student, dtype, weights):
     expected = BoxCoder(weights).encode_single(gt, proposals)
     got = student.encode_boxes(gt, proposals, weights)
     assert_tensor(got, expected, **TOL[dtype], case=f"12 random pairs, weights {weights}, {dtype}")
+
+
+@pytest.mark.task("coder")
+@pytest.mark.parametrize("weights", WEIGHTS, ids=["rpn", "roi_heads"])
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_encode_half_precision_matches_torchvision(student, dtype, weights):
+    gt, proposals = matched_pairs(40, seed=20, dtype=dtype)
+    expected = BoxCoder(weights).encode_single(gt, proposals)
+    exact = BoxCoder(weights).encode_single(gt.double(), proposals.double())
+    got = student.encode_boxes(gt, proposals, weights)
+    case = f"40 matched pairs of 16-316 pixel boxes, weights {weights}, {dtype}"
+    assert_tensor(got, expected, **half_tolerance(expected, exact), case=case)
+
+
+@pytest.mark.task("coder")
+@pytest.mark.parametrize("weights", WEIGHTS, ids=["rpn", "roi_heads"])
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_decode_half_precision_matches_torchvision(student, dtype, weights):
+    _, boxes = matched_pairs(40, seed=21, dtype=dtype)
+    codes = random_codes(40, seed=22, scale=0.5) * torch.tensor(weights)
+    codes = codes.to(dtype)
+    expected = BoxCoder(weights).decode_single(codes, boxes)
+    exact = BoxCoder(weights).decode_single(codes.double(), boxes.double())
+    got = student.decode_boxes(codes, boxes, weights)
+    case = f"40 codes on 16-500 pixel boxes, weights {weights}, {dtype}"
+    assert_tensor(got, expected, **half_tolerance(expected, exact), case=case)
+
+
+@pytest.mark.task("coder")
+def test_coder_under_autocast(student):
+    gt, proposals = matched_pairs(10, seed=23, dtype=torch.float32)
+    codes = random_codes(10, seed=24)
+    coder = BoxCoder((10.0, 10.0, 5.0, 5.0))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        encoded = student.encode_boxes(gt, proposals, (10.0, 10.0, 5.0, 5.0))
+        decoded = student.decode_boxes(codes, proposals, (10.0, 10.0, 5.0, 5.0))
+    tol = TOL[torch.float32]
+    assert_tensor(encoded, coder.encode_single(gt, proposals), **tol, case="encode under torch.autocast('cpu')")
+    assert_tensor(decoded, coder.decode_single(codes, proposals), atol=1e-4, rtol=1e-5,
+                  case="decode under torch.autocast('cpu')")
 
 
 @pytest.mark.task("coder")

@@ -2,6 +2,12 @@
 
 Oracles: torchvision.ops.sigmoid_focal_loss (values and autograd gradients) and
 binary_cross_entropy_with_logits (gamma 0, alpha < 0). Extreme logits test numerical stability.
+
+Half precision: torchvision computes the loss in the inputs' dtype. The expected value is
+torchvision's in float16 / bfloat16; the tolerance is 4 times torchvision's own largest error
+there (against the float64 loss of the same half-precision inputs) plus 2 units in the last
+place, so computing in half precision like torchvision or in float32 then rounding both pass,
+and ``log(sigmoid(x))`` (-inf below x = -17 in float16) does not.
 """
 
 import pytest
@@ -12,6 +18,14 @@ import torchvision
 from harness.testkit import assert_tensor, check_gradient, devices
 
 TOL = {torch.float32: dict(atol=1e-6, rtol=1e-5), torch.float64: dict(atol=1e-12, rtol=1e-10)}
+HALF = [torch.float16, torch.bfloat16]
+
+
+def half_tolerance(low, exact):
+    """4 x the largest error of torchvision's half-precision result ``low`` against ``exact``
+    (float64 on the same inputs), and 2 units in the last place of ``low``'s dtype."""
+    worst = float((low.double() - exact.double()).abs().max()) if low.numel() else 0.0
+    return dict(atol=4 * worst, rtol=2 * torch.finfo(low.dtype).eps)
 
 
 def logits_and_targets(shape, seed, dtype=torch.float32, scale=3.0, positive=0.3):
@@ -86,6 +100,42 @@ def test_focal_loss_is_stable_for_extreme_logits(student, dtype):
     expected = torchvision.ops.sigmoid_focal_loss(logits, targets, 0.25, 2.0, "none")
     got = student.sigmoid_focal_loss(logits, targets, 0.25, 2.0, "none")
     assert_tensor(got, expected, **TOL[dtype], case=f"logits +-20, 60, 200, {dtype}")
+
+
+@pytest.mark.task("focal_loss")
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_focal_loss_half_precision_matches_torchvision(student, dtype, reduction, device):
+    logits, targets = logits_and_targets((24, 6), seed=13, scale=4.0)
+    logits[0] = torch.tensor([-30.0, -20.0, -12.0, 12.0, 20.0, 30.0])  # log(sigmoid) underflows
+    targets[0] = torch.tensor([1.0, 1.0, 0.0, 1.0, 0.0, 0.0])
+    logits, targets = logits.to(dtype), targets.to(dtype)
+    expected = torchvision.ops.sigmoid_focal_loss(logits, targets, 0.25, 2.0, reduction)
+    exact = torchvision.ops.sigmoid_focal_loss(logits.double(), targets.double(), 0.25, 2.0, reduction)
+    got = student.sigmoid_focal_loss(logits.to(device), targets.to(device), 0.25, 2.0, reduction)
+    case = f"[24, 6] {dtype} logits up to +-30, reduction {reduction!r}"
+    assert_tensor(got, expected.to(device), **half_tolerance(expected, exact), case=case)
+
+
+@pytest.mark.task("focal_loss")
+def test_focal_loss_float16_logits_with_float32_targets(student):
+    # type promotion as in torchvision: the loss is float32 (torchvision's sigmoid is float16)
+    logits, targets = logits_and_targets((10, 4), seed=14)
+    logits = logits.to(torch.float16)
+    expected = torchvision.ops.sigmoid_focal_loss(logits, targets, 0.25, 2.0, "none")
+    exact = torchvision.ops.sigmoid_focal_loss(logits.double(), targets.double(), 0.25, 2.0, "none")
+    got = student.sigmoid_focal_loss(logits, targets, 0.25, 2.0, "none")
+    assert_tensor(got, expected, **half_tolerance(expected, exact), case="float16 logits, float32 targets")
+
+
+@pytest.mark.task("focal_loss")
+def test_focal_loss_under_autocast(student):
+    logits, targets = logits_and_targets((12, 5), seed=15)
+    expected = torchvision.ops.sigmoid_focal_loss(logits, targets, 0.25, 2.0, "sum")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = student.sigmoid_focal_loss(logits, targets, 0.25, 2.0, "sum")
+    assert_tensor(got, expected, **TOL[torch.float32], case="float32 logits under torch.autocast('cpu')")
 
 
 @pytest.mark.task("focal_loss")

@@ -3,6 +3,16 @@
 Oracles: torchvision.ops.roi_pool / roi_align (values and autograd gradients) and hand-computed
 cases on ramps and constant maps. Regions of interest partly (or wholly) outside the feature
 map, smaller than a bin, and of very different sizes (adaptive sampling) are included.
+
+Half precision: a float16 / bfloat16 feature map is pooled in float32 (the RoIs are read in
+float32, not rounded to the map's dtype) and the result rounded to the map's dtype: what
+torchvision computes under ``torch.autocast`` (its CPU kernels have no bfloat16, and without
+autocast they refuse RoIs of another dtype than the map). The expected values are
+torchvision's on the float32 copies, rounded; the tolerances are torchvision's own for float16
+(4e-3) and torch.testing's relative tolerance for bfloat16 (1.6e-2). Under ``torch.autocast``
+the results must not change. (Autocast is a property of the calling thread: through the
+grading sandbox the call runs without it, so these tests bite fully in-process, where students
+run them, and check the plain call in grading.)
 """
 
 import pytest
@@ -12,6 +22,12 @@ import torchvision
 from harness.testkit import assert_tensor, check_gradient, devices
 
 TOL = {torch.float32: dict(atol=1e-5, rtol=1e-5), torch.float64: dict(atol=1e-12, rtol=1e-10)}
+HALF = [torch.float16, torch.bfloat16]
+HALF_TOL = {
+    torch.float16: dict(atol=4e-3, rtol=4e-3),
+    torch.bfloat16: dict(atol=1.6e-2, rtol=1.6e-2),
+    torch.float32: TOL[torch.float32],
+}
 
 
 def feature_map(n, c, h, w, seed, dtype=torch.float32):
@@ -31,6 +47,11 @@ def random_rois(k, seed, num_images, height, width, spatial_scale=1.0, dtype=tor
     scaled = rois[:, 1:] * spatial_scale
     rois[:, 1:] += ((scaled - scaled.floor()) == 0.5).to(torch.float64) * 1e-3
     return rois.to(dtype)
+
+
+def autocast_expected(op, x, rois, *args):
+    """torchvision's result under autocast: computed on float32 copies, in ``x``'s dtype."""
+    return op(x.float(), rois.float(), *args).to(x.dtype)
 
 
 # ================================================================ roi_pool
@@ -66,6 +87,39 @@ def test_roi_pool_on_device(student, device):
     expected = torchvision.ops.roi_pool(x, rois, 4, 1.0).to(device)
     got = student.roi_pool(x.to(device), rois.to(device), 4, 1.0)
     assert_tensor(got, expected, case=f"6 rois, output 4 on {device}")
+
+
+@pytest.mark.task("roi_pool")
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_roi_pool_half_precision_map_with_float32_rois(student, dtype, device):
+    # a stride-16 map of a ~600 x 800 image: bfloat16 would round these RoIs by up to 4 pixels
+    x = feature_map(2, 3, 40, 50, seed=30, dtype=dtype)
+    rois = random_rois(16, seed=31, num_images=2, height=40, width=50, spatial_scale=1 / 16)
+    expected = autocast_expected(torchvision.ops.roi_pool, x, rois, (3, 4), 1 / 16).to(device)
+    got = student.roi_pool(x.to(device), rois.to(device), (3, 4), 1 / 16)
+    assert_tensor(got, expected, case=f"16 float32 rois on a {dtype} map, scale 1/16")
+
+
+@pytest.mark.task("roi_pool")
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_roi_pool_half_precision_matches_torchvision(student, dtype):
+    x = feature_map(2, 3, 14, 11, seed=32, dtype=dtype)
+    rois = random_rois(12, seed=33, num_images=2, height=14, width=11, spatial_scale=0.5, dtype=dtype)
+    expected = autocast_expected(torchvision.ops.roi_pool, x, rois, 5, 0.5)
+    got = student.roi_pool(x, rois, 5, 0.5)
+    assert_tensor(got, expected, case=f"12 {dtype} rois on a {dtype} map, scale 0.5")
+
+
+@pytest.mark.task("roi_pool")
+@pytest.mark.parametrize("x_dtype", [torch.float32, torch.float16, torch.bfloat16], ids=str)
+def test_roi_pool_under_autocast(student, x_dtype):
+    x = feature_map(2, 3, 12, 10, seed=34, dtype=x_dtype)
+    rois = random_rois(10, seed=35, num_images=2, height=12, width=10, spatial_scale=0.5)
+    expected = autocast_expected(torchvision.ops.roi_pool, x, rois, (2, 3), 0.5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = student.roi_pool(x, rois, (2, 3), 0.5)
+    assert_tensor(got, expected, case=f"{x_dtype} map, float32 rois, torch.autocast('cpu', bfloat16)")
 
 
 @pytest.mark.task("roi_pool")
@@ -146,6 +200,62 @@ def test_roi_align_in_float64(student, aligned):
     expected = torchvision.ops.roi_align(x, rois, 4, 1.0, -1, aligned)
     got = student.roi_align(x, rois, 4, 1.0, -1, aligned)
     assert_tensor(got, expected, **TOL[torch.float64], case=f"float64, 8 rois, output 4, aligned={aligned}")
+
+
+@pytest.mark.task("roi_align")
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("sampling_ratio", [2, -1])
+@pytest.mark.parametrize("aligned", [False, True])
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_roi_align_half_precision_matches_torchvision(student, dtype, aligned, sampling_ratio, device):
+    x = feature_map(2, 3, 24, 30, seed=36, dtype=dtype)
+    rois = random_rois(16, seed=37, num_images=2, height=24, width=30, spatial_scale=0.25)
+    args = ((4, 5), 0.25, sampling_ratio, aligned)
+    expected = autocast_expected(torchvision.ops.roi_align, x, rois, *args).to(device)
+    got = student.roi_align(x.to(device), rois.to(device), *args)
+    case = f"16 float32 rois on a {dtype} map, scale 0.25, sampling_ratio {sampling_ratio}, aligned={aligned}"
+    assert_tensor(got, expected, **HALF_TOL[dtype], case=case)
+
+
+@pytest.mark.task("roi_align")
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_roi_align_half_precision_rois(student, dtype):
+    # RoIs in the map's dtype, as torchvision's own forward test passes them
+    x = feature_map(2, 4, 10, 10, seed=38, dtype=dtype)
+    rois = torch.tensor([[0, 0, 0, 9, 9], [0, 0, 5, 4, 9], [0, 5, 5, 9, 9], [1, 0, 0, 9, 9]], dtype=dtype)
+    expected = autocast_expected(torchvision.ops.roi_align, x, rois, 5, 1.0, -1, False)
+    got = student.roi_align(x, rois, 5, 1.0, -1, False)
+    assert_tensor(got, expected, **HALF_TOL[dtype], case=f"4 {dtype} rois on a {dtype} 10 x 10 map")
+
+
+@pytest.mark.task("roi_align")
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("rois_dtype", [torch.float32, torch.float16], ids=str)
+@pytest.mark.parametrize("x_dtype", [torch.float32, torch.float16, torch.bfloat16], ids=str)
+def test_roi_align_under_autocast(student, x_dtype, rois_dtype, device):
+    x = feature_map(2, 3, 12, 15, seed=39, dtype=x_dtype)
+    rois = random_rois(10, seed=40, num_images=2, height=12, width=15, spatial_scale=0.5, dtype=rois_dtype)
+    args = ((3, 4), 0.5, -1, True)
+    expected = autocast_expected(torchvision.ops.roi_align, x, rois, *args).to(device)
+    # bfloat16 is autocast's default on the CPU; on CUDA the default is float16
+    with torch.autocast(device, dtype=torch.bfloat16 if device == "cpu" else torch.float16):
+        got = student.roi_align(x.to(device), rois.to(device), *args)
+    case = f"{x_dtype} map, {rois_dtype} rois, torch.autocast({device!r})"
+    assert_tensor(got, expected, **HALF_TOL[x_dtype], case=case)
+
+
+@pytest.mark.task("roi_align")
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_roi_align_half_precision_vjp_matches_torchvision(student, dtype):
+    x = feature_map(1, 2, 8, 9, seed=41, dtype=dtype)
+    rois = random_rois(5, seed=42, num_images=1, height=8, width=9)
+    v = torch.randn(5, 2, 3, 3, generator=torch.Generator().manual_seed(43)).to(dtype)
+    leaf = x.float().requires_grad_(True)
+    out = torchvision.ops.roi_align(leaf, rois, 3, 1.0, 2, True)
+    (expected,) = torch.autograd.grad(out, leaf, v.float())
+    _, grads = student.vjp("roi_align", (x, rois, 3, 1.0, 2, True), wrt=(0,), grad_outputs=v)
+    assert len(grads) == 1, f"expected 1 gradient, got {len(grads)}"
+    assert_tensor(grads[0], expected.to(dtype), **HALF_TOL[dtype], case=f"d/d input, {dtype} map, 5 rois")
 
 
 @pytest.mark.task("roi_align")
