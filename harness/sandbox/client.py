@@ -42,6 +42,17 @@ def _soft(timeout: float | None, limits) -> float:
     return max(0.05, min(hard * 0.9, hard - 0.25))
 
 
+def _autocast_state() -> dict[str, str]:
+    import torch
+
+    state = {}
+    if torch.is_autocast_enabled("cpu"):
+        state["cpu"] = str(torch.get_autocast_dtype("cpu")).removeprefix("torch.")
+    if torch.cuda.is_available() and torch.is_autocast_enabled("cuda"):
+        state["cuda"] = str(torch.get_autocast_dtype("cuda")).removeprefix("torch.")
+    return state
+
+
 class WorkerClient:
     def __init__(self, worker: Worker) -> None:
         self.worker = worker
@@ -70,6 +81,9 @@ class WorkerClient:
              method: str = "", new: bool = False, timeout: float | None = None) -> Any:
         message = {"op": "call", "target": target, "args": list(args), "kwargs": dict(kwargs or {}),
                    "soft_timeout_s": _soft(timeout, self.limits)}
+        autocast = _autocast_state()
+        if autocast:  # a test calling under torch.autocast: the submission runs under it too
+            message["autocast"] = autocast
         if method:
             message["method"] = method
         if new:

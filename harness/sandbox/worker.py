@@ -110,7 +110,8 @@ class Worker:
         fn = self.resolve(req["target"])
         if req.get("method"):
             fn = getattr(fn, req["method"])
-        out = fn(*self.unwrap(req.get("args", [])), **self.unwrap(req.get("kwargs", {})))
+        with _autocast(req.get("autocast")):
+            out = fn(*self.unwrap(req.get("args", [])), **self.unwrap(req.get("kwargs", {})))
         if req.get("new"):
             handle = len(self.handles) + 1
             self.handles[handle] = out
@@ -259,6 +260,18 @@ class Worker:
                 frame = protocol.encode({"ok": False, "error": _format_exc(e),
                                          "type": type(e).__name__, "text": _text(e)})
             protocol.write_all(REPLY_FD, frame)
+
+
+def _autocast(state):
+    """The caller's torch.autocast state (device type -> dtype name), entered around the call."""
+    import contextlib
+
+    stack = contextlib.ExitStack()
+    if isinstance(state, dict):
+        for device, dtype in state.items():
+            if device in ("cpu", "cuda") and dtype in ("float16", "bfloat16"):
+                stack.enter_context(torch.autocast(device, dtype=getattr(torch, dtype)))
+    return stack
 
 
 class CV3SoftTimeout(BaseException):
