@@ -171,7 +171,8 @@ def cmd_grade(args) -> int:
     store = _store(args)
     print(f"grading {len(sources)} submission(s) of '{a.name}' with the {args.backend} backend, "
           f"{args.jobs} job(s)", file=sys.stderr)
-    options = {"backend": args.backend, "isolation": args.isolation, "gpu": args.gpus}
+    options = {"backend": args.backend, "isolation": args.isolation, "gpu": args.gpus,
+               "accept_no_cgroups": args.accept_no_cgroups}
     if args.image:
         options["image"] = args.image
     try:
@@ -483,6 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="local: bubblewrap/process sandbox (default); docker: one container per worker")
     sp.add_argument("--isolation", default="auto", choices=["auto", "bubblewrap", "none-trusted-code"],
                     help="local backend only")
+    sp.add_argument("--accept-no-cgroups", action="store_true",
+                    help="local backend: grade as root without pids/memory cgroups (a fork bomb is not bounded)")
     sp.add_argument("--image", help="docker backend: grading image (default cv3-grader:latest)")
     sp.add_argument("--gpus", action="store_true", help="pass the host's GPUs to the workers; "
                     "refuses to start if none is visible inside the sandbox")

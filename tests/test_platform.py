@@ -191,3 +191,38 @@ def test_trusted_code_mode_is_marked_and_hides_secrets(tmp_path, own_tmp):
         worker.close()
     finally:
         sb.close()
+
+
+# -- without cgroups ---------------------------------------------------------------------------------
+def test_without_cgroups_a_root_grader_refuses_unless_accepted(monkeypatch):
+    from harness.sandbox import SandboxUnavailable
+
+    monkeypatch.setenv("CV3_CGROUPS", "off")
+    if os.geteuid() != 0:
+        sb = LocalSandbox(limits=Limits())  # an ordinary user is bound by RLIMIT_NPROC
+        assert sb.describe()["cgroups"] is False
+        sb.close()
+        return
+    with pytest.raises(SandboxUnavailable, match=r"no pids/memory cgroups.*--accept-no-cgroups"):
+        LocalSandbox(limits=Limits())
+    sb = LocalSandbox(limits=Limits(), accept_no_cgroups=True)
+    try:
+        d = sb.describe()
+        assert d["cgroups"] is False
+        assert any("no cgroups" in n and "accepted with --accept-no-cgroups" in n for n in d["notes"])
+    finally:
+        sb.close()
+
+
+def test_without_cgroups_a_memory_blow_up_is_still_contained(tmp_path, own_tmp, monkeypatch):
+    monkeypatch.setenv("CV3_CGROUPS", "off")
+    sb = LocalSandbox(limits=Limits(call_timeout_s=30, memory_mb=512), accept_no_cgroups=True)
+    session = StudentSession(sb, _package(tmp_path, "import torch\ndef box_iou(a, b):\n    hog = []\n"
+                                                    "    while True:\n        hog.append(torch.ones(64 << 20, "
+                                                    "dtype=torch.uint8))\n"), package=A, api=["box_iou"])
+    try:
+        with pytest.raises(Exception, match="(?i)memory|allocate|killed"):
+            session.call("box_iou", [1, 2])
+    finally:
+        session.close()
+        sb.close()

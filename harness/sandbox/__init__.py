@@ -15,10 +15,11 @@ class GPUUnavailable(RuntimeError):
 
 
 def make_sandbox(assignment, *, backend: str = "local", isolation: str = "auto", gpu: bool = False,
-                 image: str | None = None, cpus: float = 1.0):
+                 image: str | None = None, cpus: float = 1.0, accept_no_cgroups: bool = False):
     """The sandbox for an assignment's limits; ``backend`` is one of BACKENDS."""
     if backend == "local":
-        return LocalSandbox(limits=assignment.limits, isolation=isolation, gpu=gpu)
+        return LocalSandbox(limits=assignment.limits, isolation=isolation, gpu=gpu,
+                            accept_no_cgroups=accept_no_cgroups)
     if backend == "docker":
         from harness.sandbox.docker_backend import DEFAULT_IMAGE, DockerSandbox
 

@@ -106,6 +106,7 @@ class LocalSandbox:
     isolation: str = "auto"  # "auto" | "bubblewrap" | "process"
     gpu: bool = False
     name: str = "local"
+    accept_no_cgroups: bool = False  # the instructor accepts grading as root without cgroups
 
     def __post_init__(self) -> None:
         if self.isolation not in ISOLATIONS:
@@ -121,6 +122,13 @@ class LocalSandbox:
         # can run this Python at all (a venv under /root cannot be)
         self._drop_uid = self.isolation == TRUSTED_ONLY and os.geteuid() == 0 and _others_can_run(sys.executable)
         self._cgroups = CgroupLimiter.available()
+        if not self._cgroups and os.geteuid() == 0 and not self.accept_no_cgroups:
+            raise SandboxUnavailable(
+                "no pids/memory cgroups can be created here (cgroup v1 not writable, no delegated cgroup v2 "
+                "subtree, or CV3_CGROUPS=off) and the grader runs as root, whom the process limit does not "
+                "bind: a fork bomb would not be stopped. Fix: run the grader as an ordinary user, give it a "
+                "delegated cgroup (systemd-run --user --scope -p Delegate=yes cv3 grade ...), grade in "
+                "Docker (--backend docker), or accept the risk with --accept-no-cgroups (every report says so)")
         self._root = scratch_dir("sandbox")
         self._worker_dir = self._root / "worker"
         self._worker_dir.mkdir()
@@ -147,7 +155,9 @@ class LocalSandbox:
         if not self._cgroups:
             notes.append(
                 "no cgroups: memory is capped by address space (RLIMIT_AS) and processes by "
-                "RLIMIT_NPROC for the whole user"
+                "RLIMIT_NPROC for the whole user" + (
+                    "; the grader runs as root, whom RLIMIT_NPROC does not bind (accepted with "
+                    "--accept-no-cgroups)" if os.geteuid() == 0 else "")
             )
         return {
             "backend": self.name,
