@@ -221,8 +221,18 @@ def cmd_check(args) -> int:
     from harness.authoring import self_check
     from harness.manifest import find_assignment
 
-    return 0 if self_check(find_assignment(args.assignment), isolation=args.isolation,
-                           speed=not args.no_speed) else 1
+    a = find_assignment(args.assignment)
+    if args.coverage:
+        from harness.coverage_report import TARGET, measure, report_lines
+
+        figures = measure(a)
+        ok = figures["lines"] >= TARGET
+        print(f"[{'ok' if ok else 'FAIL'}] the tests reach {figures['lines']:.1%} of the reference's lines "
+              f"({figures['branches']:.1%} of its branches); target {TARGET:.0%}")
+        for line in report_lines(a, figures):
+            print(f"    {line}")
+        return 0 if ok else 1
+    return 0 if self_check(a, isolation=args.isolation, speed=not args.no_speed) else 1
 
 
 def cmd_new(args) -> int:
@@ -500,6 +510,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("assignment")
     sp.add_argument("--isolation", default="auto", choices=["auto", "bubblewrap", "none-trusted-code"])
     sp.add_argument("--no-speed", action="store_true")
+    sp.add_argument("--coverage", action="store_true",
+                    help="only: line and branch coverage of the reference by the public and hidden tests")
     sp.set_defaults(func=cmd_check)
 
     sp = sub.add_parser("leaderboard", help="write and print the leaderboard")
