@@ -2,6 +2,7 @@
 
     python -m harness.bench [--backends local,docker] [--batch 50] [--jobs 2]
     python -m harness.bench --mot [--repeats 5]
+    python -m harness.bench --coco [--repeats 5]
     python -m harness.bench --stability-only [--stability-regrades 10]
 
 
@@ -26,9 +27,18 @@ ratio spread would have in the middle of the band (the worst case: in the full b
 move).
 
 ``--mot`` benchmarks the trusted MOT evaluator instead (harness/metrics/mot.py, used by the
-tracking accuracy checks): its time against motmetrics (accumulator + ``compute_many``) on the
-held-out tracking split, scored on the reference tracker's output, with the speed ratio
-(target: at least 10x faster) and a check that every count agrees.
+tracking accuracy checks): its full evaluation (CLEAR-MOT, identity, MT/PT/ML, fragmentations
+and HOTA) against motmetrics (accumulator + ``compute_many``) and against TrackEval (its HOTA,
+CLEAR and Identity classes on the same arrays; skipped when TrackEval is not installed) on the
+held-out tracking split, scored on the reference tracker's output, with both speed ratios
+(target: at least 10x faster than each), a check that every motmetrics count agrees and that
+every HOTA number is TrackEval's to 1e-9.
+
+``--coco`` (only it; run by default unless ``--no-coco``) benchmarks the trusted COCO evaluator
+(harness/metrics/coco.py, used by the detectors accuracy check): its time against pycocotools
+(``COCO`` index, ``loadRes``, ``evaluate``, ``accumulate``, ``summarize``) on a 500-image,
+8,000-detection case with crowd regions and small / medium / large objects, with the speed
+ratio (target: at least 2x faster) and a check that all 12 stats are identical.
 """
 
 from __future__ import annotations
@@ -148,17 +158,54 @@ def mot_benchmark(repeats: int = 5) -> dict:
     finally:
         torch.set_num_threads(threads)
     pairs = [(t["gt"], p.double().numpy()) for t, p in zip(targets, preds)]
-    out = benchmark_mot(pairs, repeats=repeats)
+    try:
+        import trackeval  # noqa: F401
+        with_trackeval = True
+    except ImportError:
+        with_trackeval = False
+        print("[mot] TrackEval is not installed (pip install trackeval): HOTA is neither timed against it nor checked")
+    out = benchmark_mot(pairs, repeats=repeats, trackeval=with_trackeval)
     overall = out["overall"]
     print(f"[mot] held-out tracking split: {out['sequences']} sequences, {out['frames']} frames, "
           f"{out['gt_rows']} gt boxes, {out['pred_rows']} predicted boxes (reference tracker, {track_s:.2f} s)")
-    print(f"[mot] harness evaluator {out['harness_s'] * 1e3:.1f} ms vs motmetrics {out['motmetrics_s'] * 1e3:.1f} ms "
-          f"(median of {repeats}) -> {out['speedup']:.1f}x faster (target >= 10x)")
+    print(f"[mot] harness evaluator, full (CLEAR, identity, MT/PT/ML, Frag, HOTA) {out['harness_s'] * 1e3:.1f} ms "
+          f"(median of {repeats})")
+    print(f"[mot]   vs motmetrics (CLEAR, identity, MT/PT/ML, Frag) {out['motmetrics_s'] * 1e3:.1f} ms "
+          f"-> {out['speedup']:.1f}x faster (target >= 10x)")
+    if with_trackeval:
+        print(f"[mot]   vs TrackEval (HOTA, CLEAR, Identity) {out['trackeval_s'] * 1e3:.1f} ms "
+              f"-> {out['speedup_trackeval']:.1f}x faster (target >= 10x)")
     print(f"[mot] counts equal to motmetrics: {'yes' if out['equal_counts'] else 'NO'}; overall MOTA "
           f"{overall['mota']:.4f}, IDF1 {overall['idf1']:.4f}, MOTP {overall['motp']:.4f}, "
-          f"IDSW {overall['num_switches']}, FP {overall['num_false_positives']}, FN {overall['num_misses']}")
+          f"IDSW {overall['num_switches']}, FP {overall['num_false_positives']}, FN {overall['num_misses']}, "
+          f"MT/PT/ML {overall['mostly_tracked']}/{overall['partially_tracked']}/{overall['mostly_lost']}, "
+          f"Frag {overall['num_fragmentations']}")
+    if with_trackeval:
+        print(f"[mot] HOTA equal to TrackEval's (1e-9): {'yes' if out['equal_hota'] else 'NO'} (largest difference "
+              f"{out['hota_max_abs_diff']:.1e}); overall HOTA {overall['hota']:.4f}, DetA {overall['deta']:.4f}, "
+              f"AssA {overall['assa']:.4f}, LocA {overall['loca']:.4f}")
     for m in out["mismatches"][:10]:
         print(f"[mot]   mismatch: {m}")
+    return out
+
+
+def coco_benchmark(repeats: int = 5) -> dict:
+    """Harness COCO evaluator vs pycocotools on a 500-image, 8,000-detection case (printed and
+    returned)."""
+    from harness.metrics.coco import STAT_NAMES, benchmark_case, benchmark_coco
+
+    gt, detections = benchmark_case(500, 16)
+    out = benchmark_coco(gt, detections, repeats=repeats)
+    print(f"[coco] case: {out['images']} images, {out['annotations']} gt boxes ({out['crowd']} crowd), "
+          f"{out['detections']} detections, {len(gt['categories'])} categories")
+    print(f"[coco] harness evaluator {out['harness_s'] * 1e3:.1f} ms (IQR {out['harness_iqr_s'] * 1e3:.1f}) vs "
+          f"pycocotools {out['pycocotools_s'] * 1e3:.1f} ms (IQR {out['pycocotools_iqr_s'] * 1e3:.1f}) "
+          f"(median of {repeats}) -> {out['speedup']:.1f}x faster (target >= 2x)")
+    print(f"[coco] all 12 stats identical to pycocotools: {'yes' if out['identical'] else 'NO'}; precision and "
+          f"recall arrays identical: {'yes' if out['arrays_identical'] else 'NO'}; "
+          + ", ".join(f"{n} {out['stats'][n]:.4f}" for n in STAT_NAMES))
+    for m in out["mismatches"][:12]:
+        print(f"[coco]   mismatch: {m}")
     return out
 
 
@@ -356,8 +403,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--mot", action="store_true",
-                        help="benchmark the MOT evaluator against motmetrics (only that)")
+                        help="benchmark the MOT evaluator against motmetrics and TrackEval (only that)")
     parser.add_argument("--no-mot", action="store_true", help="skip the MOT evaluator section")
+    parser.add_argument("--coco", action="store_true",
+                        help="benchmark the COCO evaluator against pycocotools (only that)")
+    parser.add_argument("--no-coco", action="store_true", help="skip the COCO evaluator section")
     parser.add_argument("--hang", action="store_true", help="only the cost of a submission that hangs everywhere")
     parser.add_argument("--no-hang", action="store_true", help="skip the hanging-submission section")
     parser.add_argument("--stability", action="store_true", default=True,
@@ -371,7 +421,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.mot:
         out = mot_benchmark(args.repeats)
-        return 0 if out["equal_counts"] else 1
+        return 0 if out["equal_counts"] and out["equal_hota"] else 1
+    if args.coco:
+        out = coco_benchmark(args.repeats)
+        return 0 if out["identical"] and out["speedup"] >= 2.0 else 1
     if args.hang:
         hang_benchmark()
         return 0
@@ -429,6 +482,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     if not args.no_mot:
         mot_benchmark(args.repeats)
+    if not args.no_coco:
+        coco_benchmark(args.repeats)
     if not args.no_hang:
         hang_benchmark()
     if args.stability:

@@ -103,17 +103,23 @@ def _score(outputs, targets, metric: str):
                          f"{len(outputs) if isinstance(outputs, list) else type(outputs).__name__}")
     preds = [validate(o, t, i) for i, (o, t) in enumerate(zip(outputs, targets))]
     ours = evaluate_mot_many([(t["gt"], p) for t, p in zip(targets, preds)])
-    base = evaluate_mot_many([(t["gt"], t["baseline"]) for t in targets])
+    base = evaluate_mot_many([(t["gt"], t["baseline"]) for t in targets], hota=False)
+
+    def extra(x: dict) -> list:  # reported, not graded (HOTA as TrackEval, MT/PT/ML and Frag as motmetrics)
+        return [round(x["hota"], 4), round(x["deta"], 4), round(x["assa"], 4), round(x["loca"], 4),
+                x["mostly_tracked"], x["partially_tracked"], x["mostly_lost"], x["num_fragmentations"]]
+
     rows = []
     for t, s, b in zip(targets, ours["sequences"], base["sequences"]):
         rows.append([t["name"], round(s["idf1"], 4), round(s["mota"], 4), s["num_switches"],
-                     s["num_false_positives"], s["num_misses"], round(b["idf1"], 4), round(b["mota"], 4)])
+                     s["num_false_positives"], s["num_misses"], round(b["idf1"], 4), round(b["mota"], 4), *extra(s)])
     o, b = ours["overall"], base["overall"]
     rows.append(["overall", round(o["idf1"], 4), round(o["mota"], 4), o["num_switches"],
-                 o["num_false_positives"], o["num_misses"], round(b["idf1"], 4), round(b["mota"], 4)])
+                 o["num_false_positives"], o["num_misses"], round(b["idf1"], 4), round(b["mota"], 4), *extra(o)])
     details = {
         "table": {"columns": ["sequence", "IDF1", "MOTA", "ID switches", "false positives", "misses",
-                              "IoU tracker IDF1", "IoU tracker MOTA"], "rows": rows},
+                              "IoU tracker IDF1", "IoU tracker MOTA", "HOTA", "DetA", "AssA", "LocA", "MT", "PT",
+                              "ML", "Frag"], "rows": rows},
         "figures": [{"title": f"{metric.upper()} per sequence",
                      "svg": _bars([t["name"] for t in targets], [s[metric] for s in ours["sequences"]],
                                   [s[metric] for s in base["sequences"]], metric.upper())}],

@@ -4,7 +4,8 @@
 and appearance features of every frame, nothing else) and the targets that never leave the
 trusted side (ground truth). ``score_mota`` / ``score_idf1`` validate what came back, evaluate
 it with the harness' own MOT evaluator (same counts as motmetrics) and return the metric with a
-per-sequence table and a figure for the report.
+per-sequence table and a figure for the report. The table also reports (never grades) HOTA,
+DetA, AssA and LocA (as TrackEval computes them), MT/PT/ML and fragmentations (as motmetrics).
 
 The held-out split comes from the public generator (datasets/cv3data/mot.py) with a 128-bit seed
 derived from the course key (harness/secret.py), which never leaves the instructor's grading
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 
 from cv3data.mot import frame_detections, make_mot_split
-from harness.metrics.mot import evaluate_mot
+from harness.metrics.mot import evaluate_mot_many
 from harness.secret import heldout_seed
 
 __all__ = ["HIDDEN_SPLIT", "hidden_sequences", "validate_outputs", "score_mota", "score_idf1", "tracks_svg"]
@@ -139,7 +140,8 @@ def _fmt(x: float) -> float | str:
 
 def _evaluate(outputs: list, targets: list, figure: bool) -> tuple[dict, dict]:
     preds = validate_outputs(outputs, targets)
-    parts = [evaluate_mot(t["gt"], p, IOU_THRESHOLD) for p, t in zip(preds, targets)]
+    evaluated = evaluate_mot_many([(t["gt"], p) for p, t in zip(preds, targets)], IOU_THRESHOLD)
+    parts, combined = evaluated["sequences"], evaluated["overall"]  # combined: for the report columns only
     keys = ("num_objects", "num_predictions", "num_matches", "num_switches", "num_false_positives",
             "num_misses", "idtp")
     total = {k: sum(p[k] for p in parts) for k in keys}
@@ -153,13 +155,22 @@ def _evaluate(outputs: list, targets: list, figure: bool) -> tuple[dict, dict]:
         "idf1": 2 * total["idtp"] / (g + p) if g + p else 0.0,
         "motp": motp_sum / detected if detected else float("nan"),
     }
-    columns = ["sequence", "frames", "GT boxes", "predicted", "MOTA", "IDF1", "MOTP (1-IoU)", "FP", "FN", "ID sw."]
+    # reported, not graded: HOTA and its parts (TrackEval's definitions; overall: sequences
+    # combined as TrackEval does) and motmetrics' mostly tracked / partially / lost and fragmentations
+    columns = ["sequence", "frames", "GT boxes", "predicted", "MOTA", "IDF1", "MOTP (1-IoU)", "FP", "FN", "ID sw.",
+               "HOTA", "DetA", "AssA", "LocA", "MT", "PT", "ML", "Frag"]
+
+    def extra(x: dict) -> list:
+        return [_fmt(x["hota"]), _fmt(x["deta"]), _fmt(x["assa"]), _fmt(x["loca"]), x["mostly_tracked"],
+                x["partially_tracked"], x["mostly_lost"], x["num_fragmentations"]]
+
     rows = [[t["name"], x["num_frames"], x["num_objects"], x["num_predictions"], _fmt(x["mota"]),
-             _fmt(x["idf1"]), _fmt(x["motp"]), x["num_false_positives"], x["num_misses"], x["num_switches"]]
+             _fmt(x["idf1"]), _fmt(x["motp"]), x["num_false_positives"], x["num_misses"], x["num_switches"],
+             *extra(x)]
             for x, t in zip(parts, targets)]
     rows.append(["overall", sum(t["num_frames"] for t in targets), g, p, _fmt(overall["mota"]),
                  _fmt(overall["idf1"]), _fmt(overall["motp"]), total["num_false_positives"],
-                 total["num_misses"], total["num_switches"]])
+                 total["num_misses"], total["num_switches"], *extra(combined)])
     details = {
         "table": {"columns": columns, "rows": rows},
         "mota": _fmt(overall["mota"]),
