@@ -57,6 +57,7 @@ def install(session, assignments=None):
 def tests(session):
     """The project's own tests (CI runs this)."""
     install(session)
+    session.install("-e", ".[test]")
     session.run("python", "-m", "pytest", "tests", "-n", "2", "-q", "-rs", *session.posargs)
 
 
