@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.grading.proxy import RemoteStudent, StudentCrash, StudentSession
 from harness.results import SubmissionResult, TaskResult
+from harness.static_checks import unscanned_files
 from harness.submissions import StagedSubmission, forbidden_imports, syntax_errors
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,6 +67,7 @@ class SubmissionGrading:
             result.error = "the package has syntax errors, so it cannot be imported:\n" + "\n".join(errors[:20])
             result.tasks = [c.zero(result.error) for c in self.ctx.checks]
             return
+        result.warnings += unscanned_files(self.staged.path)
         result.warnings += forbidden_imports(self.staged.path, a.forbidden_modules)
         try:
             try:
