@@ -225,7 +225,7 @@ def solve_min_cost_flow(graph: dict, num_tracks: int | None = None) -> Tensor:
         while node != SOURCE:
             r = int(pred[node])
             if r < 0 or steps > num_nodes:
-                raise RuntimeError("broken shortest-path tree")
+                raise RuntimeError("broken shortest-path tree")  # pragma: no cover - see README
             flow[r % e] = r < e  # forward residual: push; backward residual: cancel
             node = int(tails[r])
             steps += 1
