@@ -470,3 +470,9 @@ def test_read_frame_refuses_a_huge_length_before_reading():
             read_frame(r)
     finally:
         os.close(r)
+
+
+def test_one_element_view_with_an_odd_stride_crosses():
+    t = torch.arange(5.0).reshape(1, 5)[:, 4]  # contiguous by torch's rules, stride 5
+    got = decode(encode(t)[8:])
+    assert type(got) is torch.Tensor and got.shape == (1,) and got.item() == 4.0

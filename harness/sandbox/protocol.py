@@ -70,6 +70,8 @@ def encode(value: Any) -> bytes:
                 raise ProtocolError(f"tensor dtype {name} cannot cross the sandbox boundary")
             device = t.device.type
             flat = t.cpu().contiguous().reshape(-1)
+            if flat.numel() and flat.stride(0) != 1:  # a one-element view keeps its odd stride
+                flat = torch.empty(flat.shape, dtype=flat.dtype).copy_(flat)
             buffers.append(flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b"")
             return {"t": "tensor", "dtype": name, "shape": list(t.shape), "device": device,
                     "buf": len(buffers) - 1}
