@@ -682,3 +682,31 @@ def test_gpus_without_a_gpu_is_refused(tmp_path, docker_image):
     assert "GPU" in p.stderr and "--gpus" in p.stderr, p.stderr[-3000:]
     assert "Traceback" not in p.stderr
     assert not store_path.exists() or not ResultStore(store_path).all(A)  # nothing graded on the CPU
+
+
+def test_sigkill_of_the_grader_leaves_no_container_running(tmp_path, docker_image):
+    """SIGKILL runs no cleanup in the grader: a watchdog outside its process group removes the
+    containers labelled with its pid, within seconds."""
+    subs = tmp_path / "subs"
+    for name in ("s1", "s2"):
+        shutil.copytree(REFERENCE, subs / name / A, ignore=shutil.ignore_patterns("__pycache__"))
+    args = [A, str(subs), "--backend", "docker", "--image", docker_image, "--no-speed",
+            "--store", str(tmp_path / "results" / "cv3.sqlite"), "--reports", str(tmp_path / "reports")]
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "grade", *args], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while not own_containers(str(proc.pid)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert own_containers(str(proc.pid)), "a container should be running"
+        proc.kill()
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    deadline = time.monotonic() + 10
+    while own_containers(str(proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = own_containers(str(proc.pid))
+    assert not left, [(c.name, c.status) for c in left]

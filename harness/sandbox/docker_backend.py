@@ -53,6 +53,44 @@ def docker_client():
     return client
 
 
+# A watchdog outside the grader's process group: once the grader is gone (even by SIGKILL, which
+# runs no cleanup), it removes the containers labelled with the grader's pid, within a second or two.
+REAPER = """
+import os, sys, time
+pid, label = int(sys.argv[1]), sys.argv[2]
+def alive():
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+while alive():
+    time.sleep(0.5)
+import docker
+client = docker.from_env(timeout=60)
+for c in client.containers.list(all=True, filters={"label": [label, f"cv3.owner_pid={pid}"]}):
+    try:
+        c.remove(force=True)
+    except Exception:
+        pass
+"""
+_REAPER_STARTED: set[int] = set()
+
+
+def _start_reaper() -> None:
+    import subprocess
+    import sys
+
+    if os.getpid() in _REAPER_STARTED:
+        return
+    _REAPER_STARTED.add(os.getpid())
+    subprocess.Popen([sys.executable, "-c", REAPER, str(os.getpid()), LABEL], start_new_session=True,
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     close_fds=True)
+
+
 def remove_leftovers(client, *, only_dead_owners: bool = True) -> list[str]:
     """Remove cv3 worker containers whose grader process is gone (or all, if asked)."""
     removed = []
@@ -96,6 +134,7 @@ class DockerSandbox:
         self.image_python = img.labels.get("cv3.python", IMAGE_PYTHON)
         self.image_site = img.labels.get("cv3.site_packages", "")
         remove_leftovers(self.client)
+        _start_reaper()
         self._root = scratch_dir("sandbox")
         self._worker_dir = self._root / "worker"
         self._worker_dir.mkdir()
