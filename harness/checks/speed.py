@@ -2,13 +2,17 @@
 
 The baseline is a library function (``torchvision.ops.nms``) or ``reference:<api name>``, run
 in a clean worker that holds no student code. Graded only once the required task is at full
-marks. Measurement: harness/grading/speed.py.
+marks. Measurement: harness/grading/speed.py. A case that accepts ``variant`` gives every timed
+call a fresh input; the outputs of the timed calls are checked (``compare``), and a wrong one, or
+work done outside the timed calls, scores zero with a message.
 """
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from harness.checks.base import Check, ParseContext, register
 from harness.results import CheckResult, TaskResult
@@ -32,6 +36,7 @@ class SpeedCheck(Check):
     min_time_s: float = 0.05
     alternatives: str = ""
     flush_l2: bool = False
+    compare: str = ""
 
     table: ClassVar[str] = "speed"
     noun: ClassVar[str] = "speed check"
@@ -47,7 +52,9 @@ class SpeedCheck(Check):
         Key("baseline", str, doc="a dotted library path (torchvision.ops.nms) or 'reference:<api name>'",
             ref="baseline"),
         trusted_ref("case", doc="'module:function' in the hidden tests folder returning (args, kwargs); "
-                    "called with device=..."),
+                    "called with device=... and, if it accepts it, variant=0, 1, ... (a different input per "
+                    "variant, e.g. another seed: every timed call gets a fresh one, so memoising gains "
+                    "nothing; a case without variant is warned about by `cv3 check`)"),
         Key("requires", str, doc="task id that must score full marks first", ref="task"),
         positive("full_ratio", float, doc="full points at or below this ratio of times"),
         positive("zero_ratio", float, doc="zero points at or above this ratio (log-linear between)"),
@@ -57,6 +64,14 @@ class SpeedCheck(Check):
         trusted_ref("alternatives", "", doc="'module:function' giving the documented alternative "
                     "solutions that `cv3 calibrate` times"),
         Key("flush_l2", bool, False, doc="on CUDA, flush the L2 cache before each timed call"),
+        Key("compare", str, "", doc="how the outputs of the timed calls are checked: 'allclose' (floats "
+            "allclose, integers exact, as the hidden tests), 'exact', 'same_elements' (the same values in any "
+            "order, e.g. indices whose order may tie) against the baseline's for the same input, or 'self' "
+            "(against the submission's own untimed call: a trained model's outputs differ from the "
+            "reference's); '' = 'self' for a reference: baseline, else 'allclose'. A wrong output during "
+            "timing scores zero",
+            rule=lambda v: v in ("", "allclose", "exact", "same_elements", "self"),
+            allowed="one of '', 'allclose', 'exact', 'same_elements', 'self'"),
     )
 
     def validate(self, ctx: ParseContext, where: str) -> None:
@@ -81,7 +96,7 @@ class SpeedCheck(Check):
         return f"speed vs. {self.baseline}, full <= {self.full_ratio:g}x, zero >= {self.zero_ratio:g}x"
 
     def grade(self, sub: "SubmissionGrading") -> TaskResult:
-        from harness.grading.speed import measure, speed_points
+        from harness.grading.speed import Rejected, measure, speed_points
 
         why = self.gate(sub)
         if why:
@@ -89,17 +104,31 @@ class SpeedCheck(Check):
         ctx = sub.ctx
         try:
             args, kwargs = ctx.cached(self.case, device=ctx.device)
+            variant = self.variants(ctx)
             baseline = ctx.baseline_session(self.baseline)
             with ctx.speed_lane():
                 figures = measure(self, sub.session, baseline, args, kwargs,
-                                  call_timeout_s=ctx.assignment.limits.call_timeout_s, device=ctx.device)
+                                  call_timeout_s=ctx.assignment.limits.call_timeout_s, device=ctx.device,
+                                  variant=variant)
+        except Rejected as e:
+            return self.zero(str(e)[:3000])
         except Exception as e:  # noqa: BLE001 - fail closed: a crash or hang scores zero
             return self.zero(f"the speed check could not be completed: {type(e).__name__}: {e}"[:3000])
+        if figures.get("rejected"):
+            return self.zero(str(figures["rejected"])[:3000], details=figures)
         points = speed_points(figures["ratio"], self)
         msg = (f"{figures['ratio']:.1f}x the baseline's time ({self.baseline}, {figures['clock']}); "
                f"full points at <= {self.full_ratio:g}x, zero at >= {self.zero_ratio:g}x")
         return self.result(points, msg, duration_s=round(figures["student_median_s"] * figures["repeats"], 4),
                            details=figures)
+
+    def variants(self, ctx) -> Callable[[int], tuple] | None:
+        """``variant -> (args, kwargs)`` where the case accepts ``variant``; else None (every timed
+        call gets the one input: a submission may memoise it) and a warning, once per check."""
+        if not accepts_variant(ctx.trusted(self.case)):
+            warn_memoisable(self)
+            return None
+        return lambda v: ctx.cached(self.case, device=ctx.device, variant=v)
 
     @classmethod
     def view(cls, c: CheckResult) -> dict[str, Any]:
@@ -122,3 +151,27 @@ class SpeedCheck(Check):
             "baseline": str(d.get("baseline", "—")),
             "score": fmt_score(c.score), "max_score": fmt_score(c.max_score), "passed": bool(c.passed),
         }
+
+
+def accepts_variant(case: Callable) -> bool:
+    """Whether a speed case takes ``variant`` (by name, or through ``**kwargs``)."""
+    try:
+        params = inspect.signature(case).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "variant" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+_WARNED: set[tuple[str, str]] = set()
+
+
+def memoisable_message(check: SpeedCheck) -> str:
+    return (f"speed check '{check.id}': case '{check.case}' does not accept variant=..., so every timed "
+            "call gets the same input and a submission that memoises its input is timed on lookups; "
+            "give the case a variant argument (another seed per variant)")
+
+
+def warn_memoisable(check: SpeedCheck) -> None:
+    if (check.id, check.case) not in _WARNED:
+        _WARNED.add((check.id, check.case))
+        warnings.warn(memoisable_message(check), UserWarning, stacklevel=2)

@@ -119,7 +119,8 @@ class WorkerClient:
             keep: Sequence[str] = (), timeout: float | None = None) -> RunTiming:
         """Call the stashed ``key`` ``number`` times; the trusted side holds the clock. With a
         list of keys, call ``i`` uses ``key[i % len(key)]``. ``fingerprint`` (``{"limit": int |
-        None, "probe": [fractions]}``) asks for a summary of every call's output as it returned;
+        None, "probe": [fractions], "calls": [indices] | None}``) asks for a summary of the output
+        of every call (or of those listed) as it returned;
         ``keep`` names keys whose last output the worker keeps for :meth:`outputs`."""
         message = {"op": "run", "target": target, "number": int(number), "cuda_events": cuda_events,
                    "flush_l2": flush_l2, "return_output": return_output}
@@ -136,8 +137,10 @@ class WorkerClient:
             return RunTiming()
         cuda_s = reply.get("cuda_s")
         prints = reply.get("fingerprints")
+        summarised = int(number) if fingerprint is None or fingerprint.get("calls") is None else len(
+            fingerprint["calls"])
         return RunTiming(float(cuda_s) if type(cuda_s) in (int, float) else None, reply.get("output"),
-                         prints if type(prints) is list and len(prints) == int(number) else None)
+                         prints if type(prints) is list and len(prints) == summarised else None)
 
     def outputs(self, keys: Sequence[str], *, release: str = "", timeout: float | None = None) -> list:
         """The outputs ``run`` kept for ``keys`` (None where none was kept); then, with

@@ -325,9 +325,23 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
+def _process_cpu_ns(pid: int) -> int:
+    """CPU time of one process, threads that have already exited included: the kernel's
+    per-process CPU clock (clockid ((~pid) << 3) | 2, CPUCLOCK_SCHED), else the live threads'
+    /proc/<pid>/task/<tid>/schedstat."""
+    try:
+        return time.clock_gettime_ns(((~pid) << 3) | 2)
+    except (OSError, OverflowError, ValueError):
+        total = 0
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        return total
+
+
 def tree_cpu_time_ns(pid: int) -> int | None:
-    """Nanoseconds on a CPU of ``pid`` and all its descendants (every thread), from
-    /proc/<pid>/task/<tid>/schedstat; None where that cannot be read."""
+    """Nanoseconds on a CPU of ``pid`` and all its live descendants (every thread, also those
+    that have exited); None where that cannot be read."""
     total, todo, seen = 0, [pid], set()
     while todo:
         p = todo.pop()
@@ -335,9 +349,7 @@ def tree_cpu_time_ns(pid: int) -> int | None:
             continue
         seen.add(p)
         try:
-            for tid in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{tid}/schedstat") as f:
-                    total += int(f.read().split()[0])
+            total += _process_cpu_ns(p)
         except (OSError, ValueError, IndexError):
             if p == pid:
                 return None

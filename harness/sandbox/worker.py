@@ -148,9 +148,10 @@ class Worker:
 
         ``keys`` (instead of ``key``): call ``i`` uses the stashed input ``keys[i % len(keys)]``,
         so that no call sees the input of the call before (a speed check sends fresh inputs).
-        ``fingerprint``: each call's output is summarised the moment the call returns (see
-        :func:`_fingerprint`), so an output that is finished only later (by a background thread,
-        or lazily) is caught; the summaries come back as ``fingerprints``, one per call.
+        ``fingerprint``: each call's output (or that of the calls ``fingerprint["calls"]`` lists) is
+        summarised the moment the call returns (see :func:`_fingerprint`), so an output that is
+        finished only later (by a background thread, or lazily) is caught; the summaries come back
+        as ``fingerprints``, in call order.
         ``keep``: keys whose last output is kept for the ``outputs`` request (after timing).
 
         From the first timed run on, glibc's allocator keeps the memory it frees (no trimming,
@@ -176,6 +177,7 @@ class Worker:
         keep = set(req.get("keep") or ())
         kept = self.__dict__.setdefault("_kept", {})
         prints: list = []
+        summarised = None if spec is None or spec.get("calls") is None else set(spec["calls"])
         cuda = torch.cuda.is_available() and any(
             isinstance(a, torch.Tensor) and a.is_cuda for args, _ in calls for a in args)
         reply = {}
@@ -193,7 +195,7 @@ class Worker:
                 start.record()
                 out = fn(*args, **kwargs)
                 end.record()
-                if spec is not None:
+                if spec is not None and (summarised is None or i in summarised):
                     prints.append(_fingerprint(out, spec))
                 if keys[i % len(keys)] in keep:
                     kept[keys[i % len(keys)]] = out
@@ -204,7 +206,7 @@ class Worker:
             for i in range(number):
                 args, kwargs = calls[i % len(calls)]
                 out = fn(*args, **kwargs)
-                if spec is not None:
+                if spec is not None and (summarised is None or i in summarised):
                     prints.append(_fingerprint(out, spec))
                 if keep and keys[i % len(keys)] in keep:
                     kept[keys[i % len(keys)]] = out
