@@ -176,12 +176,16 @@ def test_figures_show_images_boxes_and_curves(cases, holdout):
     _, targets = holdout
     _, details = cases.score(batches(noisy_predictions(targets, 3)), targets)
     examples, curves = details["figures"]
-    assert set(examples) == {"title", "svg"} and set(curves) == {"title", "svg"}
-    svg = examples["svg"]
-    assert svg.startswith("<svg") and svg.count("<image ") == 4
+    assert set(examples) == {"title", "tiles", "student_tiles", "legend"} and set(curves) == {"title", "svg"}
+    tiles = examples["tiles"]  # one SVG per image: the report wraps them on narrow screens
+    assert len(tiles) == 4 and all(t.startswith("<svg") and t.count("<image ") == 1 for t in tiles)
+    svg = "".join(tiles)
     png = base64.b64decode(re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", svg).group(1))
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert 'stroke="#22c55e"' in svg and 'stroke="#ef4444"' in svg  # ground truth green, predictions red
+    # what a student may see (if the policy allows predictions at all): no ground truth
+    student = "".join(examples["student_tiles"])
+    assert 'stroke="#22c55e"' not in student and 'stroke="#ef4444"' in student
     assert curves["svg"].count("<polyline") == 4 and "recall" in curves["svg"]
     for name in ("rectangle", "ellipse", "triangle", "diamond"):
         assert name in curves["svg"]

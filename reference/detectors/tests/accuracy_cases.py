@@ -253,42 +253,45 @@ def _png(pixels: torch.Tensor) -> bytes:
 
 
 def _examples_svg(pixels: list[torch.Tensor], coco: dict, detections: list[dict]) -> dict:
-    zoom, pad = 4, 10
+    """One SVG tile per held-out image (tiles wrap on narrow screens): ground truth in green and
+    predictions in red for the instructor; predictions only (``student_tiles``) for a student
+    report whose policy shows held-out predictions."""
     names = {c["id"]: c["name"] for c in coco["categories"]}
-    tiles = []
-    x_off = pad
-    height = 0
+    tiles, student_tiles = [], []
     for i, (img, det) in enumerate(zip(pixels, detections, strict=False)):
         info = coco["images"][i]
-        w, h = info["width"] * zoom, info["height"] * zoom
-        height = max(height, h)
-        png = base64.b64encode(_png(img)).decode("ascii")
-        parts = [f'<g transform="translate({x_off},{pad + 16})">',
-                 f'<text x="0" y="-4" font-size="12">held-out image {info["id"]}</text>',
-                 f'<image width="{w}" height="{h}" style="image-rendering:pixelated" '
-                 f'href="data:image/png;base64,{png}"/>']
-        for ann in (a for a in coco["annotations"] if a["image_id"] == info["id"]):
-            bx, by, bw, bh = (v * zoom for v in ann["bbox"])
-            parts.append(f'<rect x="{bx:.1f}" y="{by:.1f}" width="{bw:.1f}" height="{bh:.1f}" fill="none" '
-                         f'stroke="#22c55e" stroke-width="2"/>')
-        for (x1, y1, x2, y2), s, c in zip(det["boxes"].tolist(), det["scores"].tolist(), det["labels"].tolist(),
-                                          strict=True):
-            if s < DRAW_SCORE:
-                continue
-            label = html.escape(f"{names.get(c, c)} {s:.2f}")
-            parts.append(f'<rect x="{x1 * zoom:.1f}" y="{y1 * zoom:.1f}" width="{(x2 - x1) * zoom:.1f}" '
-                         f'height="{(y2 - y1) * zoom:.1f}" fill="none" stroke="#ef4444" stroke-width="1.5"/>')
-            parts.append(f'<text x="{x1 * zoom + 2:.1f}" y="{y1 * zoom + 10:.1f}" font-size="9" fill="#ef4444" '
-                         f'stroke="white" stroke-width="2" paint-order="stroke">{label}</text>')
-        parts.append("</g>")
-        tiles.append("".join(parts))
-        x_off += w + pad
-    legend_y = pad + 16 + height + 16
-    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{x_off}" height="{legend_y + pad}" '
-           f'font-family="sans-serif">{"".join(tiles)}'
-           f'<text x="{pad}" y="{legend_y}" font-size="12"><tspan fill="#22c55e">green: ground truth</tspan>'
-           f'<tspan dx="12" fill="#ef4444">red: predictions with score &gt;= {DRAW_SCORE}</tspan></text></svg>')
-    return {"title": f"{len(tiles)} held-out images: ground truth and predictions", "svg": svg}
+        anns = [a for a in coco["annotations"] if a["image_id"] == info["id"]]
+        tiles.append(_tile(img, info, anns, det, names))
+        student_tiles.append(_tile(img, info, [], det, names))
+    legend = f"green: ground truth; red: predictions with score >= {DRAW_SCORE}"
+    return {"title": f"{len(tiles)} held-out images: ground truth and predictions", "tiles": tiles,
+            "student_tiles": student_tiles, "legend": legend}
+
+
+def _tile(img: torch.Tensor, info: dict, anns: list[dict], det: dict, names: dict) -> str:
+    zoom, pad = 4, 4
+    w, h = info["width"] * zoom, info["height"] * zoom
+    png = base64.b64encode(_png(img)).decode("ascii")
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w + 2 * pad}" height="{h + 2 * pad + 16}" '
+             f'font-family="sans-serif"><g transform="translate({pad},{pad + 16})">',
+             f'<text x="0" y="-4" font-size="12">held-out image {info["id"]}</text>',
+             f'<image width="{w}" height="{h}" style="image-rendering:pixelated" '
+             f'href="data:image/png;base64,{png}"/>']
+    for ann in anns:
+        bx, by, bw, bh = (v * zoom for v in ann["bbox"])
+        parts.append(f'<rect x="{bx:.1f}" y="{by:.1f}" width="{bw:.1f}" height="{bh:.1f}" fill="none" '
+                     f'stroke="#22c55e" stroke-width="2"/>')
+    for (x1, y1, x2, y2), s, c in zip(det["boxes"].tolist(), det["scores"].tolist(), det["labels"].tolist(),
+                                      strict=True):
+        if s < DRAW_SCORE:
+            continue
+        label = html.escape(f"{names.get(c, c)} {s:.2f}")
+        parts.append(f'<rect x="{x1 * zoom:.1f}" y="{y1 * zoom:.1f}" width="{(x2 - x1) * zoom:.1f}" '
+                     f'height="{(y2 - y1) * zoom:.1f}" fill="none" stroke="#ef4444" stroke-width="1.5"/>')
+        parts.append(f'<text x="{x1 * zoom + 2:.1f}" y="{y1 * zoom + 10:.1f}" font-size="9" fill="#ef4444" '
+                     f'stroke="white" stroke-width="2" paint-order="stroke">{label}</text>')
+    parts.append("</g></svg>")
+    return "".join(parts)
 
 
 def _pr_svg(curves: dict[str, list[float]], ap50: dict[str, float | None]) -> dict:
