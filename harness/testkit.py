@@ -481,8 +481,8 @@ def _require(request: pytest.FixtureRequest, fixture: str) -> _Located:
 
 
 def _load_package_as(package_dir: Path, alias: str) -> types.ModuleType:
-    """Import the package in ``package_dir`` under the module name ``alias`` (the same as
-    ``harness.authoring.load_package_as``, which the handout does not ship)."""
+    """Import the package in ``package_dir`` under the module name ``alias`` (also
+    ``harness.authoring.load_package_as``; it lives here because the handout ships only this file)."""
     init = Path(package_dir) / "__init__.py"
     if not init.is_file():
         raise FileNotFoundError(f"{init} not found")
