@@ -132,6 +132,13 @@ PIP_NAMES = {"PIL": "pillow", "sklearn": "scikit-learn", "skimage": "scikit-imag
 PIP_FLOORS = {"torch": "torch>=2.4", "pytest": "pytest>=8"}
 
 
+HANDOUT_PYTEST_INI = """[pytest]
+# the CV3 test kit (harness/testkit.py in this folder) is a pytest plugin: load this copy
+addopts = -p no:cv3 -p harness.testkit -p no:cacheprovider
+pythonpath = .
+"""
+
+
 @dataclass
 class Handout:
     path: Path
@@ -304,6 +311,8 @@ def release(assignment: Assignment, out: Path) -> Handout:
     shutil.copy(root / "harness" / "static_checks.py", out / "pack.py")
     (out / "noxfile.py").write_text(HANDOUT_NOXFILE.format(
         tests=f"{assignment.name}/{assignment.public_tests}", name=assignment.name))
+    # plain `pytest` from the handout folder loads the test kit too (students have no entry point)
+    (out / "pytest.ini").write_text(HANDOUT_PYTEST_INI)
     requirements = handout_requirements(out, tests_dir=a_out / assignment.public_tests)
     (out / "requirements.txt").write_text("\n".join(requirements) + "\n")
     (out / "README.md").write_text(handout_readme(assignment, requirements), encoding="utf-8")

@@ -234,7 +234,7 @@ def test_handout_has_the_student_files(handout):
     assert "detection/tests" in (handout / "noxfile.py").read_text()
     assert "def pack(session)" in (handout / "noxfile.py").read_text()
     assert sorted(p.name for p in handout.iterdir()) == ["README.md", "cv3data", "detection", "harness",
-                                                         "noxfile.py", "pack.py", "requirements.txt"]
+                                                         "noxfile.py", "pack.py", "pytest.ini", "requirements.txt"]
 
 
 def test_handout_has_no_reference_code_or_hidden_tests(handout):

@@ -275,3 +275,22 @@ def test_cv3_test_on_the_stub_collapses_not_implemented(tmp_path):
     assert len(out.splitlines()) < 80, len(out.splitlines())
     assert out.count("NotImplementedError: box_iou: implement me") == 1
     assert re.search(r"^\d+ failed", out.strip().splitlines()[-1])
+
+
+def test_plain_pytest_in_the_handout_loads_the_test_kit_without_an_entry_point(tmp_path):
+    """A student's environment has no `cv3` entry point: the handout's pytest.ini loads its own
+    copy of the test kit, so `python -m pytest <name>/tests` runs the public tests."""
+    import os
+    import subprocess
+    import sys
+
+    from harness.authoring import release
+    from harness.manifest import find_assignment
+
+    out = tmp_path / "handout"
+    release(find_assignment("detection"), out)
+    env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    done = subprocess.run([sys.executable, "-m", "pytest", "detection/tests", "-q"], cwd=out, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert "fixture 'student' not found" not in done.stdout + done.stderr
+    assert "35 failed" in done.stdout and "NotImplementedError" in done.stdout, done.stdout[-2000:]
