@@ -226,3 +226,24 @@ def test_without_cgroups_a_memory_blow_up_is_still_contained(tmp_path, own_tmp, 
     finally:
         session.close()
         sb.close()
+
+
+def test_trusted_modules_of_two_assignments_with_the_same_name_do_not_mix(tmp_path):
+    """The grader caches trusted modules: two course roots (or two test assignments) named alike
+    must each get their own accuracy_cases.py."""
+    from harness.manifest import load_manifest
+
+    contexts = []
+    for n in (1, 2):
+        root = tmp_path / f"course{n}"
+        (root / "assignments" / "toy").mkdir(parents=True)
+        (root / "assignments" / "toy" / "assignment.toml").write_text(
+            '[assignment]\nname = "toy"\npackage = "toy"\n\n[[task]]\nid = "t"\npoints = 1\napi = ["f"]\n')
+        (root / "reference" / "toy" / "tests").mkdir(parents=True)
+        (root / "reference" / "toy" / "tests" / "accuracy_cases.py").write_text(f"def which():\n    return {n}\n")
+        contexts.append(GradingContext(load_manifest(root / "assignments" / "toy" / "assignment.toml"), speed=False))
+    try:
+        assert [c.trusted("accuracy_cases:which")() for c in contexts] == [1, 2]
+    finally:
+        for c in contexts:
+            c.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import fcntl
+import hashlib
 import importlib.util
 import platform
 import shutil
@@ -202,7 +203,9 @@ class GradingContext:
         """A function of the hidden tests folder, given as 'module:function' (trusted code)."""
         module_name, func = ref.split(":")
         path = self.assignment.hidden_tests_dir / f"{module_name}.py"
-        key = f"cv3_trusted_{self.assignment.name}_{module_name}"
+        # keyed by the file's path: two courses (or test assignments) may share a name and a module
+        digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+        key = f"cv3_trusted_{self.assignment.name}_{module_name}_{digest}"
         module = sys.modules.get(key)
         if module is None:
             if not path.is_file():
