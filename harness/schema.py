@@ -52,6 +52,12 @@ def identifier(doc: str = "lower_snake_case id, unique in the manifest") -> Key:
     return Key("id", str, REQUIRED, doc, ID_RE.match, "lower_snake_case")
 
 
+def common_keys(points_doc: str) -> tuple[Key, Key, Key]:
+    """``id``, ``title`` and ``points``: the keys every check kind's table starts with."""
+    return (identifier(), Key("title", str, "", doc="shown in reports (default: the id)"),
+            positive("points", float, doc=points_doc))
+
+
 def trusted_ref(name: str, default: Any = REQUIRED, doc: str = "") -> Key:
     rule = (lambda v: ":" in v) if default is REQUIRED else (lambda v: v == "" or ":" in v)
     return Key(name, str, default, doc, rule, "write it as 'module:function'", ref="trusted")

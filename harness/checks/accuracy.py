@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.checks.base import Check, ParseContext, register
 from harness.results import CheckResult, TaskResult
-from harness.schema import Key, ManifestError, identifier, positive, trusted_ref
+from harness.schema import common_keys, Key, ManifestError, positive, trusted_ref
 
 if TYPE_CHECKING:  # pragma: no cover
     from harness.grading.submission import SubmissionGrading
@@ -52,9 +52,7 @@ class AccuracyCheck(Check):
     template: ClassVar[str] = "metric.html.j2"
     section: ClassVar[str] = "Accuracy on held-out data"
     keys: ClassVar[tuple[Key, ...]] = (
-        identifier(),
-        Key("title", str, "", doc="shown in reports (default: the id)"),
-        positive("points", float, doc="full points at or above target"),
+        *common_keys("full points at or above target"),
         Key("entry", str, doc="the public function called on each batch of held-out inputs", ref="api"),
         trusted_ref("data", doc="'module:function' -> (list of (args, kwargs), targets); "
                     "targets never enter the sandbox"),

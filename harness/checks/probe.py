@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from harness.checks.accuracy import MODEL_ERRORS, linear_points, metric_view
 from harness.checks.base import Check, ParseContext, register
 from harness.results import CheckResult, TaskResult
-from harness.schema import Key, ManifestError, identifier, positive, trusted_ref
+from harness.schema import common_keys, Key, ManifestError, positive, trusted_ref
 
 if TYPE_CHECKING:  # pragma: no cover
     from harness.grading.submission import SubmissionGrading
@@ -54,9 +54,7 @@ class ProbeCheck(Check):
     template: ClassVar[str] = "metric.html.j2"
     section: ClassVar[str] = "Probes on frozen features"
     keys: ClassVar[tuple[Key, ...]] = (
-        identifier(),
-        Key("title", str, "", doc="shown in reports (default: the id)"),
-        positive("points", float, doc="full points at or above target"),
+        *common_keys("full points at or above target"),
         Key("train", str, doc="the training entry point, run on unlabeled data in the sandbox", ref="api"),
         trusted_ref("train_data", doc="'module:function'(device=...) -> (args, kwargs) of the training call "
                     "(unlabeled data only)"),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from harness.checks.base import Check, ParseContext, register
 from harness.results import CheckResult, TaskResult
-from harness.schema import Key, ManifestError, identifier, positive, trusted_ref
+from harness.schema import common_keys, Key, ManifestError, positive, trusted_ref
 
 if TYPE_CHECKING:  # pragma: no cover
     from harness.grading.submission import SubmissionGrading
@@ -45,9 +45,7 @@ class SpeedCheck(Check):
     template: ClassVar[str] = "speed.html.j2"
     section: ClassVar[str] = "Speed"
     keys: ClassVar[tuple[Key, ...]] = (
-        identifier(),
-        Key("title", str, "", doc="shown in reports (default: the id)"),
-        positive("points", float, doc="full points at or below full_ratio"),
+        *common_keys("full points at or below full_ratio"),
         Key("target", str, doc="the public function that is timed", ref="api"),
         Key("baseline", str, doc="a dotted library path (torchvision.ops.nms) or 'reference:<api name>'",
             ref="baseline"),

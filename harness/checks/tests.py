@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from harness.checks.base import Check, register
 from harness.results import CheckResult, TaskResult
-from harness.schema import Key, identifier, positive
+from harness.schema import common_keys, Key
 
 if TYPE_CHECKING:  # pragma: no cover
     from harness.grading.submission import SubmissionGrading
@@ -36,9 +36,7 @@ class TestTask(Check):
     result_kind: ClassVar[str] = "test"
     order: ClassVar[int] = 0
     keys: ClassVar[tuple[Key, ...]] = (
-        identifier(),
-        Key("title", str, "", doc="shown in reports (default: the id)"),
-        positive("points", float, doc="split evenly over the task's tests"),
+        *common_keys("split evenly over the task's tests"),
         Key("api", list, (), doc="public names of the package this task grades (the stub's API)"),
     )
 
