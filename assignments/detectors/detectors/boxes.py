@@ -4,6 +4,11 @@ You wrote all of these in the ``detection`` assignment: paste your implementatio
 sandbox blocks ``torchvision``). They are not graded on their own, but the graded functions
 and your model call them. Boxes are ``(x1, y1, x2, y2)`` float tensors in pixels with no
 ``+1`` (torchvision's convention).
+
+Half precision, as in ``detection``: IoU and NMS compute in float32 for float16 / bfloat16
+boxes (an area overflows float16 once a box is about 181 x 181 pixels), and RoI Align computes
+in float32 for a half-precision feature map and returns the map's dtype, with or without
+``torch.autocast`` (what torchvision does under autocast).
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
         boxes2 (Tensor[M, 4]): (x1, y1, x2, y2), float.
 
     Returns:
-        Tensor[N, M]: ``out[i, j] = IoU(boxes1[i], boxes2[j])``.
+        Tensor[N, M]: ``out[i, j] = IoU(boxes1[i], boxes2[j])``; float32 for float16 / bfloat16
+        boxes.
 
     Raises:
         TypeError: if an argument is not a tensor.
@@ -176,6 +182,7 @@ def roi_align(
         aligned (bool): shift the RoI by half a pixel.
 
     Returns:
-        Tensor[K, C, oh, ow]: pooled features.
+        Tensor[K, C, oh, ow]: pooled features, in the dtype of ``input`` (computed in float32 for
+        a float16 / bfloat16 map).
     """
     raise NotImplementedError("roi_align: paste your code from assignment detection (README.md, `helpers`)")

@@ -88,7 +88,8 @@ def assign_fpn_levels(
 
     ``k = floor(k0 + log2(sqrt(w h) / s0) + eps)`` with ``k0 = canonical_level`` and
     ``s0 = canonical_scale``, clamped to ``[k_min, k_max]``, returned as ``k - k_min`` (an index
-    into the list of maps, finest first). As torchvision's ``LevelMapper``.
+    into the list of maps, finest first). As torchvision's ``LevelMapper``, which computes the
+    area in float32 for float16 / bfloat16 boxes.
 
     Args:
         boxes (Tensor[K, 4]): (x1, y1, x2, y2) in image coordinates.

@@ -4,6 +4,11 @@ You wrote all of these in the ``detection`` assignment: paste your implementatio
 sandbox blocks ``torchvision``). They are not graded on their own, but the graded functions
 and your model call them. Boxes are ``(x1, y1, x2, y2)`` float tensors in pixels with no
 ``+1`` (torchvision's convention).
+
+Half precision, as in ``detection``: IoU and NMS compute in float32 for float16 / bfloat16
+boxes (an area overflows float16 once a box is about 181 x 181 pixels), and RoI Align computes
+in float32 for a half-precision feature map and returns the map's dtype, with or without
+``torch.autocast`` (what torchvision does under autocast).
 """
 
 from __future__ import annotations
@@ -34,6 +39,11 @@ def _check_boxes(name: str, boxes: object) -> None:
         raise TypeError(f"{name} must be a torch.Tensor of shape [N, 4], got {type(boxes).__name__}")
     if boxes.dim() != 2 or boxes.shape[1] != 4:
         raise ValueError(f"{name} must have shape [N, 4] with rows (x1, y1, x2, y2), got {list(boxes.shape)}")
+
+
+def _upcast(boxes: Tensor) -> Tensor:
+    """float16 / bfloat16 -> float32 (areas overflow or lose digits); other dtypes unchanged."""
+    return boxes.float() if boxes.dtype in (torch.float16, torch.bfloat16) else boxes
 # END SOLUTION
 
 
@@ -47,7 +57,8 @@ def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
         boxes2 (Tensor[M, 4]): (x1, y1, x2, y2), float.
 
     Returns:
-        Tensor[N, M]: ``out[i, j] = IoU(boxes1[i], boxes2[j])``.
+        Tensor[N, M]: ``out[i, j] = IoU(boxes1[i], boxes2[j])``; float32 for float16 / bfloat16
+        boxes.
 
     Raises:
         TypeError: if an argument is not a tensor.
@@ -57,6 +68,7 @@ def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     # STUB: raise NotImplementedError("box_iou: paste your code from assignment detection (README.md, `helpers`)")
     _check_boxes("boxes1", boxes1)
     _check_boxes("boxes2", boxes2)
+    boxes1, boxes2 = _upcast(boxes1), _upcast(boxes2)
     area1 = (boxes1[:, 2] - boxes1[:, 0]) * (boxes1[:, 3] - boxes1[:, 1])  # [N]
     area2 = (boxes2[:, 2] - boxes2[:, 0]) * (boxes2[:, 3] - boxes2[:, 1])  # [M]
     lt = torch.max(boxes1[:, None, :2], boxes2[None, :, :2])  # [N, M, 2]
@@ -108,7 +120,7 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     _check_boxes("boxes", boxes)
     if boxes.shape[0] == 0:
         return torch.empty(0, dtype=torch.int64, device=boxes.device)
-    return _greedy(boxes, scores, float(iou_threshold))
+    return _greedy(_upcast(boxes), scores, float(iou_threshold))
     # END SOLUTION
 
 
@@ -131,6 +143,7 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
     if boxes.shape[0] == 0:
         return torch.empty(0, dtype=torch.int64, device=boxes.device)
     # offset every category by more than the extent of all boxes: no overlap across categories
+    boxes = _upcast(boxes)
     extent = boxes.max() - boxes.min() + 1
     shifted = boxes - boxes.min() + (idxs.to(boxes.dtype) * extent)[:, None]  # [N, 4]
     return _greedy(shifted, scores, float(iou_threshold))
@@ -335,11 +348,16 @@ def roi_align(
         aligned (bool): shift the RoI by half a pixel.
 
     Returns:
-        Tensor[K, C, oh, ow]: pooled features.
+        Tensor[K, C, oh, ow]: pooled features, in the dtype of ``input`` (computed in float32 for
+        a float16 / bfloat16 map).
     """
     # BEGIN SOLUTION
     # STUB: raise NotImplementedError("roi_align: paste your code from assignment detection (README.md, `helpers`)")
     oh, ow = (output_size, output_size) if isinstance(output_size, int) else (int(output_size[0]), int(output_size[1]))
+    if input.dtype in (torch.float16, torch.bfloat16):
+        with torch.autocast(device_type=input.device.type, enabled=False):
+            return roi_align(input.float(), boxes.float(), (oh, ow), spatial_scale, sampling_ratio,
+                             aligned).to(input.dtype)
     k, c = boxes.shape[0], input.shape[1]
     out = input.new_zeros((k, c, oh, ow))  # [K, C, oh, ow]
     if k == 0:

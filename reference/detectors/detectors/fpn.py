@@ -128,7 +128,8 @@ def assign_fpn_levels(
 
     ``k = floor(k0 + log2(sqrt(w h) / s0) + eps)`` with ``k0 = canonical_level`` and
     ``s0 = canonical_scale``, clamped to ``[k_min, k_max]``, returned as ``k - k_min`` (an index
-    into the list of maps, finest first). As torchvision's ``LevelMapper``.
+    into the list of maps, finest first). As torchvision's ``LevelMapper``, which computes the
+    area in float32 for float16 / bfloat16 boxes.
 
     Args:
         boxes (Tensor[K, 4]): (x1, y1, x2, y2) in image coordinates.
@@ -150,6 +151,8 @@ def assign_fpn_levels(
         raise ValueError(f"boxes must be a Tensor[K, 4] (x1, y1, x2, y2), got {shape}")
     if k_min > k_max:
         raise ValueError(f"k_min must be <= k_max, got k_min={k_min}, k_max={k_max}")
+    if boxes.dtype in (torch.float16, torch.bfloat16):
+        boxes = boxes.float()  # a float16 area overflows above about 256 x 256 pixels
     area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])  # [K]
     scale = torch.sqrt(area)  # [K]
     levels = torch.floor(canonical_level + torch.log2(scale / canonical_scale) + eps)  # [K]
