@@ -23,7 +23,9 @@ def iou_cost(tracks: Tensor, dets: Tensor) -> Tensor:
 
     Returns:
         Tensor[T, D]: ``out[t, d] = 1 - IoU(tracks[t], dets[d])`` in [0, 1], in the promoted
-        floating dtype of the inputs (integer inputs give the default float dtype).
+        floating dtype of the inputs (integer inputs give the default float dtype; float16 and
+        bfloat16 inputs are computed in float32 and give float32, as ``torchvision.ops.box_iou``:
+        a float16 area overflows above about 256 x 256 pixels).
 
     Raises:
         TypeError: if an argument is not a tensor.

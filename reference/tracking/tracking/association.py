@@ -37,6 +37,8 @@ def _box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     """Pairwise IoU; negative widths/heights count as 0 and an empty union gives IoU 0."""
     dtype = torch.promote_types(boxes1.dtype, boxes2.dtype)
     dtype = dtype if dtype.is_floating_point else torch.get_default_dtype()
+    if dtype in (torch.float16, torch.bfloat16):
+        dtype = torch.float32  # a float16 area overflows above about 256 x 256 pixels
     a, b = boxes1.to(dtype), boxes2.to(dtype)
     area_a = (a[:, 2] - a[:, 0]).clamp(min=0) * (a[:, 3] - a[:, 1]).clamp(min=0)  # [N]
     area_b = (b[:, 2] - b[:, 0]).clamp(min=0) * (b[:, 3] - b[:, 1]).clamp(min=0)  # [M]
@@ -63,7 +65,9 @@ def iou_cost(tracks: Tensor, dets: Tensor) -> Tensor:
 
     Returns:
         Tensor[T, D]: ``out[t, d] = 1 - IoU(tracks[t], dets[d])`` in [0, 1], in the promoted
-        floating dtype of the inputs (integer inputs give the default float dtype).
+        floating dtype of the inputs (integer inputs give the default float dtype; float16 and
+        bfloat16 inputs are computed in float32 and give float32, as ``torchvision.ops.box_iou``:
+        a float16 area overflows above about 256 x 256 pixels).
 
     Raises:
         TypeError: if an argument is not a tensor.
