@@ -100,3 +100,25 @@ def test_anchor_order_is_ratio_then_size(student):
 def test_anchors_reject_non_positive_arguments(student, stride, sizes, ratios, name):
     with pytest.raises(ValueError, match=name):
         student.generate_anchors((2, 2), stride, sizes, ratios)
+
+
+# ================================================================ classes of one-mistake variants
+# (found by `cv3 check detection --mutants`): each element of each pair argument checked, at its
+# boundary, with the documented exception.
+
+
+@pytest.mark.task("anchors")
+@pytest.mark.parametrize("name", ["feature_size", "stride"])
+def test_anchors_check_each_element_of_a_pair(student, name):
+    def call(value):
+        args = {"feature_size": (2, 3), "stride": (8, 8)}
+        args[name] = value
+        return student.generate_anchors(args["feature_size"], args["stride"], (32.0,), (1.0,))
+
+    for value in [(2, 0), (0, 2), (2, -1), (-1, 2)]:
+        with pytest.raises(ValueError, match=name):
+            call(value)
+    for value in [(2, 3.0), (2.0, 3), (True, 3), (2, False), (2,), (2, 3, 4), "ab", 5]:
+        with pytest.raises(TypeError, match=name):
+            call(value)
+    assert call((1, 1)).shape[1] == 4  # the smallest allowed values

@@ -513,3 +513,74 @@ def test_coco_evaluate_rejects_a_bad_iscrowd(student, scenes):
     targets[3]["iscrowd"] = torch.zeros(len(targets[3]["labels"]) + 1, dtype=torch.bool)
     with pytest.raises(ValueError, match="iscrowd"):
         student.coco_evaluate(noisy_predictions(scenes, 1), targets)
+
+
+# ================================================================ classes of one-mistake variants
+# (found by `cv3 check detection --mutants`): every argument checked, float64 arithmetic for
+# float32 curves, the 11 recall levels at exact recall values, a category without detections
+# anywhere in the list of categories.
+
+
+@pytest.mark.task("ap")
+@pytest.mark.parametrize("which", ["det_boxes", "gt_boxes", "det_scores"])
+def test_match_detections_checks_every_argument(student, which):
+    args = {"det_boxes": torch.tensor([[0.0, 0.0, 4.0, 4.0], [1.0, 1.0, 5.0, 5.0]]),
+            "det_scores": torch.tensor([0.9, 0.8]), "gt_boxes": torch.tensor([[0.0, 0.0, 4.0, 4.0]])}
+    bad = {"det_boxes": args["det_boxes"][:, :3], "gt_boxes": args["gt_boxes"][0],
+           "det_scores": args["det_scores"][:1]}[which]
+    args[which] = bad
+    with pytest.raises(ValueError, match=which):
+        student.match_detections(args["det_boxes"], args["det_scores"], args["gt_boxes"], 0.5)
+
+
+@pytest.mark.task("ap")
+@pytest.mark.parametrize("method", ["voc", "voc07", "coco"])
+def test_average_precision_of_float32_curves_is_computed_in_float64(student, method):
+    gen = torch.Generator().manual_seed(7)
+    is_tp = torch.rand(300, generator=gen) < 0.6
+    tp = torch.cumsum(is_tp.double(), 0)
+    precision = (tp / torch.arange(1, 301, dtype=torch.float64)).float()  # float32 curves
+    recall = (tp / 211.0).float()
+    expected = oracle_average_precision(precision.double().numpy(), recall.double().numpy(), method)
+    got = student.average_precision(precision, recall, method)
+    assert_float(got, expected, atol=1e-13, case=f"{method}, float32 inputs, the sums in float64")
+
+
+@pytest.mark.task("ap")
+def test_average_precision_voc07_at_recalls_equal_to_the_levels(student):
+    # recall exactly 0.1, 0.2, ..., 1.0 (k / 10 in float64): the levels are numpy.arange(0, 1.1, 0.1)
+    # in float64 (0.30000000000000004, 0.7000000000000001...), not float32 and not linspace
+    recall = torch.arange(1, 11, dtype=torch.float64) / 10
+    precision = torch.linspace(1.0, 0.1, 10, dtype=torch.float64) ** 2
+    levels = np.arange(0, 1.1, 0.1)
+    r, p = recall.numpy(), precision.numpy()
+    expected = float(np.mean([p[r >= t].max(initial=0.0) for t in levels]))
+    assert_float(student.average_precision(precision, recall, "voc07"), expected, atol=1e-15,
+                 case="recall exactly at the 11 levels")
+
+
+@pytest.mark.task("ap")
+@pytest.mark.parametrize("missing", [1, 2])
+def test_coco_evaluate_a_category_without_detections_before_others(student, scenes, coco_gt, missing):
+    predictions = []
+    for s in scenes:
+        keep = s["labels"] != missing
+        n = int(keep.sum())
+        predictions.append({"boxes": s["boxes"][keep], "scores": torch.linspace(0.9, 0.2, n),
+                            "labels": s["labels"][keep]})
+    expected = cocoeval_stats(coco_gt, predictions)
+    got = student.coco_evaluate(predictions, targets_of(scenes))
+    assert_coco_stats(got, expected, case=f"no detection of category {missing} in any image")
+
+
+@pytest.mark.task("ap")
+@pytest.mark.parametrize("which", ["predictions", "targets"])
+def test_coco_evaluate_checks_the_boxes_of_every_record(student, which):
+    record = {"boxes": torch.tensor([[0.0, 0.0, 4.0, 4.0]]), "labels": torch.tensor([1])}
+    pred = {**record, "scores": torch.tensor([0.9])}
+    for bad, error in [(torch.tensor([[0.0, 0.0, 4.0]]), ValueError), (torch.tensor([0.0, 0.0, 4.0, 4.0]), ValueError),
+                       ([[0.0, 0.0, 4.0, 4.0]], TypeError)]:
+        preds, targets = [pred, dict(pred)], [record, dict(record)]
+        (preds if which == "predictions" else targets)[1]["boxes"] = bad
+        with pytest.raises(error, match=rf"{which}\[1\]\['boxes'\]"):
+            student.coco_evaluate(preds, targets)

@@ -444,3 +444,23 @@ def test_batched_nms_categories_do_not_suppress_each_other(student):
 def test_batched_nms_of_no_boxes_is_empty(student):
     got = student.batched_nms(torch.zeros(0, 4), torch.zeros(0), torch.zeros(0, dtype=torch.int64), 0.5)
     assert_tensor(got, torch.zeros(0, dtype=torch.int64), case="N=0")
+
+
+# ================================================================ classes of one-mistake variants
+# (found by `cv3 check detection --mutants`): the smallest non-empty inputs (one box, one box per
+# category) next to the empty ones.
+
+
+@pytest.mark.task("nms")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_nms_and_batched_nms_of_a_single_box(student, dtype):
+    box = torch.tensor([[1.0, 2.0, 5.0, 7.0]], dtype=dtype)
+    score = torch.tensor([0.3], dtype=dtype)
+    expected = torch.tensor([0], dtype=torch.int64)
+    assert_tensor(student.nms(box, score, 0.5), expected, case="one box")
+    assert_tensor(student.batched_nms(box, score, torch.tensor([4]), 0.5), expected, case="one box, batched")
+    # one box per category: nothing is suppressed across categories, order by score
+    boxes = box.repeat(3, 1)
+    scores = torch.tensor([0.2, 0.9, 0.5], dtype=dtype)
+    assert_tensor(student.batched_nms(boxes, scores, torch.tensor([0, 1, 2]), 0.5),
+                  torch.tensor([1, 2, 0], dtype=torch.int64), case="identical boxes, one per category")

@@ -222,3 +222,16 @@ def test_decode_inverts_encode_in_float64(student, weights):
     codes = student.encode_boxes(gt, proposals, weights)
     got = student.decode_boxes(codes, proposals, weights)
     assert_tensor(got, gt, atol=1e-10, case=f"decode(encode(gt, p), p), weights {weights}")
+
+
+# ================================================================ classes of one-mistake variants
+# (found by `cv3 check detection --mutants`): integer boxes are encoded in the default float dtype.
+
+
+@pytest.mark.task("coder")
+def test_encode_boxes_of_integer_boxes_in_the_default_float_dtype(student):
+    gt = torch.tensor([[3, 4, 20, 30], [10, 12, 15, 40]])
+    proposals = torch.tensor([[1, 2, 25, 28], [9, 10, 17, 33]])
+    expected = BoxCoder((10.0, 10.0, 5.0, 5.0)).encode_single(gt.float(), proposals.float())
+    got = student.encode_boxes(gt, proposals, (10.0, 10.0, 5.0, 5.0))
+    assert_tensor(got, expected, atol=1e-5, rtol=1e-5, case="int64 boxes: float32 codes")

@@ -246,3 +246,22 @@ def test_sample_balanced_on_device(student, device):
     pos, neg = bool_mask(pos, 55, "pos_mask", device), bool_mask(neg, 55, "neg_mask", device)
     assert_tensor(pos.sum(), torch.tensor(8, device=device), case=f"number of positives on {device}")
     assert_tensor(neg.sum(), torch.tensor(8, device=device), case=f"number of negatives on {device}")
+
+
+# ================================================================ classes of one-mistake variants
+# (found by `cv3 check detection --mutants`): every argument checked, with a message naming it.
+
+
+@pytest.mark.task("matching")
+@pytest.mark.parametrize("name", ["anchors", "gt_boxes"])
+def test_assign_anchor_targets_checks_each_box_argument(student, name):
+    good = torch.tensor([[0.0, 0.0, 4.0, 4.0], [2.0, 2.0, 6.0, 6.0]])
+    for value, error in [([[0.0, 0.0, 1.0, 1.0]], TypeError), (torch.zeros(2, 3), ValueError),
+                         (torch.zeros(4), ValueError), (torch.zeros(2, 4, 1), ValueError)]:
+        args = {"anchors": good, "gt_boxes": good[:1]}
+        args[name] = value
+        with pytest.raises(error, match=name):
+            student.assign_anchor_targets(args["anchors"], args["gt_boxes"], 0.7, 0.3, True)
+    # equal thresholds are allowed (no ignored band)
+    got = student.assign_anchor_targets(good, good[:1], 0.5, 0.5, False)
+    assert got.tolist() == [0, -1]

@@ -342,3 +342,91 @@ def test_roi_align_vjp_matches_torchvision(student, sampling_ratio):
     assert_tensor(
         grads[0], expected, atol=1e-12, rtol=1e-10, case=f"d/d input, 6 rois, sampling_ratio {sampling_ratio}"
     )
+
+
+# ================================================================ classes of one-mistake variants
+# (found by `cv3 check detection --mutants`): float64 bin edges, RoIs leaving the map on one side
+# only, and every boundary of the argument checks.
+
+# RoI sizes (in feature cells) and output sizes where a float32 bin size ``n / o`` rounds up, so
+# that ``o * bin`` passes ``n`` and the last bin would take one column (row) too many
+_FLOAT32_BINS = [(7, 13), (13, 11), (14, 13), (15, 11), (25, 11), (29, 7)]
+
+
+@pytest.mark.task("roi_pool")
+@pytest.mark.parametrize("n, o", _FLOAT32_BINS)
+def test_roi_pool_float64_bins_are_computed_in_float64(student, n, o):
+    x = feature_map(1, 3, 48, 48, seed=n * 100 + o, dtype=torch.float64)
+    rois = torch.tensor([[0, 4, 5, 4 + n - 1, 5 + n - 1], [0, 2, 3, 2 + n - 1, 3 + 3]], dtype=torch.float64)
+    expected = torchvision.ops.roi_pool(x, rois, (o, o), 1.0)
+    assert_tensor(student.roi_pool(x, rois, (o, o), 1.0), expected, **TOL[torch.float64],
+                  case=f"RoI of {n} cells, output {o}x{o}, float64")
+
+
+@pytest.mark.task("roi_pool")
+@pytest.mark.parametrize("side", ["left", "right", "top", "bottom"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_roi_pool_roi_leaving_the_map_on_one_side(student, side, dtype):
+    x = feature_map(1, 2, 10, 12, seed=3, dtype=dtype)
+    inside = [0.0, 3.0, 2.0, 8.0, 7.0]
+    far = {"left": [0.0, -30.0, 2.0, -20.0, 7.0], "right": [0.0, 14.0, 2.0, 25.0, 7.0],
+           "top": [0.0, 3.0, -30.0, 8.0, -20.0], "bottom": [0.0, 3.0, 12.0, 8.0, 25.0]}[side]
+    half = {"left": [0.0, -6.0, 2.0, 4.0, 7.0], "right": [0.0, 8.0, 2.0, 16.0, 7.0],
+            "top": [0.0, 3.0, -6.0, 8.0, 4.0], "bottom": [0.0, 3.0, 6.0, 8.0, 14.0]}[side]
+    rois = torch.tensor([inside, far, half], dtype=dtype)
+    for size in [(2, 3), (3, 2), (4, 4)]:
+        expected = torchvision.ops.roi_pool(x, rois, size, 1.0)
+        assert_tensor(student.roi_pool(x, rois, size, 1.0), expected, **TOL[dtype],
+                      case=f"RoIs outside the map on the {side}, output {size}")
+
+
+def _bad_roi_arguments():
+    x = feature_map(2, 2, 6, 6, seed=0)
+    good = torch.tensor([[0.0, 1.0, 1.0, 4.0, 4.0]])
+    return x, good, [
+        ("boxes", good[:, 1:], ValueError, r"boxes must have shape \[K, 5\]"),
+        ("boxes", good[:, :, None], ValueError, r"boxes must have shape \[K, 5\]"),
+        ("boxes", good[0], ValueError, r"boxes must have shape \[K, 5\]"),
+        ("output_size", (2, 2.5), TypeError, "output_size must be an int or a pair of ints"),
+        ("output_size", (2.5, 2), TypeError, "output_size must be an int or a pair of ints"),
+        ("output_size", (True, 2), TypeError, "output_size must be an int or a pair of ints"),
+        ("output_size", (2, 2, 2), TypeError, "output_size must be an int or a pair of ints"),
+        ("output_size", (0, 2), ValueError, "output_size must be positive"),
+        ("output_size", (2, 0), ValueError, "output_size must be positive"),
+        ("output_size", (2, -1), ValueError, "output_size must be positive"),
+        ("output_size", 0, ValueError, "output_size must be positive"),
+    ]
+
+
+@pytest.mark.parametrize("op", [pytest.param("roi_pool", marks=pytest.mark.task("roi_pool")),
+                                pytest.param("roi_align", marks=pytest.mark.task("roi_align"))])
+def test_roi_ops_reject_each_bad_argument(student, op):
+    x, good, cases = _bad_roi_arguments()
+    for name, value, error, match in cases:
+        boxes = value if name == "boxes" else good
+        size = value if name == "output_size" else 2
+        with pytest.raises(error, match=match):
+            getattr(student, op)(x, boxes, size, 1.0)
+    # the smallest allowed output size works
+    assert getattr(student, op)(x, good, (1, 1), 1.0).shape == (1, 2, 1, 1)
+
+
+@pytest.mark.parametrize("op", [pytest.param("roi_pool", marks=pytest.mark.task("roi_pool")),
+                                pytest.param("roi_align", marks=pytest.mark.task("roi_align"))])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_roi_ops_on_inverted_rois(student, op, dtype):
+    # x2 < x1 and / or y2 < y1: torchvision clamps the size (roi_pool: to 1 cell; roi_align with
+    # aligned=False: to 1 unit; aligned=True keeps the negative size)
+    x = feature_map(1, 2, 9, 11, seed=4, dtype=dtype)
+    rois = torch.tensor([[0, 6.0, 2.0, 3.0, 7.0], [0, 2.0, 6.0, 7.0, 3.0], [0, 7.0, 6.0, 2.0, 1.0],
+                         [0, 4.0, 4.0, 3.6, 3.2]], dtype=dtype)
+    if op == "roi_pool":
+        for size in [(2, 2), (3, 1)]:
+            expected = torchvision.ops.roi_pool(x, rois, size, 1.0)
+            assert_tensor(student.roi_pool(x, rois, size, 1.0), expected, **TOL[dtype],
+                          case=f"inverted RoIs, output {size}")
+        return
+    for aligned in (False, True):
+        expected = torchvision.ops.roi_align(x, rois, (2, 3), 1.0, 2, aligned)
+        assert_tensor(student.roi_align(x, rois, (2, 3), 1.0, 2, aligned), expected, **TOL[dtype],
+                      case=f"inverted RoIs, aligned={aligned}")

@@ -396,3 +396,51 @@ def test_track_sequence_of_unrelated_detections(student):
     out = student.track_sequence(dets, feats)
     check_track_rows(out, 2, "two unrelated detections")
     assert out.shape[0] <= 2, f"two detections in two frames gave {out.shape[0]} rows"
+
+
+# ================================================================ classes of one-mistake variants
+# (found by `cv3 check mpn --mutants`): load_weights refuses each kind of mismatch on its own
+# (only a missing key, only an unexpected key, only a wrong shape) with the documented exception.
+
+
+@pytest.mark.task("mpn")
+def test_mpn_load_weights_rejects_each_mismatch_alone(student, reference):
+    net, model = fitted_net(student, reference)
+    weights = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    first = next(iter(weights))
+    missing = {k: v for k, v in weights.items() if k != first}
+    with pytest.raises(KeyError, match="missing"):
+        model.load_weights(missing)
+    with pytest.raises(KeyError, match="unexpected"):
+        model.load_weights({**weights, "extra.weight": torch.zeros(2)})
+    with pytest.raises(ValueError, match=first.replace(".", r"\.")):
+        model.load_weights({**weights, first: torch.zeros(*weights[first].shape, 1)})
+    model.load_weights(weights)  # the matching dict still loads
+
+
+# ================================================================ classes of one-mistake variants
+# (found by `cv3 check mpn --mutants`): links into the first nodes (detection 0), chains whose
+# first detection is not the lowest index, and indices checked at both ends.
+
+
+@pytest.mark.task("flow")
+def test_flow_to_trajectories_links_into_detection_zero(student):
+    # three detections: 2 -> 0 is one track (its first detection is 2), 1 alone; nodes: in_i = 2 + 2i
+    edges = [(0, 6), (6, 7), (7, 2), (2, 3), (3, 1),  # source -> in_2 -> out_2 -> in_0 -> out_0 -> sink
+             (0, 4), (4, 5), (5, 1),  # source -> in_1 -> out_1 -> sink
+             (5, 2), (3, 6)]  # inactive links
+    graph = {"edge_index": torch.tensor(edges, dtype=torch.int64).T.contiguous(), "num_nodes": 8}
+    active = torch.tensor([True] * 8 + [False, False])
+    got = student.flow_to_trajectories(graph, active)
+    # tracks numbered by the index of their first detection: {1} -> 0, {2, 0} -> 1
+    assert_tensor(got, torch.tensor([1, 0, 1], dtype=torch.int64), case="a link into detection 0")
+
+
+@pytest.mark.task("graph")
+def test_edge_features_check_edge_indices_at_both_ends(student):
+    boxes = torch.tensor([[0.0, 0.0, 4.0, 4.0], [1.0, 1.0, 5.0, 6.0], [2.0, 2.0, 3.0, 7.0]])
+    frames, feats = torch.tensor([1, 2, 3]), torch.zeros(3, 2)
+    for bad in ([[0, -1], [1, 2]], [[0, 1], [-1, 2]], [[0, 1], [1, 3]], [[3, 1], [1, 2]]):
+        with pytest.raises(ValueError, match="edge_index"):
+            student.edge_features(boxes, frames, feats, torch.tensor(bad))
+    assert student.edge_features(boxes, frames, feats, torch.tensor([[0, 1], [1, 2]])).shape[0] == 2

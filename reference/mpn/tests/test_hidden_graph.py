@@ -143,3 +143,23 @@ def test_edge_features_rejects_bad_inputs(student):
         student.edge_features(boxes, frames, feats, torch.tensor([[0], [5]]))
     with pytest.raises(ValueError, match="boxes"):
         student.edge_features(boxes[:, :3], frames, feats, ei)
+
+
+# ================================================================ classes of one-mistake variants
+# (found by `cv3 check mpn --mutants`): degenerate boxes at the boundary (exactly zero width or
+# height) are refused with the documented exception, in either coordinate and in any row.
+
+
+@pytest.mark.task("graph")
+@pytest.mark.parametrize("bad", [[2.0, 1.0, 2.0, 5.0], [2.0, 1.0, 6.0, 1.0], [2.0, 1.0, 1.0, 5.0],
+                                 [2.0, 1.0, 6.0, 0.5], [3.0, 3.0, 3.0, 3.0]],
+                         ids=["zero-width", "zero-height", "negative-width", "negative-height", "a-point"])
+@pytest.mark.parametrize("row", [0, 2])
+def test_edge_features_refuse_boxes_without_area(student, bad, row):
+    boxes = torch.tensor([[0.0, 0.0, 4.0, 4.0], [1.0, 1.0, 5.0, 6.0], [2.0, 2.0, 3.0, 7.0]], dtype=torch.float64)
+    boxes[row] = torch.tensor(bad, dtype=torch.float64)
+    frames = torch.tensor([1, 2, 3])
+    feats = torch.zeros(3, 2)
+    ei = torch.tensor([[0, 1], [1, 2]])
+    with pytest.raises(ValueError, match="positive width and height"):
+        student.edge_features(boxes, frames, feats, ei)

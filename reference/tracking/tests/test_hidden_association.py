@@ -282,3 +282,50 @@ def test_associate_rejects_bad_input(student):
         student.associate(torch.zeros(2, 2), float("inf"))
     with pytest.raises(ValueError):
         student.associate(torch.zeros(2), 0.5)
+
+
+# ================================================================ classes of one-mistake variants
+# (found by `cv3 check tracking --mutants`): degenerate geometry in either argument.
+
+
+def iou_cost_oracle(a, b):
+    """1 - IoU in a float64 loop; negative widths and heights count as 0, an empty union gives 0."""
+    out = torch.ones(len(a), len(b), dtype=torch.float64)
+    for i, p in enumerate(a.double().tolist()):
+        for j, q in enumerate(b.double().tolist()):
+            area = [max(0.0, r[2] - r[0]) * max(0.0, r[3] - r[1]) for r in (p, q)]
+            iw = max(0.0, min(p[2], q[2]) - max(p[0], q[0]))
+            ih = max(0.0, min(p[3], q[3]) - max(p[1], q[1]))
+            union = area[0] + area[1] - iw * ih
+            out[i, j] = 1.0 - (iw * ih / union if union > 0 else 0.0)
+    return out
+
+
+@pytest.mark.task("association")
+@pytest.mark.parametrize("side", ["tracks", "dets"])
+def test_iou_cost_degenerate_boxes_in_either_argument(student, side):
+    normal = torch.tensor([[0.0, 0.0, 4.0, 4.0], [1.0, 1.0, 3.0, 3.5], [2.0, 0.5, 2.5, 0.75]], dtype=torch.float64)
+    odd = torch.tensor([
+        [1.0, 1.0, 3.0, 0.5],  # inverted in y by less than 1
+        [1.0, 1.0, 0.5, 3.0],  # inverted in x by less than 1
+        [0.0, 3.0, 4.0, 0.0],  # inverted in y by 3
+        [1.0, 1.0, 1.5, 1.25],  # smaller than a pixel
+        [0.5, 0.5, 3.5, 1.2],  # less than a pixel high
+        [2.0, 2.0, 2.0, 2.0],  # a point
+    ], dtype=torch.float64)
+    tracks, dets = (odd, normal) if side == "tracks" else (normal, odd)
+    assert_tensor(student.iou_cost(tracks, dets), iou_cost_oracle(tracks, dets), atol=1e-12,
+                  case=f"inverted and sub-pixel boxes as {side}")
+
+
+@pytest.mark.task("association")
+@pytest.mark.parametrize("fn", ["linear_assignment", "associate"])
+def test_cost_checks_name_the_argument(student, fn):
+    extra = (0.5,) if fn == "associate" else ()
+    cases = [([[0.1, 0.2]], TypeError, "cost must be a torch.Tensor"),
+             (torch.zeros(3), ValueError, "cost must be 2-D"),
+             (torch.zeros(2, 2, 2), ValueError, "cost must be 2-D"),
+             (torch.zeros(2, 2, dtype=torch.bool), ValueError, "cost must hold real numbers")]
+    for cost, error, match in cases:
+        with pytest.raises(error, match=match):
+            getattr(student, fn)(cost, *extra)

@@ -192,3 +192,24 @@ def test_mot_metrics_rejects_bad_input(student):
         student.mot_metrics(gt, torch.cat([pred, pred[:1]]))  # an id twice in a frame
     with pytest.raises(ValueError):
         student.mot_metrics(gt, pred, 1.5)
+
+
+# ================================================================ classes of one-mistake variants
+# (found by `cv3 check tracking --mutants`): the ends of iou_threshold's range, and a pair whose
+# IoU equals the threshold exactly (it may match: d <= 1 - iou_threshold).
+
+
+@pytest.mark.task("mot_eval")
+def test_mot_metrics_at_the_boundaries_of_iou_threshold(student):
+    gt = torch.tensor([[1, 1, 0.0, 0.0, 4.0, 2.0], [2, 1, 0.0, 0.0, 4.0, 2.0]], dtype=torch.float64)
+    # IoU([0, 0, 2, 2], [0, 0, 4, 2]) = 0.5 exactly, in float64 (1 - IoU is 0.5 exactly too)
+    pred = torch.tensor([[1, 7, 0.0, 0.0, 2.0, 2.0], [2, 7, 0.0, 0.0, 2.0, 2.0]], dtype=torch.float64)
+    at = student.mot_metrics(gt, pred, 0.5)
+    assert (at["num_matches"], at["num_misses"], at["num_false_positives"]) == (2, 0, 0), at
+    above = student.mot_metrics(gt, pred, 0.5 + 1e-9)
+    assert (above["num_matches"], above["num_misses"]) == (0, 2), above
+    for ok in (0.0, 1.0):  # both ends of [0, 1] are allowed
+        student.mot_metrics(gt, pred, ok)
+    for bad in (-1e-9, 1.0 + 1e-9):
+        with pytest.raises(ValueError, match="iou_threshold"):
+            student.mot_metrics(gt, pred, bad)

@@ -259,3 +259,57 @@ def test_kalman_rejects_bad_parameters(student):
         kf.predict(torch.zeros(2, 7), torch.zeros(2, 8, 8))
     with pytest.raises(ValueError):
         kf.update(torch.zeros(2, 8), torch.eye(8).expand(2, 8, 8).clone(), torch.zeros(3, 4))
+
+
+# ================================================================ classes of one-mistake variants
+# (found by `cv3 check tracking --mutants`): every argument of every motion function and filter
+# method is checked, with the documented exception and a message naming it.
+
+
+def _bad_boxes(name, cols=4):
+    return [([[0.0] * cols], TypeError, name), (torch.zeros(2, cols - 1), ValueError, name),
+            (torch.zeros(2, cols + 1), ValueError, name), (torch.zeros(cols), ValueError, name),
+            (torch.zeros(1, 2, cols), ValueError, name)]
+
+
+@pytest.mark.task("motion")
+def test_motion_functions_check_every_box_argument(student):
+    good = torch.tensor([[0.0, 0.0, 4.0, 2.0]])
+    calls = {
+        "box_to_cxcywh": lambda v: student.box_to_cxcywh(v),
+        "cxcywh_to_box": lambda v: student.cxcywh_to_box(v),
+        "constant_position": lambda v: student.constant_position(v, 1),
+        "constant_velocity/boxes": lambda v: student.constant_velocity(v, good, 1),
+        "constant_velocity/prev_boxes": lambda v: student.constant_velocity(good, v, 1),
+    }
+    names = {"box_to_cxcywh": "boxes", "cxcywh_to_box": "cxcywh", "constant_position": "boxes",
+             "constant_velocity/boxes": "boxes", "constant_velocity/prev_boxes": "prev_boxes"}
+    for what, call in calls.items():
+        for value, error, match in _bad_boxes(names[what]):
+            with pytest.raises(error, match=match):
+                call(value)
+
+
+@pytest.mark.task("motion")
+def test_kalman_filter_methods_check_every_argument(student):
+    kf = student.KalmanBoxFilter()
+    boxes = torch.tensor([[0.0, 0.0, 4.0, 2.0], [1.0, 1.0, 3.0, 5.0]], dtype=torch.float64)
+    mean, cov = kf.initiate(boxes)
+    for value, error, match in _bad_boxes("boxes"):
+        with pytest.raises(error, match=match):
+            kf.initiate(value)
+        with pytest.raises(error, match=match):
+            kf.update(mean, cov, value if not isinstance(value, torch.Tensor) else value.double())
+        with pytest.raises(error, match=match):
+            kf.mahalanobis(mean, cov, value if not isinstance(value, torch.Tensor) else value.double())
+    bad_states = [(mean[:, :7], cov, ValueError, "mean"), (mean[0], cov, ValueError, "mean"),
+                  (mean, cov[:1], ValueError, "covariance"), (mean, cov[:, :7, :7], ValueError, "covariance"),
+                  (mean.tolist(), cov, TypeError, "mean and covariance"),
+                  (mean, cov.tolist(), TypeError, "mean and covariance")]
+    for m, c, error, match in bad_states:
+        for method, extra in [("predict", ()), ("project", ()), ("update", (boxes,)), ("mahalanobis", (boxes,))]:
+            with pytest.raises(error, match=match):
+                getattr(kf, method)(m, c, *extra)
+    for value, error, match in _bad_boxes("mean", cols=8):
+        with pytest.raises(error, match=match):
+            kf.to_boxes(value if not isinstance(value, torch.Tensor) else value.double())

@@ -192,3 +192,70 @@ def test_appearance_cost_rejects_bad_input(student):
         student.appearance_cost(tb, db, embeddings(2, 4, 27), embeddings(2, 4, 28))
     with pytest.raises(ValueError):
         student.appearance_cost(tb, db, embeddings(3, 4, 27), embeddings(2, 4, 28), weight=1.5)
+
+
+# ================================================================ classes of one-mistake variants
+# (found by `cv3 check tracking --mutants`): every embedding and box argument of every re-ID
+# function is checked with a message naming it; rounding below zero never reaches the square root.
+
+
+def _bad_embeddings():
+    return [([[0.0, 1.0]], TypeError), (torch.zeros(3), ValueError), (torch.zeros(2, 3, 1), ValueError),
+            (torch.zeros(2, 3, dtype=torch.int64), ValueError)]
+
+
+@pytest.mark.task("reid")
+def test_reid_functions_check_every_embedding_argument(student):
+    e = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
+    boxes = torch.tensor([[0.0, 0.0, 2.0, 2.0]] * 4)
+    labels = torch.tensor([0, 0, 1, 1])
+    same = torch.tensor([True, False, True, False])
+    calls = {
+        "a": [lambda v: student.pairwise_distances(v, e), lambda v: student.contrastive_loss(v, e, same)],
+        "b": [lambda v: student.pairwise_distances(e, v), lambda v: student.contrastive_loss(e, v, same)],
+        "embeddings": [lambda v: student.batch_hard_triplet_loss(v, labels)],
+        "track_embeddings": [lambda v: student.appearance_cost(boxes, boxes, v, e)],
+        "det_embeddings": [lambda v: student.appearance_cost(boxes, boxes, e, v)],
+    }
+    for name, fns in calls.items():
+        for fn in fns:
+            for value, error in _bad_embeddings():
+                with pytest.raises(error, match=name):
+                    fn(value)
+    for name in ["track_boxes", "det_boxes"]:
+        for value, error in [([[0.0, 0.0, 1.0, 1.0]], TypeError), (torch.zeros(4, 3), ValueError),
+                             (torch.zeros(4), ValueError)]:
+            args = [boxes, boxes, e, e]
+            args[0 if name == "track_boxes" else 1] = value
+            with pytest.raises(error, match=name):
+                student.appearance_cost(*args)
+
+
+@pytest.mark.task("reid")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_pairwise_distances_of_equal_rows_are_zero_not_nan(student, dtype):
+    # |a|^2 + |b|^2 - 2 a.b rounds below zero for equal rows of large norm: clamp at 0 before the root
+    gen = torch.Generator().manual_seed(5)
+    a = (torch.randn(24, 16, generator=gen, dtype=torch.float64) * 100 + 37).to(dtype)
+    for squared in (False, True):
+        got = student.pairwise_distances(a, a.clone(), squared=squared)
+        assert type(got) is torch.Tensor and got.dtype == dtype
+        assert bool((got >= 0).all()) and not bool(got.isnan().any()), f"squared={squared}: {got.diagonal()}"
+        expected = torch.cdist(a.double(), a.double()) ** (2 if squared else 1)
+        # the formula loses about eps * |a|^2 to cancellation (its square root without squaring)
+        tol_sq = 16 * torch.finfo(dtype).eps * float((a.double() ** 2).sum(1).max())
+        tol = tol_sq if squared else 2 * tol_sq ** 0.5
+        assert_tensor(got.double(), expected, atol=tol, case=f"equal rows, squared={squared}, {dtype}")
+
+
+@pytest.mark.task("reid")
+@pytest.mark.parametrize("name", ["weight", "min_iou"])
+def test_appearance_cost_unit_interval_parameters_at_both_ends(student, name):
+    boxes = torch.tensor([[0.0, 0.0, 4.0, 4.0], [1.0, 1.0, 5.0, 5.0]])
+    e = torch.randn(2, 3, generator=torch.Generator().manual_seed(0))
+    for ok in (0.0, 1.0):
+        got = student.appearance_cost(boxes, boxes, e, e, **{name: ok})
+        assert got.shape == (2, 2)
+    for bad in (-1e-9, 1.0 + 1e-9):
+        with pytest.raises(ValueError, match=name):
+            student.appearance_cost(boxes, boxes, e, e, **{name: bad})

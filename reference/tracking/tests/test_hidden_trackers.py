@@ -384,3 +384,68 @@ def test_track_sequence_rejects_bad_input(student):
         student.track_sequence([torch.zeros(3, 4)])
     with pytest.raises(ValueError):
         student.track_sequence([torch.zeros(0, 5)], method="magic")
+
+
+# ================================================================ classes of one-mistake variants
+# (found by `cv3 check tracking --mutants`): the boundary of every documented range, the exact
+# empty shapes and dtypes before any track exists, and deletion after `patience` frames.
+
+
+@pytest.mark.task("trackers")
+def test_iou_tracker_embedding_momentum_boundary(student):
+    with pytest.raises(ValueError, match="embedding_momentum"):
+        student.IoUTracker(embedding_momentum=1.0)
+    with pytest.raises(ValueError, match="embedding_momentum"):
+        student.IoUTracker(embedding_momentum=-0.1)
+    student.IoUTracker(embedding_momentum=0.0)
+    student.IoUTracker(embedding_momentum=0.999)
+
+
+@pytest.mark.task("trackers")
+def test_tracktor_active_tracks_before_and_after_every_track_is_lost(student):
+    tracker = student.TracktorTracker()
+    for _ in range(2):
+        got = tracker.active_tracks()
+        assert_tensor(got["ids"], torch.zeros(0, dtype=torch.int64), case="no active track")
+        assert_tensor(got["boxes"], torch.zeros(0, 4, dtype=torch.float64), case="no active track")
+        tracker.step(torch.tensor([[0.0, 0.0, 10.0, 10.0]]), torch.tensor([0.9]))
+        out = tracker.step(torch.zeros(0, 4), torch.zeros(0))  # nothing to regress to: the track is lost
+        assert_tensor(out["ids"], torch.zeros(0, dtype=torch.int64), case="step without tracks")
+        assert_tensor(out["boxes"], torch.zeros(0, 4), case="step without tracks: the dtype of dets")
+
+
+@pytest.mark.task("trackers")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_iou_tracker_step_without_tracks_has_exact_empty_shapes(student, dtype):
+    tracker = student.IoUTracker()
+    for dets, scores in [(torch.zeros(0, 4, dtype=dtype), torch.zeros(0, dtype=dtype)),
+                         (torch.tensor([[0.0, 0.0, 5.0, 5.0]], dtype=dtype), torch.tensor([0.1], dtype=dtype))]:
+        out = tracker.step(dets, scores)  # nothing, then only a detection below the score threshold
+        assert_tensor(out["ids"], torch.zeros(0, dtype=torch.int64), case="no track")
+        assert_tensor(out["boxes"], torch.zeros(0, 4, dtype=dtype), case="no track: boxes [0, 4] in the dtype of dets")
+
+
+@pytest.mark.task("trackers")
+@pytest.mark.parametrize("patience", [1, 3])
+def test_tracktor_deletes_a_track_lost_for_more_than_patience_frames(student, patience):
+    # born in frame 1, lost in frame 2 (nothing to regress to), back in frame `away + 2`: the
+    # deletion at the end of frame t removes it once t - 1 > patience, so it is re-identified
+    # (id 1) after `patience` empty frames and replaced by a new track (id 2) after one more
+    box, none = torch.tensor([[10.0, 10.0, 30.0, 40.0]]), torch.zeros(0, 4)
+    for away, expected_id in [(patience, 1), (patience + 1, 2)]:
+        tracker = student.TracktorTracker(patience=patience)
+        assert tracker.step(box, torch.tensor([0.9]))["ids"].tolist() == [1]
+        for _ in range(away):
+            tracker.step(none, torch.zeros(0))
+        got = tracker.step(box, torch.tensor([0.9]))["ids"].tolist()
+        assert got == [expected_id], f"patience {patience}, {away} empty frames: ids {got}"
+
+
+@pytest.mark.task("trackers")
+@pytest.mark.parametrize("name", ["lambda_active", "lambda_new", "reid_iou", "regression_iou"])
+def test_tracktor_unit_interval_parameters_at_both_ends(student, name):
+    for ok in (0.0, 1.0):
+        student.TracktorTracker(**{name: ok})
+    for bad in (-1e-9, 1.0 + 1e-9, 2.0):
+        with pytest.raises(ValueError, match=name):
+            student.TracktorTracker(**{name: bad})
