@@ -57,6 +57,7 @@ def install(session, assignments=None):
 def tests(session):
     """The project's own tests (CI runs this)."""
     install(session)
+    session.install("-e", ".[dask]")  # the Dask executor's tests (tests/test_dask_executor.py)
     # TrackEval: the HOTA oracle of this project's own tests (its metric classes need only numpy
     # and scipy; --no-deps keeps opencv and matplotlib out); never in the grading image
     session.install("--no-deps", "trackeval==1.3.0")

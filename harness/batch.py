@@ -16,10 +16,8 @@ that cannot be stored at all is spooled beside the store and stored by the next 
 from __future__ import annotations
 
 import collections
-import concurrent.futures as cf
 import contextlib
 import math
-import multiprocessing
 import shutil
 import signal
 import sys
@@ -29,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, TextIO
 
-from harness.manifest import Assignment, find_assignment
+from harness.executors.base import Executor
+from harness.manifest import Assignment
 from harness.results import SubmissionResult
 from harness.store import ClaimOwner, ResultStore, StoreError
-from harness.submissions import (StagedSubmission, SubmissionError, SubmissionSource, raw_fingerprint,
-                                 stage_submission)
+from harness.submissions import SubmissionError, SubmissionSource, raw_fingerprint, stage_submission
 from harness.tmp import scratch_dir, sweep_stale
 
 CLAIM_LEASE_S = 60.0  # a claim not renewed for this long is free to take (heartbeat: lease / 4)
@@ -47,39 +45,6 @@ class BatchSummary:
     elsewhere: list[str] = field(default_factory=list)  # graded by another grader meanwhile
     backup: Path | None = None  # the store's backup made before a regrade
     wall_s: float = 0.0
-
-
-# -- worker processes for --jobs > 1 ----------------------------------------------------------
-_GRADER = None
-
-
-def _init_worker(assignment_name: str, root: str | None, options: dict) -> None:
-    global _GRADER
-    from multiprocessing.util import Finalize
-
-    from harness.sandbox.local import die_with_parent
-
-    die_with_parent()  # a grader killed with SIGKILL takes its pool processes (and their workers) along
-
-    from harness.grading.context import GradingContext
-    from harness.sandbox import make_sandbox
-
-    assignment = find_assignment(assignment_name, Path(root) if root else None)
-    sandbox = make_sandbox(assignment, **options["sandbox"])
-    _GRADER = GradingContext(assignment, sandbox=sandbox, speed=options["speed"],
-                             speed_lock=options["speed_lock"])
-    # pool processes end through multiprocessing's exit path, which runs finalizers: the
-    # baseline workers (or containers) and scratch folders go with them
-    Finalize(_GRADER, _close_grader, args=(_GRADER, sandbox), exitpriority=10)
-
-
-def _close_grader(grader, sandbox) -> None:
-    grader.close()
-    sandbox.close()
-
-
-def _grade_in_worker(staged: StagedSubmission) -> dict:
-    return _GRADER.grade_staged(staged).to_dict()
 
 
 @dataclass
@@ -107,13 +72,24 @@ def grade_batch(
     progress: TextIO | None = sys.stderr,
     on_result: Callable[[SubmissionResult], None] | None = None,
     claim_lease_s: float = CLAIM_LEASE_S,
+    executor: Executor | None = None,
 ) -> BatchSummary:
     """Grade ``sources`` into ``store``. Raises :class:`~harness.store.StoreError` when a
-    finished result cannot be stored (it is spooled first; the message says where)."""
+    finished result cannot be stored (it is spooled first; the message says where).
+
+    ``executor`` runs the grading unit (default: the local process pool of ``jobs``
+    processes; harness.executors.dask grades on a Dask cluster); this process alone claims
+    submissions and writes the store, as results arrive. Raises
+    :class:`~harness.executors.base.ExecutorLost` when the executor cannot go on (what was
+    stored stays stored; a rerun resumes)."""
     from harness.sandbox import make_sandbox
 
     sandbox_options = sandbox_options or {}
-    if sandbox_options.get("gpu"):
+    if executor is None:
+        from harness.executors.local import LocalExecutor
+
+        executor = LocalExecutor(jobs)
+    if sandbox_options.get("gpu") and executor.name == "local":  # remote nodes check their own GPUs
         from harness.sandbox import verify_gpu
 
         probe = make_sandbox(assignment, **sandbox_options)
@@ -188,8 +164,9 @@ def grade_batch(
             heartbeat.start()
             staged_todo = [t for t in todo if not isinstance(t, _Unreadable)]
             errors = [t for t in todo if isinstance(t, _Unreadable)]
-            _grade_all(assignment, _Queue(staged_todo, claim, elsewhere, progress), finish, jobs,
-                       sandbox_options, speed, scratch / "speed.lock", many=len(staged_todo) > 1)
+            _grade_all(_Queue(staged_todo, claim, elsewhere, progress), finish, executor,
+                       speed_lock=scratch / "speed.lock", assignment=assignment, sandbox_options=sandbox_options,
+                       speed=speed, many=len(staged_todo) > 1, progress=progress)
             if errors:
                 _record_errors(assignment, _Queue(errors, claim, elsewhere, progress), finish,
                                sandbox_options, speed)
@@ -353,106 +330,38 @@ def _note_interrupts():
             signal.signal(sig, prev)
 
 
-def _grade_all(assignment, queue: _Queue, finish, jobs, sandbox_options, speed, speed_lock, *,
-               many: bool) -> None:
-    from harness.grading.context import GradingContext
-    from harness.sandbox import make_sandbox
-
+def _grade_all(queue: _Queue, finish, executor, *, speed_lock, assignment, sandbox_options, speed, many,
+               progress) -> None:
+    """Hand the claimed submissions to ``executor`` as it has room, store results as they come."""
     if not queue:
         return
-    if jobs <= 1 or not many:
-        with contextlib.ExitStack() as stack:
-            grader = None  # started for the first submission this grader gets to claim
-            while queue:
-                staged = queue.take()
-                if staged is None:
-                    queue.wait()
-                    continue
-                if grader is None:
-                    sandbox = make_sandbox(assignment, **sandbox_options)
-                    stack.callback(sandbox.close)
-                    grader = stack.enter_context(GradingContext(assignment, sandbox=sandbox, speed=speed,
-                                                                speed_lock=speed_lock))
-                try:
-                    result = grader.grade_staged(staged)
-                finally:
-                    staged.remove()
-                finish(result)
-        return
-    ctx = multiprocessing.get_context("forkserver")
-    options = {"sandbox": sandbox_options, "speed": speed, "speed_lock": str(speed_lock)}
-    root = str(assignment.root.parent.parent)
-    pool, inflight = None, {}
+    executor.start(assignment, sandbox_options=sandbox_options, speed=speed, speed_lock=speed_lock,
+                   out=progress, many=many)
     try:
-        while queue or inflight:
-            while len(inflight) < jobs:
+        while queue or executor.pending():
+            while executor.pending() < executor.capacity():
                 staged = queue.take()
                 if staged is None:
                     break
-                if pool is None:
-                    pool = cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                                  initargs=(assignment.name, root, options))
-                inflight[pool.submit(_grade_in_worker, staged)] = staged
-            if not inflight:
+                executor.submit(staged)
+            if not executor.pending():
                 queue.wait()
                 continue
-            finished, _ = cf.wait(inflight, timeout=POLL_S if queue else None,
-                                  return_when=cf.FIRST_COMPLETED)
-            for fut in finished:
-                s = inflight.pop(fut)
-                try:
-                    result = SubmissionResult.from_dict(fut.result())
-                except KeyboardInterrupt:
-                    raise
-                except Exception as e:  # noqa: BLE001 - a dead grader process: record it
-                    result = _grader_failure(assignment, s, e)
-                finally:
-                    s.remove()
+            for staged, result in executor.collect(POLL_S if queue else None):
+                staged.remove()
                 finish(result)  # a store failure is not the submission's: it propagates
-    except BaseException:  # Ctrl-C, or a result the store could not take: stop at once
-        if pool is not None:
-            # take the processes before shutdown(), which sets pool._processes to None
-            procs = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for proc in procs:
-                proc.kill()  # their containers are swept below
-            for proc in procs:
-                proc.join(5)  # gone (reaped), so the sweep sees their pids as dead
-            _sweep(sandbox_options)
-            sweep_stale()
-            pool.shutdown(wait=True)
+    except BaseException:  # Ctrl-C, a lost executor, or a result the store could not take: stop at once
+        executor.close(abort=True)
         raise
     else:
-        if pool is not None:
-            pool.shutdown(wait=True)
-
-
-def _sweep(sandbox_options: dict) -> None:
-    """Remove containers left by grader processes that are gone (after an interrupt)."""
-    if sandbox_options.get("backend") != "docker":
-        return
-    from harness.sandbox.docker_backend import docker_client, remove_leftovers
-
-    try:
-        remove_leftovers(docker_client())
-    except Exception:  # noqa: BLE001 - best effort; the next run sweeps again
-        pass
-
-
-def _grader_failure(assignment: Assignment, source: StagedSubmission, e: Exception) -> SubmissionResult:
-    return SubmissionResult(
-        assignment=assignment.name, submission_id=source.id, status="error", score=0.0,
-        # not the submission's hash: a rerun must not take this for a current result and skip it
-        max_score=assignment.max_score, source_sha256=f"retry:{source.sha256}",
-        error=f"the grading process failed ({type(e).__name__}: {e}); nothing was scored. "
-              "Rerun the batch to retry this submission.",
-    )
+        executor.close()
 
 
 class _Progress:
     def __init__(self, total: int, out: TextIO | None) -> None:
         self.total, self.out, self.n = total, out, 0
         self.t0 = time.perf_counter()
+        self.per_node: collections.Counter = collections.Counter()
 
     def start(self, total: int, skipped: int = 0) -> None:
         self.total, self.t0 = total, time.perf_counter()
@@ -468,8 +377,15 @@ class _Progress:
         width = 24
         filled = int(width * self.n / max(self.total, 1))
         status = "" if result.status == "graded" else f"  [{result.status}]"
+        node = result.environment.get("node")  # graded on a node of a cluster (harness.executors.dask)
+        where = ""
+        if node:
+            self.per_node[node] += 1
+            retries = result.environment.get("retries") or 0
+            where = (f"  on {node} ({self.per_node[node]} there" + (f", after {retries} retr"
+                     f"{'y' if retries == 1 else 'ies'}" if retries else "") + ")")
         print(f"[{'#' * filled}{'.' * (width - filled)}] {self.n}/{self.total} "
-              f"{result.submission_id}: {result.score:.2f}/{result.max_score:g}{status}  "
+              f"{result.submission_id}: {result.score:.2f}/{result.max_score:g}{status}{where}  "
               f"elapsed {_fmt(elapsed)}, left ~{_fmt(eta)}", file=self.out, flush=True)
 
     def elsewhere(self, submission_id: str, who: str) -> None:

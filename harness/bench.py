@@ -4,6 +4,7 @@
     python -m harness.bench --mot [--repeats 5]
     python -m harness.bench --coco [--repeats 5]
     python -m harness.bench --stability-only [--stability-regrades 10]
+    python -m harness.bench --dask [--dask-batch 8]
 
 
 Every figure is printed next to a baseline measured in the same run:
@@ -33,6 +34,11 @@ CLEAR and Identity classes on the same arrays; skipped when TrackEval is not ins
 held-out tracking split, scored on the reference tracker's output, with both speed ratios
 (target: at least 10x faster than each), a check that every motmetrics count agrees and that
 every HOTA number is TrackEval's to 1e-9.
+
+``--dask`` (only it) grades a batch of copies of the reference with the Dask executor on a
+LocalCluster of 1, 2 and 3 worker processes and with the local pool of as many processes, and
+prints both throughputs and the distributed path's overhead per submission (target: under 0.2 s
+more than local).
 
 ``--coco`` (only it; run by default unless ``--no-coco``) benchmarks the trusted COCO evaluator
 (harness/metrics/coco.py, used by the detectors accuracy check): its time against pycocotools
@@ -360,6 +366,79 @@ def stability_benchmark(assignment: str = "detection", *, regrades: int = 5, job
     return figures
 
 
+def dask_benchmark(assignment: str = "detection", *, batch: int = 8, workers: tuple[int, ...] = (1, 2, 3),
+                   speed: bool = False) -> dict:
+    """Throughput of the Dask executor with 1, 2, 3 grading nodes on this machine (a LocalCluster
+    of worker processes, one job slot each) next to the local pool with as many processes, on
+    the same batch of ``batch`` copies of the reference; and the per-submission overhead of the
+    distributed path (printed and returned)."""
+    import distributed
+
+    from harness.batch import grade_batch
+    from harness.executors.dask import DaskExecutor
+    from harness.manifest import find_assignment
+    from harness.store import ResultStore
+    from harness.submissions import SubmissionSource, stage
+    from harness.tmp import scratch_dir
+
+    a = find_assignment(assignment)
+    tmp = scratch_dir("bench")
+    out: dict = {"local": {}, "dask": {}}
+    try:
+        staged = stage(SubmissionSource("reference", a.reference_dir), a.package, tmp / "ref")
+        subs = tmp / "batch"
+        for i in range(batch):
+            shutil.copytree(staged, subs / f"student{i:03d}")
+        sources = [SubmissionSource(p.name, p) for p in sorted(subs.iterdir())]
+
+        def figures(summary) -> dict:
+            n = len(summary.graded)
+            inside = sum(r.timings.get("total_s", 0.0) for r in summary.graded)
+            # warm jobs only: a node's first job starts its grading process, as a pool process does
+            dispatch = sorted(r.timings.get("dispatch_s", 0.0) for r in summary.graded
+                              if not r.timings.get("node_cold")) or [0.0]
+            return {"wall_s": summary.wall_s, "per_hour": n / summary.wall_s * 3600, "per_sub_s": summary.wall_s / n,
+                    "grading_s": inside / n, "full": sum(abs(r.score - r.max_score) < 1e-6 for r in summary.graded),
+                    "dispatch_median_s": statistics.median(dispatch), "dispatch_max_s": dispatch[-1]}
+
+        for k in workers:
+            store = ResultStore(tmp / f"local{k}.sqlite")
+            f = out["local"][k] = figures(grade_batch(a, sources, store, jobs=k, speed=speed, progress=None))
+            print(f"[dask] local pool, --jobs {k}: {batch} submissions in {f['wall_s']:.1f} s, "
+                  f"{f['per_hour']:.0f}/hour ({f['per_sub_s']:.2f} s each; {f['full']} at full marks)")
+            cluster = distributed.LocalCluster(n_workers=k, threads_per_worker=1, processes=True,
+                                               resources={"CPU": 1}, dashboard_address=None, memory_limit=0,
+                                               silence_logs=40)
+            client = distributed.Client(cluster, set_as_default=False)
+            try:
+                client.wait_for_workers(k, timeout=120)
+                store = ResultStore(tmp / f"dask{k}.sqlite")
+                summary = grade_batch(a, sources, store, speed=speed, progress=None,
+                                      executor=DaskExecutor(client=client))
+                f = out["dask"][k] = figures(summary)
+                nodes = sorted({r.environment.get("node", "?") for r in summary.graded})
+            finally:
+                client.close()
+                cluster.close()
+            print(f"[dask] dask, {k} worker(s): {batch} submissions in {f['wall_s']:.1f} s, "
+                  f"{f['per_hour']:.0f}/hour ({f['per_sub_s']:.2f} s each; {f['full']} at full marks; "
+                  f"{len(nodes)} node(s) used) -> {f['per_hour'] / out['local'][k]['per_hour']:.2f}x the local "
+                  f"pool's throughput; dispatch overhead of warm jobs: median {f['dispatch_median_s']:.3f} s")
+        one_l, one_d = out["local"][workers[0]], out["dask"][workers[0]]
+        out["overhead_s"] = one_d["per_sub_s"] - one_l["per_sub_s"]
+        out["dispatch_s"] = max(f["dispatch_median_s"] for f in out["dask"].values())
+        print(f"[dask] per-submission overhead of the distributed path: median {out['dispatch_s']:.3f} s between "
+              "sending a job and storing its result, beyond the grading itself (scheduling, shipping the files, "
+              "the node's checks; jobs on a node whose grading process was already running, as in a local "
+              "pool after its first submission; worst median over the worker counts; target < 0.2 s)")
+        print(f"[dask] wall time per submission, {workers[0]} worker vs --jobs {workers[0]}: "
+              f"{one_d['per_sub_s']:.2f} s vs {one_l['per_sub_s']:.2f} s ({out['overhead_s']:+.2f} s; grading itself "
+              f"{one_d['grading_s']:.2f} s vs {one_l['grading_s']:.2f} s)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
 def hang_benchmark(assignments: tuple[str, ...] = ("detection", "tracking")) -> dict[str, dict]:
     """The cost of a submission whose every function hangs, next to the honest reference's, with
     the manifest's default limits (target: at most 2 minutes)."""
@@ -408,6 +487,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--coco", action="store_true",
                         help="benchmark the COCO evaluator against pycocotools (only that)")
     parser.add_argument("--no-coco", action="store_true", help="skip the COCO evaluator section")
+    parser.add_argument("--dask", action="store_true",
+                        help="only the Dask executor: throughput with 1, 2, 3 workers next to the local pool's, "
+                        "and the per-submission overhead (needs the dask extra)")
+    parser.add_argument("--dask-batch", type=int, default=8, help="submissions per --dask measurement (default 8)")
     parser.add_argument("--hang", action="store_true", help="only the cost of a submission that hangs everywhere")
     parser.add_argument("--no-hang", action="store_true", help="skip the hanging-submission section")
     parser.add_argument("--stability", action="store_true", default=True,
@@ -428,6 +511,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.hang:
         hang_benchmark()
         return 0
+    if args.dask:
+        out = dask_benchmark(args.assignment, batch=args.dask_batch)
+        return 0 if out["dispatch_s"] < 0.2 else 1
     if args.stability_only:
         out = stability_benchmark(args.assignment, regrades=args.stability_regrades,
                                   submissions=args.stability_submissions)

@@ -187,6 +187,8 @@ class DockerSandbox:
                "MKL_NUM_THREADS": str(lim.threads), "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
         if not self.gpu:
             env["CUDA_VISIBLE_DEVICES"] = ""
+        elif os.environ.get("CUDA_VISIBLE_DEVICES"):  # a grading node's GPU slot (harness.executors.node)
+            env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
         try:
             container = self._create(docker, lim, mounts, tmpfs, env, device_requests)
         except docker.errors.APIError as e:

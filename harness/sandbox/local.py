@@ -229,6 +229,8 @@ class LocalSandbox:
                "PYTHONDONTWRITEBYTECODE": "1"}
         if not self.gpu:
             env["CUDA_VISIBLE_DEVICES"] = ""
+        elif os.environ.get("CUDA_VISIBLE_DEVICES"):  # a grading node's GPU slot (harness.executors.node)
+            env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
         return env
 
     def _covered_paths(self) -> list[str]:
