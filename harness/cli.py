@@ -5,6 +5,8 @@
     cv3 grade detection SUBMISSIONS           sandboxed grading with hidden tests (folder or zip,
                                               or a folder of them, one per student)
     cv3 check detection                       course-author self-check
+    cv3 grade ... --executor dask --scheduler tls://host:8786    grade on a Dask cluster's nodes
+    cv3 worker --scheduler tls://host:8786 [--gpus N]          start a grading node of that cluster
     cv3 leaderboard detection                 leaderboard HTML from the results store
     cv3 feedback detection --out feedback/    student-view reports, one folder or zip per student
     cv3 export detection --out grades.csv     gradebook CSV (one row per student)
@@ -101,7 +103,7 @@ def cmd_pack(args) -> int:
     a = find_assignment(args.assignment)
     student_dir = Path(args.student_dir) if args.student_dir else a.root
     return pack_command(student_dir, Path(args.out or f"{a.name}-submission.zip"), package=a.package,
-                        forbidden=a.forbidden_modules, api=a.api)
+                        forbidden=a.forbidden_modules, api=a.api, forbidden_apis=a.forbidden_apis)
 
 
 def cmd_init(args) -> int:
@@ -151,6 +153,7 @@ def _roster(path: str | None) -> dict[str, str] | None:
 
 def cmd_grade(args) -> int:
     from harness.batch import grade_batch
+    from harness.executors import ExecutorLost
     from harness.manifest import find_assignment
     from harness.reports import write_all, write_gradebook_csv
     from harness.sandbox import GPUUnavailable, SandboxUnavailable
@@ -168,16 +171,25 @@ def cmd_grade(args) -> int:
         print(f"error: no submissions found in {args.submissions}", file=sys.stderr)
         return 2
     roster = _roster(args.roster)
+    try:
+        executor = _executor(args)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     store = _store(args)
+    where = f"{args.jobs} job(s)" if executor is None else executor.describe()
     print(f"grading {len(sources)} submission(s) of '{a.name}' with the {args.backend} backend, "
-          f"{args.jobs} job(s)", file=sys.stderr)
+          f"{where}", file=sys.stderr)
     options = {"backend": args.backend, "isolation": args.isolation, "gpu": args.gpus,
                "accept_no_cgroups": args.accept_no_cgroups}
     if args.image:
         options["image"] = args.image
     try:
         summary = grade_batch(a, sources, store, jobs=args.jobs, regrade=args.regrade,
-                              sandbox_options=options, speed=not args.no_speed)
+                              sandbox_options=options, speed=not args.no_speed, executor=executor)
+    except ExecutorLost as e:  # e.g. the Dask scheduler went away: what arrived is stored
+        print(f"error: {e}", file=sys.stderr)
+        return 3
     except (DockerUnavailable, GPUUnavailable, SandboxUnavailable, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -192,6 +204,7 @@ def cmd_grade(args) -> int:
     gradebook = write_gradebook_csv(results, Path(args.reports) / a.name / "gradebook.csv", roster=roster,
                                     names={k: v[0] for k, v in store.identities(a.name).items()})
     _print_summary(summary.graded, a.max_score)
+    _print_nodes(summary.graded)
     if roster:
         missing = sorted(set(roster) - {r.submission_id for r in results})
         unknown = sorted({r.submission_id for r in results} - set(roster))
@@ -204,6 +217,53 @@ def cmd_grade(args) -> int:
           f"in {summary.wall_s:.1f} s")
     print(f"reports: {index}\ngradebook: {gradebook}\nstore: {args.store}")
     return 0
+
+
+def _executor(args):
+    """The executor of `cv3 grade --executor` (None: the local pool of --jobs processes)."""
+    if args.executor == "local":
+        if args.scheduler or args.scheduler_file:
+            raise ValueError("--scheduler/--scheduler-file need --executor dask")
+        return None
+    from harness.executors import make_executor
+    from harness.executors.dask import security
+
+    return make_executor("dask", scheduler=args.scheduler, scheduler_file=args.scheduler_file, ship=args.ship,
+                         security=security(ca_file=args.tls_ca_file, cert=args.tls_cert, key=args.tls_key))
+
+
+def _print_nodes(results) -> None:
+    """Which grading node graded what (results graded on a cluster only)."""
+    by_node: dict[str, list] = {}
+    for r in results:
+        if r.environment.get("node"):
+            by_node.setdefault(r.environment["node"], []).append(r)
+    for node, rs in sorted(by_node.items()):
+        retried = sum(1 for r in rs if r.environment.get("retries"))
+        print(f"node {node}: {len(rs)} graded" + (f" ({retried} after a retry)" if retried else "") + ": "
+              + ", ".join(sorted(r.submission_id for r in rs)))
+
+
+def cmd_worker(args) -> int:
+    from harness.executors.dask import worker_command
+
+    try:
+        argv, env = worker_command(scheduler=args.scheduler, scheduler_file=args.scheduler_file, gpus=args.gpus,
+                                   jobs=args.node_jobs, name=args.name, backend=args.backend, image=args.image,
+                                   isolation=args.isolation, accept_no_cgroups=args.accept_no_cgroups,
+                                   device=args.device, tls=(args.tls_ca_file, args.tls_cert, args.tls_key),
+                                   extra=args.dask_args)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.print_command:
+        import shlex
+
+        print(f"CV3_NODE={shlex.quote(env['CV3_NODE'])} {shlex.join(argv)}")
+        return 0
+    import os
+
+    os.execvpe(argv[0], argv, env)  # the dask worker takes this process over (signals included)
 
 
 def _print_summary(results, max_score) -> None:
@@ -231,6 +291,15 @@ def cmd_check(args) -> int:
               f"({figures['branches']:.1%} of its branches); target {TARGET:.0%}")
         for line in report_lines(a, figures):
             print(f"    {line}")
+        return 0 if ok else 1
+    if args.mutants:
+        from harness.mutants import TARGET as MUTANTS_TARGET, run as run_mutants
+
+        report = run_mutants(a, seed=args.mutants_seed, limit=args.mutants_limit)
+        print("\n".join(report.lines()))
+        ok = report.share() >= MUTANTS_TARGET
+        print(f"[{'ok' if ok else 'FAIL'}] the tests kill {report.share():.1%} of the non-equivalent mutants; "
+              f"target {MUTANTS_TARGET:.0%}")
         return 0 if ok else 1
     return 0 if self_check(a, isolation=args.isolation, speed=not args.no_speed) else 1
 
@@ -459,6 +528,12 @@ def cmd_image(args) -> int:
     return 0
 
 
+def _tls_options(sp) -> None:
+    sp.add_argument("--tls-ca-file", help="dask: TLS CA certificate (PEM); with --tls-cert and --tls-key")
+    sp.add_argument("--tls-cert", help="dask: this machine's TLS certificate (PEM)")
+    sp.add_argument("--tls-key", help="dask: this machine's TLS private key (PEM)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cv3", description="Grading harness for the CV3 course.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -503,8 +578,37 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--regrade", action="store_true", help="grade again even if already graded")
     sp.add_argument("--no-speed", action="store_true", help="skip speed checks")
     sp.add_argument("--roster", help="CSV with student_id[,name] to flag missing submissions")
+    sp.add_argument("--executor", default="local", choices=["local", "dask"],
+                    help="local: a process pool here (--jobs, default); dask: the grading nodes of a Dask "
+                    "cluster (--scheduler or --scheduler-file; pip install 'cv3-harness[dask]')")
+    sp.add_argument("--scheduler", help="dask: the scheduler's address, e.g. tls://sched:8786")
+    sp.add_argument("--scheduler-file", help="dask: the scheduler file `dask scheduler --scheduler-file` wrote")
+    sp.add_argument("--ship", default="bytes", choices=["bytes", "path"],
+                    help="dask: send each submission's files with its job (checked against their hash on the "
+                    "node; default) or let nodes read them from shared storage (TMPDIR shared)")
+    _tls_options(sp)
     storage(sp)
     sp.set_defaults(func=cmd_grade)
+
+    sp = sub.add_parser("worker", help="start a grading node of a Dask cluster (a dask worker with the "
+                        "harness preloaded; student code runs in the sandbox configured here)")
+    sp.add_argument("--scheduler", help="the scheduler's address, e.g. tls://sched:8786")
+    sp.add_argument("--scheduler-file", help="the scheduler file `dask scheduler --scheduler-file` wrote")
+    sp.add_argument("--gpus", type=int, default=0, help="GPU slots: jobs that need a GPU, one per GPU")
+    sp.add_argument("--jobs", type=int, default=None, dest="node_jobs",
+                    help="CPU job slots (default 1, or 0 with --gpus: GPU slots are never taken by CPU work)")
+    sp.add_argument("--name", help="node name in progress and summaries (default: the host name)")
+    sp.add_argument("--backend", default=None, choices=["local", "docker"], help="the sandbox on this node "
+                    "(default: what the coordinator asks for)")
+    sp.add_argument("--image", help="docker backend: grading image on this node")
+    sp.add_argument("--isolation", default=None, choices=["auto", "bubblewrap", "none-trusted-code"])
+    sp.add_argument("--accept-no-cgroups", action="store_true", default=None)
+    sp.add_argument("--device", choices=["cpu", "cuda"], help="pin the device graded on (default: cuda for GPU "
+                    "jobs, cpu otherwise)")
+    sp.add_argument("--print-command", action="store_true", help="print the dask worker command and exit")
+    sp.add_argument("dask_args", nargs="*", help="after --: more `dask worker` options (e.g. --host)")
+    _tls_options(sp)
+    sp.set_defaults(func=cmd_worker)
 
     sp = sub.add_parser("check", help="course-author self-check of an assignment")
     sp.add_argument("assignment")
@@ -512,6 +616,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-speed", action="store_true")
     sp.add_argument("--coverage", action="store_true",
                     help="only: line and branch coverage of the reference by the public and hidden tests")
+    sp.add_argument("--mutants", action="store_true",
+                    help="only: the share of one-mistake variants of the reference that its tests kill")
+    sp.add_argument("--mutants-seed", type=int, default=0, help="--mutants: the seed of the sample")
+    sp.add_argument("--mutants-limit", type=int, default=150, help="--mutants: at most this many variants")
     sp.set_defaults(func=cmd_check)
 
     sp = sub.add_parser("leaderboard", help="write and print the leaderboard")

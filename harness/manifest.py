@@ -48,6 +48,12 @@ class Limits:
     max_reply_mb: int = 64
 
 
+def _dotted_api(name: str) -> bool:
+    """``module.attribute`` (at least two parts), every part a Python identifier."""
+    parts = name.split(".")
+    return len(parts) >= 2 and all(p.isidentifier() for p in parts)
+
+
 ASSIGNMENT_KEYS: tuple[Key, ...] = (
     Key("name", str, doc="the assignment's name; equals its folder name", rule=ID_RE.match,
         allowed="lower_snake_case"),
@@ -56,6 +62,11 @@ ASSIGNMENT_KEYS: tuple[Key, ...] = (
         allowed="a Python identifier"),
     Key("summary", str, "", doc="what it covers, for the assignments table in README.md"),
     Key("forbidden_modules", list, (), doc="modules blocked inside the sandbox (and reported by the static scan)"),
+    Key("forbidden_apis", list, (), doc="dotted names of functions or classes inside allowed modules (e.g. "
+        "torch.nn.functional.scaled_dot_product_attention) that the worker replaces by a function raising an "
+        "error before the package is imported, and that the static scan reports (names, aliases, getattr "
+        "strings) to the instructor", rule=lambda v: all(_dotted_api(n) for n in v),
+        allowed="each a dotted name module.attribute of Python identifiers, e.g. torch.nn.MultiheadAttention"),
     Key("requirements", list, (), doc="extra pip requirements of this assignment's tests and oracles, "
         "installed by the nox sessions and the grading image"),
     Key("seed", int, 0, doc="seed of torch's generator in the worker"),
@@ -171,6 +182,7 @@ class Assignment:
     reference_root: Path  # reference/<name>
     checks: tuple = ()  # every graded item, in manifest order (harness.checks kinds)
     forbidden_modules: tuple[str, ...] = ()
+    forbidden_apis: tuple[str, ...] = ()
     requirements: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     total_timeout_s: float = 900.0
@@ -289,7 +301,7 @@ def load_manifest(path: Path, reference_root: Path | None = None) -> Assignment:
     return Assignment(
         name=head["name"], title=head["title"] or head["name"], package=head["package"], root=path.parent,
         reference_root=reference_root or path.parent.parent.parent / "reference" / head["name"],
-        checks=tuple(checks), forbidden_modules=head["forbidden_modules"],
+        checks=tuple(checks), forbidden_modules=head["forbidden_modules"], forbidden_apis=head["forbidden_apis"],
         requirements=head["requirements"], limits=limits, total_timeout_s=total_timeout,
         seed=head["seed"], public_tests=head["public_tests"], hidden_tests=head["hidden_tests"],
         summary=head["summary"], visibility=visibility,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -23,8 +24,8 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 __all__ = ["MAX_TOTAL_BYTES", "MAX_FILES", "SKIP_NAMES", "StaticCheckError", "package_files", "no_package_message",
-           "syntax_errors", "forbidden_imports", "missing_api", "read_manifest", "check_package", "pack",
-           "pack_command", "main"]
+           "syntax_errors", "forbidden_imports", "forbidden_api_uses", "missing_api", "read_manifest", "check_package",
+           "pack", "pack_command", "main"]
 
 MAX_TOTAL_BYTES = 100 << 20
 MAX_FILES = 2000
@@ -126,6 +127,153 @@ def forbidden_imports(staged: Path, forbidden: Sequence[str]) -> list[str]:
     return found
 
 
+# --------------------------------------------------------------------------- forbidden APIs
+# A function or class of an allowed library (torch.nn.functional.scaled_dot_product_attention,
+# torch.nn.MultiheadAttention) that the manifest's ``forbidden_apis`` forbids. The sandbox worker
+# replaces them by a function that raises before the package is imported; this scan reports what
+# the source shows (to the instructor in grading, as warnings in pack.py): direct uses through
+# any import alias, attribute names and strings that name them (also strings built by ``+``,
+# f-strings of constants or ``"".join`` of constants, e.g. for ``getattr``), ``getattr`` on a
+# module with a name computed at run time, and ``eval``/``exec``/``compile``. It cannot follow
+# values computed at run time; the runtime block does not depend on it.
+
+def _folded_string(node: ast.AST) -> str | None:
+    """The value of a string expression made only of constants, else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+        left, right = _folded_string(node.left), _folded_string(node.right)
+        if isinstance(node.op, ast.Add) and left is not None and right is not None:
+            return left + right
+        return None
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for v in node.values:
+            if isinstance(v, ast.FormattedValue):
+                inner = _folded_string(v.value)
+                if inner is None:
+                    return None
+                parts.append(inner)
+            else:
+                parts.append(_folded_string(v) or "")
+        return "".join(parts)
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join"
+            and len(node.args) == 1 and isinstance(node.args[0], (ast.List, ast.Tuple))):
+        sep = _folded_string(node.func.value)
+        items = [_folded_string(e) for e in node.args[0].elts]
+        if sep is not None and all(i is not None for i in items):
+            return sep.join(items)  # type: ignore[arg-type]
+    return None
+
+
+def _docstring_nodes(tree: ast.AST) -> set[int]:
+    ids = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
+                ids.add(id(first.value))
+    return ids
+
+
+def _chain(node: ast.AST) -> list[str] | None:
+    """``['Q', 'scaled_dot_product_attention']`` for ``Q.scaled_dot_product_attention``."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return [node.id] + parts[::-1]
+    return None
+
+
+def forbidden_api_uses(staged: Path, forbidden_apis: Sequence[str]) -> list[str]:
+    """``file:line: ...`` for every place the source uses or names a forbidden API (see above)."""
+    apis = tuple(forbidden_apis)
+    if not apis:
+        return []
+    leaves = {a.rsplit(".", 1)[1]: a for a in apis}
+    roots = {a.split(".", 1)[0] for a in apis}
+
+    def named(text: str) -> str | None:
+        """The API a name or string names: snake_case leaves also inside longer names
+        (``_scaled_dot_product_attention_math``), CamelCase leaves as whole words only (so that
+        ``Transformer`` does not match ``VisionTransformer``)."""
+        for leaf, full in leaves.items():
+            core = leaf.strip("_")
+            if "_" in core and core in text:
+                return full
+            if re.search(rf"(?<![A-Za-z0-9_]){re.escape(leaf)}(?![A-Za-z0-9_])", text):
+                return full
+        return None
+
+    found: list[str] = []
+    for f in _scannable(sorted(staged.rglob("*.py"))):
+        try:
+            tree = ast.parse(f.read_bytes())
+        except (SyntaxError, ValueError):
+            continue
+        rel = f.relative_to(staged)
+        aliases: dict[str, str] = {}  # local name -> dotted path it was imported as
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    aliases[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for a in node.names:
+                    aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+        docstrings = _docstring_nodes(tree)
+        hits: dict[tuple[int, str], str] = {}
+
+        def report(node: ast.AST, full: str, how: str, hits: dict = hits) -> None:
+            hits.setdefault((getattr(node, "lineno", 0), full), how)
+
+        seen_strings: set[int] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for a in node.names:
+                    full = f"{node.module}.{a.name}"
+                    if full in apis or a.name in leaves:
+                        report(node, leaves.get(a.name, full), f"imports '{full}'")
+            elif isinstance(node, ast.Attribute):
+                chain = _chain(node)
+                if chain is not None and chain[0] in aliases:
+                    full = ".".join([aliases[chain[0]]] + chain[1:])
+                    if full in apis:
+                        report(node, full, f"uses '{'.'.join(chain)}'")
+                        continue
+                hit = named(node.attr)
+                if hit:
+                    report(node, hit, f"uses an attribute named '{node.attr}'")
+            elif isinstance(node, ast.Name) and node.id in aliases and aliases[node.id] in apis:
+                report(node, aliases[node.id], f"uses '{node.id}' (imported as '{aliases[node.id]}')")
+            elif isinstance(node, ast.Call):
+                fn = node.func
+                fname = fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else ""
+                builtin = isinstance(fn, ast.Name) or _chain(fn) == ["builtins", fname]
+                if fname in ("eval", "exec", "compile") and builtin:
+                    report(node, "dynamic code", f"calls {fname}(): code built at run time cannot be checked")
+                elif fname in ("getattr", "__getattribute__") and len(node.args) >= 2:
+                    target = _chain(node.args[0])
+                    computed = _folded_string(node.args[1]) is None
+                    if computed and target is not None and aliases.get(target[0], target[0]).split(".")[0] in roots:
+                        report(node, "dynamic attribute", f"getattr on '{'.'.join(target)}' with a name computed "
+                               "at run time: cannot be checked")
+            if isinstance(node, (ast.BinOp, ast.JoinedStr, ast.Call, ast.Constant)) and id(node) not in seen_strings:
+                text = _folded_string(node)
+                if text is not None and id(node) not in docstrings:
+                    for sub in ast.walk(node):
+                        seen_strings.add(id(sub))
+                    hit = named(text)
+                    if hit:
+                        report(node, hit, f"names '{hit.rsplit('.', 1)[1]}' in a string ({text[:60]!r})")
+        for (line, full), how in sorted(hits.items()):
+            where = f"{rel}:{line}: {how}"
+            found.append(f"{where}, which this assignment forbids ({full})" if "." in full else f"{where}")
+    return found
+
+
 def _bound_names(body: list) -> tuple[set[str], bool]:
     """Names a module body binds at its top level (into if/try/with blocks); True when it has a
     star import (then the names cannot be known without running it)."""
@@ -188,7 +336,8 @@ def read_manifest(path: Path) -> dict:
     for task in data.get("task", []):
         api += [n for n in task.get("api", []) if n not in api]
     return {"name": name, "title": str(head.get("title") or name), "package": str(head.get("package") or name),
-            "forbidden_modules": [str(m) for m in head.get("forbidden_modules", [])], "api": api}
+            "forbidden_modules": [str(m) for m in head.get("forbidden_modules", [])],
+            "forbidden_apis": [str(m) for m in head.get("forbidden_apis", [])], "api": api}
 
 
 def _stage(student_dir: Path, package: str, dest: Path) -> Path:
@@ -259,14 +408,19 @@ def _find_manifest(start: Path) -> Path:
 
 
 def pack_command(student_dir: Path, out: Path, *, package: str, forbidden: Sequence[str] = (),
-                 api: Sequence[str] = ()) -> int:
+                 api: Sequence[str] = (), forbidden_apis: Sequence[str] = ()) -> int:
     """:func:`pack` for a command line (``python pack.py``, ``cv3 pack``): prints the outcome,
-    returns the exit status (1 with the grader's messages when the package would be refused)."""
+    returns the exit status (1 with the grader's messages when the package would be refused).
+    Uses of ``forbidden_apis`` are printed as warnings (the grader blocks them at run time and
+    shows the findings to the instructor); they do not stop the zip."""
     try:
         pack(student_dir, out, package=package, forbidden=forbidden, api=api)
     except (StaticCheckError, OSError) as e:
         print(f"error: the grader would not accept this submission:\n{e}", file=sys.stderr)
         return 1
+    for line in forbidden_api_uses(Path(student_dir) / package, forbidden_apis):
+        print(f"warning: {line}: the grader blocks it at run time (calls fail) and shows this to the instructor",
+              file=sys.stderr)
     print(f"wrote {out} ({Path(out).stat().st_size / 1024:.1f} kB): hand in this file. It passed the grader's "
           "static checks (layout, syntax, forbidden imports, size, API names); the tests decide the points.")
     return 0
@@ -290,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     student_dir = Path(args.student_dir) if args.student_dir else manifest.parent
     out = Path(args.out or f"{m['name']}-submission.zip")
-    return pack_command(student_dir, out, package=m["package"], forbidden=m["forbidden_modules"], api=m["api"])
+    return pack_command(student_dir, out, package=m["package"], forbidden=m["forbidden_modules"], api=m["api"],
+                        forbidden_apis=m["forbidden_apis"])
 
 
 if __name__ == "__main__":

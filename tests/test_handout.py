@@ -7,6 +7,8 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.abc  # noqa: F401 - for the worker's ForbiddenImport below
+import importlib.machinery  # noqa: F401
+import importlib.util
 import os
 import re
 import subprocess
@@ -192,13 +194,18 @@ def test_cv3_pack(tmp_path):
 
 # ------------------------------------------------------------------ the forbidden-module rule
 def _worker_message(name: str, forbidden: list[str]) -> str:
-    """The sandbox worker's own ForbiddenImport message (its class, run without the worker)."""
+    """The sandbox worker's own ForbiddenImport message (its classes, run without the worker):
+    its finder returns a spec whose loader refuses, so a probe succeeds and an import fails."""
     source = (ROOT / "harness" / "sandbox" / "worker.py").read_text()
-    node = next(n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == "ForbiddenImport")
-    namespace = {"importlib": importlib}  # the class derives from importlib.abc.MetaPathFinder
-    exec(compile(ast.Module([node], []), "worker.py", "exec"), namespace)  # noqa: S102
+    nodes = [n for n in ast.parse(source).body
+             if isinstance(n, ast.ClassDef) and n.name in ("ForbiddenImport", "_RefusedLoader")]
+    assert len(nodes) == 2, "worker.py defines ForbiddenImport and _RefusedLoader"
+    namespace = {"importlib": importlib}  # the classes derive from importlib.abc
+    exec(compile(ast.Module(nodes, []), "worker.py", "exec"), namespace)  # noqa: S102
+    spec = namespace["ForbiddenImport"](forbidden).find_spec(name)
+    assert spec is not None and spec.origin is None
     with pytest.raises(ImportError) as e:
-        namespace["ForbiddenImport"](forbidden).find_spec(name)
+        importlib.util.module_from_spec(spec)
     return str(e.value)
 
 

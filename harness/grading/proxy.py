@@ -44,12 +44,14 @@ class StudentSession:
     def __init__(self, sandbox, staged: Path | None, *, package: str, api: Sequence[str],
                  forbidden_modules: Sequence[str] = (), seed: int = 0,
                  total_timeout_s: float = 900.0, max_restarts: int = 8,
-                 max_crashes_per_target: int = 2, baseline: bool = False) -> None:
+                 max_crashes_per_target: int = 2, baseline: bool = False,
+                 forbidden_apis: Sequence[str] = ()) -> None:
         self.sandbox = sandbox
         self.staged = staged
         self.package = package
         self.api_names = list(api)
         self.forbidden = list(forbidden_modules)
+        self.forbidden_apis = list(forbidden_apis)
         self.seed = seed
         self.total_timeout_s = total_timeout_s
         self.max_restarts = max_restarts
@@ -97,7 +99,8 @@ class StudentSession:
                 hello = client.hello(baseline=True, seed=self.seed)
             else:
                 hello = client.hello(package=self.package, api=self.api_names,
-                                     forbidden_modules=self.forbidden, seed=self.seed)
+                                     forbidden_modules=self.forbidden, seed=self.seed,
+                                     forbidden_apis=self.forbidden_apis)
         except WorkerCrashed as e:
             worker.close()
             self.import_error = f"the worker died while starting or importing the package: {e}"

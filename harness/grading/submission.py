@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.grading.proxy import RemoteStudent, StudentCrash, StudentSession
 from harness.results import SubmissionResult, TaskResult
-from harness.static_checks import unscanned_files
+from harness.static_checks import forbidden_api_uses, unscanned_files
 from harness.submissions import StagedSubmission, forbidden_imports, syntax_errors
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,7 +28,7 @@ class SubmissionGrading:
         a = ctx.assignment
         self.session = StudentSession(ctx.sandbox, staged.path, package=a.package, api=a.api,
                                       forbidden_modules=a.forbidden_modules, seed=a.seed,
-                                      total_timeout_s=a.total_timeout_s)
+                                      total_timeout_s=a.total_timeout_s, forbidden_apis=a.forbidden_apis)
 
     def task_full(self, task_id: str) -> bool:
         done = next((t for t in self.result.tasks if t.id == task_id), None)
@@ -69,6 +69,7 @@ class SubmissionGrading:
             return
         result.warnings += unscanned_files(self.staged.path)
         result.warnings += forbidden_imports(self.staged.path, a.forbidden_modules)
+        result.warnings += forbidden_api_uses(self.staged.path, a.forbidden_apis)  # blocked at run time too
         try:
             try:
                 self.session.start()

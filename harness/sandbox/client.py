@@ -62,13 +62,16 @@ class WorkerClient:
         return self.worker.limits
 
     def hello(self, *, package: str = "", api: Sequence[str] = (), forbidden_modules: Sequence[str] = (),
-              seed: int = 0, threads: int = 1, baseline: bool = False, timeout: float | None = None) -> Hello:
+              seed: int = 0, threads: int = 1, baseline: bool = False, timeout: float | None = None,
+              forbidden_apis: Sequence[str] = ()) -> Hello:
         message = {"op": "hello", "threads": threads, "seed": seed}
         if baseline:
             message["baseline"] = True
         else:
             message.update(package=package, api=list(api), forbidden_modules=list(forbidden_modules),
                            submission_dir=self.worker.submission_dir)
+            if forbidden_apis:
+                message["forbidden_apis"] = list(forbidden_apis)
         reply = self.worker.request(message, self.limits.start_timeout_s if timeout is None else timeout)
         if type(reply) is not dict or type(reply.get("ok")) is not bool:
             raise WorkerCrashed("the worker answered hello without a status")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.abc
+import importlib.machinery
 import os
 import signal
 import sys
@@ -38,11 +39,110 @@ class ForbiddenImport(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         for p in self.prefixes:
             if fullname == p or fullname.startswith(p + "."):
-                raise ImportError(
-                    f"import of '{fullname}' is not allowed in this assignment "
-                    f"(forbidden: {', '.join(self.prefixes)})"
-                )
+                # A spec whose loading fails: an import raises ImportError with the message, while
+                # a mere probe (importlib.util.find_spec) sees a module without origin. torch's
+                # first optimizer imports torch._dynamo, which probes sklearn, numpy, pandas, ...
+                message = (f"import of '{fullname}' is not allowed in this assignment "
+                           f"(forbidden: {', '.join(self.prefixes)})")
+                return importlib.machinery.ModuleSpec(fullname, _RefusedLoader(message), origin=None)
         return None
+
+
+class _RefusedLoader(importlib.abc.Loader):
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def create_module(self, spec):
+        raise ImportError(self.message)
+
+    def exec_module(self, module):  # pragma: no cover - create_module raises first
+        raise ImportError(self.message)
+
+
+FORBIDDEN_API_MESSAGE = ("{name} is not allowed in this assignment (a forbidden API of the manifest: write it "
+                         "yourself, see the README)")
+
+
+class ForbiddenAPIError(RuntimeError):
+    """Raised by a call of a function or class that the assignment forbids."""
+
+
+def _resolve_api(dotted: str):
+    """``(parent, object)`` at a dotted path (``torch.nn.functional.scaled_dot_product_attention``):
+    the longest importable module prefix, then attributes; None if it does not exist."""
+    parts = dotted.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except Exception:  # noqa: BLE001 - not a module at this depth
+            continue
+        parent = obj
+        try:
+            for attr in parts[i:]:
+                parent, obj = obj, getattr(obj, attr)
+        except AttributeError:
+            return None
+        return parent, obj
+    return None
+
+
+def _blocker(dotted: str, original):
+    message = FORBIDDEN_API_MESSAGE.format(name=dotted)
+    if isinstance(original, type):
+        def refuse(*args, **kwargs):
+            raise ForbiddenAPIError(message)
+
+        # a class stays a class (isinstance checks in torch keep working) that cannot be
+        # instantiated or subclassed
+        return type(original.__name__, (), {"__init__": refuse, "__new__": refuse,
+                                            "__init_subclass__": classmethod(refuse), "__module__": original.__module__,
+                                            "__doc__": message})
+
+    def blocked(*args, **kwargs):
+        raise ForbiddenAPIError(message)
+
+    blocked.__name__ = getattr(original, "__name__", dotted.rsplit(".", 1)[1])
+    blocked.__doc__ = message
+    return blocked
+
+
+def block_apis(names: list[str]) -> list[str]:
+    """Replace every forbidden function or class (and every module attribute of the same
+    library that refers to the same object, e.g. ``torch.nn.modules.activation.MultiheadAttention``
+    for ``torch.nn.MultiheadAttention``) by a blocker that raises :class:`ForbiddenAPIError`.
+    Runs before the student's package is imported. Returns the names it blocked."""
+    by_id: dict[int, tuple[object, object]] = {}
+    roots: set[str] = set()
+    done = []
+    for dotted in names:
+        found = _resolve_api(dotted)
+        if found is None:
+            continue
+        parent, original = found
+        if id(original) not in by_id:
+            by_id[id(original)] = (original, _blocker(dotted, original))
+        try:  # the named place itself (its module may be missing from sys.modules, e.g. torch._C._nn)
+            setattr(parent, dotted.rsplit(".", 1)[1], by_id[id(original)][1])
+        except (AttributeError, TypeError):
+            pass
+        roots.add(dotted.split(".")[0])
+        done.append(dotted)
+    if not by_id:
+        return done
+    for name, module in list(sys.modules.items()):
+        if module is None or name.split(".")[0] not in roots:
+            continue
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(namespace, dict):
+            continue
+        for attr, value in list(namespace.items()):
+            hit = by_id.get(id(value))
+            if hit is not None and hit[0] is value:
+                try:
+                    setattr(module, attr, hit[1])
+                except (AttributeError, TypeError):
+                    namespace[attr] = hit[1]
+    return done
 
 
 class Worker:
@@ -67,6 +167,7 @@ class Worker:
             if any(name == p or name.startswith(p + ".") for p in forbidden):
                 del sys.modules[name]
         sys.meta_path.insert(0, ForbiddenImport(forbidden))
+        block_apis(list(req.get("forbidden_apis", [])))  # before the package is imported
         global SUBMISSION_DIR
         SUBMISSION_DIR = req["submission_dir"]
         sys.path.insert(0, SUBMISSION_DIR)
