@@ -1,0 +1,181 @@
+"""Graph-based segmentation: affinities, Laplacians, spectral embedding and normalized cuts
+(Shi and Malik, 2000).
+
+Pixels (or any items) are the nodes of a weighted graph with affinity ``W`` (symmetric,
+non-negative, zero diagonal) and degrees ``d_i = sum_j W_ij``. With ``D = diag(d)``:
+
+- unnormalised Laplacian ``L = D - W``; normalised ``L_sym = I - D^{-1/2} W D^{-1/2}``;
+- ``y^T L y = 1/2 sum_ij W_ij (y_i - y_j)^2``, so ``L`` is positive semi-definite and the
+  multiplicity of its eigenvalue 0 is the number of connected components;
+- Ncut(A, B) = cut(A, B) / assoc(A, V) + cut(A, B) / assoc(B, V); its relaxation is the
+  generalized eigenproblem ``(D - W) y = lambda D y``, whose second-smallest eigenvector is
+  thresholded to split the graph.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+__all__ = ["affinity_matrix", "degree_matrix", "laplacian", "count_components", "ncut_embedding",
+           "ncut_value", "ncut_bipartition", "recursive_ncut"]
+
+
+def affinity_matrix(features: Tensor, sigma: float, *, positions: Tensor | None = None,
+                    radius: float | None = None) -> Tensor:
+    """Gaussian affinity ``W_ij = exp(-||f_i - f_j||^2 / (2 sigma^2))`` with a zero diagonal
+    (no self-loops). With ``radius``, pairs farther apart than ``radius`` in ``positions``
+    (Euclidean, strictly greater) get 0: the sparse, local graph of Shi and Malik.
+
+    Args:
+        features (Tensor[N, F]): floating point.
+        sigma (float): > 0.
+        positions (Tensor[N, P] or None): needed with ``radius``.
+        radius (float or None): > 0.
+
+    Returns:
+        Tensor[N, N]: symmetric, dtype of ``features``.
+
+    Raises:
+        TypeError: ``features`` not floating point.
+        ValueError: bad shapes, ``sigma`` or ``radius`` <= 0, or ``radius`` without ``positions``.
+    """
+    raise NotImplementedError("affinity_matrix: implement me (see README.md, section `spectral`)")
+
+
+def degree_matrix(W: Tensor) -> Tensor:
+    """``D = diag(W.sum(1))``.
+
+    Args:
+        W (Tensor[N, N]): non-negative affinities.
+
+    Returns:
+        Tensor[N, N]: dtype of ``W``.
+
+    Raises:
+        TypeError, ValueError: ``W`` is not a floating-point, square, non-negative matrix.
+    """
+    raise NotImplementedError("degree_matrix: implement me (see README.md, section `spectral`)")
+
+
+def laplacian(W: Tensor, *, normalized: bool = False) -> Tensor:
+    """``L = D - W``, or with ``normalized`` ``L_sym = I - D^{-1/2} W D^{-1/2}``.
+
+    An isolated node (degree 0) gets an all-zero row and column in ``L_sym`` (diagonal 0, as
+    ``scipy.sparse.csgraph.laplacian(W, normed=True)``).
+
+    Args:
+        W (Tensor[N, N]): symmetric non-negative affinities.
+        normalized (bool): which Laplacian.
+
+    Returns:
+        Tensor[N, N]: dtype of ``W``.
+
+    Raises:
+        TypeError, ValueError: as :func:`degree_matrix`.
+    """
+    raise NotImplementedError("laplacian: implement me (see README.md, section `spectral`)")
+
+
+def count_components(W: Tensor, *, tol: float = 1e-8) -> int:
+    """The number of connected components, read off the spectrum: the number of eigenvalues of
+    ``L = D - W`` (``torch.linalg.eigvalsh`` in float64) that are ``<= tol * max(1, lambda_max)``.
+
+    Args:
+        W (Tensor[N, N]): symmetric non-negative affinities, ``N >= 1``.
+        tol (float): > 0.
+
+    Returns:
+        int: the multiplicity of the eigenvalue 0.
+
+    Raises:
+        TypeError, ValueError: as :func:`degree_matrix`, or an empty ``W``.
+    """
+    raise NotImplementedError("count_components: implement me (see README.md, section `spectral`)")
+
+
+def ncut_embedding(W: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    """The ``k`` generalized eigenpairs of ``(D - W) y = lambda D y`` with the smallest
+    eigenvalues (ascending), the first being the constant vector with eigenvalue 0.
+
+    Solve it through the symmetric ``L_sym``: if ``L_sym u = lambda u`` then ``y = D^{-1/2} u``.
+    Each ``y`` is normalised to ``y^T D y = 1``; its sign is arbitrary (tests compare up to
+    sign). Computed in float64, returned in ``W``'s dtype.
+
+    Args:
+        W (Tensor[N, N]): symmetric non-negative affinities, every degree > 0.
+        k (int): ``1 <= k <= N``.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``(eigenvalues [k], vectors [N, k])``; column ``i`` belongs to
+        eigenvalue ``i``.
+
+    Raises:
+        ValueError: a node of degree 0 (``D`` is singular), or ``k`` out of range.
+    """
+    raise NotImplementedError("ncut_embedding: implement me (see README.md, section `spectral`)")
+
+
+def ncut_value(W: Tensor, labels: Tensor) -> Tensor:
+    """The normalized cut of a labelling: ``sum_s cut(A_s, V - A_s) / assoc(A_s, V)`` over the
+    segments ``A_s`` present in ``labels`` (for two segments, Shi and Malik's Ncut). A segment
+    with ``assoc = 0`` contributes 0.
+
+    Args:
+        W (Tensor[N, N]): symmetric non-negative affinities.
+        labels (Tensor[N]): int64 segment ids.
+
+    Returns:
+        Tensor: float64 scalar.
+
+    Raises:
+        ValueError: ``labels`` is not 1-d of length N; TypeError: not an integer tensor.
+    """
+    raise NotImplementedError("ncut_value: implement me (see README.md, section `spectral`)")
+
+
+def ncut_bipartition(W: Tensor) -> Tensor:
+    """Split a graph in two by the normalized cut.
+
+    If the graph is disconnected (:func:`count_components` > 1), the split is exact and free:
+    the connected component of node 0 (label 0) against the rest (label 1). Otherwise take the
+    second generalized eigenvector ``y`` of :func:`ncut_embedding` and label ``y_i > 0`` and
+    ``y_i <= 0`` as the two sides; finally relabel so that node 0 has label 0 (the sign of
+    ``y`` is arbitrary).
+
+    Args:
+        W (Tensor[N, N]): symmetric non-negative affinities, ``N >= 2``.
+
+    Returns:
+        Tensor[N]: int64 labels in {0, 1}.
+
+    Raises:
+        ValueError: fewer than 2 nodes, or as :func:`ncut_embedding`.
+    """
+    raise NotImplementedError("ncut_bipartition: implement me (see README.md, section `spectral`)")
+
+
+def recursive_ncut(W: Tensor, *, max_segments: int = 8, max_ncut: float = 0.5, min_size: int = 2) -> Tensor:
+    """Recursive two-way normalized cuts (Shi and Malik, section 3.1), breadth first.
+
+    Keep a queue of segments, starting with all nodes. Pop the first segment ``S`` (node
+    indices ascending); if it has at least ``2 * min_size`` nodes, split its subgraph
+    ``W[S][:, S]`` with :func:`ncut_bipartition`. Accept the split if both sides have at least
+    ``min_size`` nodes and the Ncut of the split (:func:`ncut_value` on the subgraph) is
+    ``< max_ncut``: append both sides (side 0 first) to the end of the queue; otherwise ``S`` is
+    final. Stop splitting once there are ``max_segments`` segments (final or queued). Labels:
+    segments numbered by their smallest node (the segment of node 0 is 0, the next segment met
+    in node order is 1, ...).
+
+    Args:
+        W (Tensor[N, N]): symmetric non-negative affinities, ``N >= 1``.
+        max_segments (int): >= 1.
+        max_ncut (float): > 0.
+        min_size (int): >= 1.
+
+    Returns:
+        Tensor[N]: int64 segment labels ``0 .. S-1``.
+
+    Raises:
+        ValueError: bad arguments.
+    """
+    raise NotImplementedError("recursive_ncut: implement me (see README.md, section `spectral`)")

@@ -1,0 +1,134 @@
+"""Fully convolutional networks: receptive fields, output stride, and turning a classifier's
+fully connected layer into a convolution.
+
+A layer is ``(kernel_size, stride, dilation)`` (a pooling layer too, with dilation 1). Going
+through layers ``1..L`` with ``r_0 = 1`` and ``j_0 = 1``:
+
+    r_l = r_{l-1} + dilation_l * (kernel_l - 1) * j_{l-1}        (receptive field, pixels)
+    j_l = j_{l-1} * stride_l                                    (jump = output stride)
+"""
+
+from __future__ import annotations
+
+# BEGIN SOLUTION
+import torch
+import torch.nn.functional as F
+
+from ._checks import check_int, check_tensor
+# END SOLUTION
+from torch import Tensor
+
+__all__ = ["receptive_field", "gradient_receptive_field", "fc_to_conv"]
+
+# BEGIN SOLUTION
+
+
+def _layers(layers) -> list[tuple[int, int, int]]:
+    if not isinstance(layers, (list, tuple)):
+        raise TypeError(f"layers must be a list of (kernel_size, stride, dilation), got {type(layers).__name__}")
+    out = []
+    for i, layer in enumerate(layers):
+        if (not isinstance(layer, (list, tuple)) or len(layer) != 3 or any(type(v) is not int for v in layer)
+                or min(layer) < 1):
+            raise ValueError(f"layers[{i}] must be (kernel_size, stride, dilation) ints >= 1, got {layer!r}")
+        out.append((int(layer[0]), int(layer[1]), int(layer[2])))
+    return out
+# END SOLUTION
+
+
+def receptive_field(layers: list[tuple[int, int, int]]) -> tuple[int, int]:
+    """Receptive field and output stride of a stack of (dilated) convolutions, by the formula in
+    the module docstring (square kernels, no padding effects).
+
+    Args:
+        layers (list[(kernel_size, stride, dilation)]): ints >= 1, first layer first; may be empty.
+
+    Returns:
+        tuple[int, int]: ``(r_L, j_L)``; ``(1, 1)`` for no layers.
+
+    Raises:
+        TypeError: ``layers`` is not a list or tuple.
+        ValueError: an entry is not three ints >= 1.
+    """
+    # BEGIN SOLUTION
+    r, j = 1, 1
+    for k, s, d in _layers(layers):
+        r += d * (k - 1) * j
+        j *= s
+    return r, j
+    # END SOLUTION
+
+
+def gradient_receptive_field(layers: list[tuple[int, int, int]], size: int) -> int:
+    """Measure the receptive field with autograd.
+
+    Build the stack as ``F.conv2d`` layers with one channel, all-ones ``k x k`` weights, the
+    given stride and dilation, no padding and no bias; run it on a float64 input
+    ``Tensor[1, 1, size, size]``; back-propagate from the single output pixel
+    ``(H_out // 2, W_out // 2)``; return the number of rows of the input whose gradient is not
+    zero (the height of the non-zero region: with positive weights nothing cancels, so this is
+    the receptive field).
+
+    Args:
+        layers (list[(kernel_size, stride, dilation)]): as in :func:`receptive_field`.
+        size (int): the input side, >= 1.
+
+    Returns:
+        int: the measured receptive field in pixels.
+
+    Raises:
+        ValueError: bad layers, ``size`` < 1, or an input too small to give an output pixel.
+    """
+    # BEGIN SOLUTION
+    layers = _layers(layers)
+    check_int("size", size, 1)
+    x = torch.zeros(1, 1, size, size, dtype=torch.float64, requires_grad=True)
+    y = x
+    for k, s, d in layers:
+        if y.shape[-1] < d * (k - 1) + 1:
+            raise ValueError(f"size={size} is too small for these layers: no output pixel is left")
+        y = F.conv2d(y, torch.ones(1, 1, k, k, dtype=torch.float64), stride=s, dilation=d)
+    h_out, w_out = y.shape[-2:]
+    y[0, 0, h_out // 2, w_out // 2].backward()
+    rows = (x.grad[0, 0] != 0).any(dim=1)  # [size]
+    return int(rows.sum())
+    # END SOLUTION
+
+
+def fc_to_conv(weight: Tensor, bias: Tensor, in_channels: int,
+               kernel_size: int | tuple[int, int]) -> tuple[Tensor, Tensor]:
+    """Turn a fully connected layer into the equivalent convolution (FCN's "convolutionalization").
+
+    The layer ``logits = weight @ flatten(f) + bias`` acts on a feature map
+    ``f: Tensor[C, kH, kW]`` flattened in PyTorch's order (channel, row, column). The returned
+    convolution ``F.conv2d(f, conv_weight, conv_bias)`` gives the same logits as a
+    ``1 x 1`` map on an input of exactly that size, and a dense map of logits (one per
+    ``kH x kW`` window, stride 1) on a larger one. A copy: changing it leaves ``weight`` alone.
+
+    Args:
+        weight (Tensor[K, C * kH * kW]): the fully connected layer's weight.
+        bias (Tensor[K]): its bias.
+        in_channels (int): ``C``.
+        kernel_size (int or (int, int)): ``(kH, kW)`` of the feature map the layer was trained on.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``(conv_weight [K, C, kH, kW], conv_bias [K])``, dtype of ``weight``.
+
+    Raises:
+        ValueError: ``weight.shape[1] != C * kH * kW``, a bias of the wrong shape, or bad sizes.
+    """
+    # BEGIN SOLUTION
+    check_tensor("weight", weight, 2, floating=True)
+    check_tensor("bias", bias, 1, floating=True)
+    check_int("in_channels", in_channels, 1)
+    kh, kw = (kernel_size, kernel_size) if type(kernel_size) is int else tuple(kernel_size)
+    check_int("kernel_size", kh, 1)
+    check_int("kernel_size", kw, 1)
+    k = weight.shape[0]
+    if weight.shape[1] != in_channels * kh * kw:
+        raise ValueError(f"weight must have shape [K, C*kH*kW] = [K, {in_channels * kh * kw}], "
+                         f"got {list(weight.shape)}")
+    if bias.shape[0] != k:
+        raise ValueError(f"bias must have shape [K] = [{k}], got {list(bias.shape)}")
+    return weight.detach().reshape(k, in_channels, kh, kw).clone(), bias.detach().clone()
+    # END SOLUTION

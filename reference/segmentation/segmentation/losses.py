@@ -1,0 +1,145 @@
+"""Pixel-wise cross-entropy with an ignore label, and the dataset-level mIoU (VOC convention).
+
+Labels are ``int64`` class indices in ``[0, C)``; the value ``ignore_index`` (255 by default,
+VOC's "void" border) marks pixels that count neither in the loss nor in the metric.
+"""
+
+from __future__ import annotations
+
+# BEGIN SOLUTION
+import torch
+import torch.nn.functional as F
+
+from ._checks import check_int, check_tensor
+# END SOLUTION
+from torch import Tensor
+
+__all__ = ["pixel_cross_entropy", "confusion_matrix", "mean_iou"]
+
+
+def pixel_cross_entropy(logits: Tensor, target: Tensor, *, ignore_index: int = 255,
+                        reduction: str = "mean") -> Tensor:
+    """Cross-entropy of per-pixel class scores, ignoring the pixels labelled ``ignore_index``.
+
+    ``loss(p) = -log softmax(logits[:, p])[target[p]]`` for every pixel ``p`` whose label is not
+    ``ignore_index``. ``reduction="mean"`` averages over the non-ignored pixels of the whole
+    batch (not per image), ``"sum"`` sums them, ``"none"`` returns the map with 0 at ignored
+    pixels. Equal to ``F.cross_entropy(logits, target, ignore_index=ignore_index,
+    reduction=...)`` (do not call it): with every pixel ignored the mean is ``nan`` (0 / 0).
+
+    Args:
+        logits (Tensor[N, C, H, W]): unnormalised scores, floating point (float32 or float64).
+        target (Tensor[N, H, W]): int64 labels in ``[0, C)`` or ``ignore_index``.
+        ignore_index (int): the label to ignore.
+        reduction (str): ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Returns:
+        Tensor: a scalar (``"mean"``, ``"sum"``) or ``Tensor[N, H, W]`` (``"none"``), in the
+        dtype of ``logits``; differentiable with respect to ``logits``.
+
+    Raises:
+        TypeError: ``logits`` is not floating point or ``target`` is not int64.
+        ValueError: shapes that do not match, a label outside ``[0, C)`` that is not
+            ``ignore_index``, or an unknown ``reduction``.
+    """
+    # BEGIN SOLUTION
+    check_tensor("logits", logits, 4, floating=True)
+    check_tensor("target", target, 3)
+    if target.dtype != torch.int64:
+        raise TypeError(f"target must be an int64 tensor, got dtype {target.dtype}")
+    n, c, h, w = logits.shape
+    if tuple(target.shape) != (n, h, w):
+        raise ValueError(f"target must have shape [N, H, W] = {[n, h, w]} to match logits {list(logits.shape)}, "
+                         f"got {list(target.shape)}")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    valid = target != ignore_index  # [N, H, W]
+    bad = valid & ((target < 0) | (target >= c))
+    if bool(bad.any()):
+        raise ValueError(f"target holds labels outside [0, {c}) that are not ignore_index={ignore_index}: "
+                         f"{sorted(set(target[bad].tolist()))[:5]}")
+    logp = F.log_softmax(logits, dim=1)  # [N, C, H, W]
+    safe = torch.where(valid, target, torch.zeros_like(target))  # [N, H, W]
+    nll = -logp.gather(1, safe[:, None]).squeeze(1)  # [N, H, W]
+    nll = torch.where(valid, nll, torch.zeros_like(nll))
+    if reduction == "none":
+        return nll
+    if reduction == "sum":
+        return nll.sum()
+    return nll.sum() / valid.sum().to(nll.dtype)
+    # END SOLUTION
+
+
+def confusion_matrix(pred: Tensor, target: Tensor, num_classes: int, *, ignore_index: int = 255) -> Tensor:
+    """Confusion matrix of predicted against true labels over all pixels given.
+
+    ``M[t, p]`` counts the pixels with true label ``t`` (row) and predicted label ``p``
+    (column); pixels whose *target* is ``ignore_index`` are skipped. Confusion matrices of
+    several batches add up: the dataset's matrix is the sum of its images' matrices.
+
+    Args:
+        pred (Tensor[...]): int64 predicted labels in ``[0, num_classes)``.
+        target (Tensor[...]): int64 true labels in ``[0, num_classes)`` or ``ignore_index``,
+            same shape as ``pred``.
+        num_classes (int): ``C >= 1``.
+        ignore_index (int): the target label to skip.
+
+    Returns:
+        Tensor[C, C]: int64 counts.
+
+    Raises:
+        TypeError: ``pred`` or ``target`` is not an integer tensor.
+        ValueError: shapes differ, ``num_classes < 1``, or a label is out of range (a
+            prediction outside ``[0, C)``, a target outside it that is not ``ignore_index``).
+    """
+    # BEGIN SOLUTION
+    check_tensor("pred", pred, integer=True)
+    check_tensor("target", target, integer=True)
+    check_int("num_classes", num_classes, 1)
+    if pred.shape != target.shape:
+        raise ValueError(f"pred and target must have the same shape, got {list(pred.shape)} and {list(target.shape)}")
+    p = pred.reshape(-1).long()
+    t = target.reshape(-1).long()
+    keep = t != ignore_index
+    p, t = p[keep], t[keep]
+    if bool(((t < 0) | (t >= num_classes)).any()):
+        raise ValueError(f"target holds labels outside [0, {num_classes}) that are not ignore_index={ignore_index}")
+    if bool(((p < 0) | (p >= num_classes)).any()):
+        raise ValueError(f"pred holds labels outside [0, {num_classes})")
+    return torch.bincount(t * num_classes + p, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+    # END SOLUTION
+
+
+def mean_iou(confusion: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-class IoU and their mean from a (dataset-level) confusion matrix.
+
+    ``IoU_c = M[c, c] / (sum_p M[c, p] + sum_t M[t, c] - M[c, c])`` (true positives over
+    the union of the true and predicted pixels of class ``c``). A class with an empty union
+    (neither in the targets nor in the predictions) has IoU ``nan`` and is left out of the
+    mean; the mean of no classes is ``nan``. This is torchmetrics'
+    ``MulticlassJaccardIndex(average="macro")`` on the same pixels.
+
+    Args:
+        confusion (Tensor[C, C]): counts, rows = true labels, columns = predictions (integer
+            or floating point, non-negative).
+
+    Returns:
+        tuple[Tensor, Tensor]: ``(miou, iou)``, a float64 scalar and float64 ``Tensor[C]``.
+
+    Raises:
+        ValueError: ``confusion`` is not square or holds negative counts.
+    """
+    # BEGIN SOLUTION
+    check_tensor("confusion", confusion, 2)
+    if confusion.shape[0] != confusion.shape[1] or confusion.shape[0] == 0:
+        raise ValueError(f"confusion must be a non-empty square matrix [C, C], got {list(confusion.shape)}")
+    m = confusion.double()
+    if bool((m < 0).any()):
+        raise ValueError("confusion must hold non-negative counts")
+    tp = torch.diagonal(m)  # [C]
+    union = m.sum(1) + m.sum(0) - tp  # [C]
+    iou = torch.where(union > 0, tp / union.clamp(min=1e-300), torch.full_like(tp, float("nan")))
+    present = union > 0
+    miou = iou[present].mean() if bool(present.any()) else torch.tensor(float("nan"), dtype=torch.float64)
+    return miou, iou
+    # END SOLUTION
