@@ -1,0 +1,55 @@
+"""Task `cam`: class activation maps and the coarse masks they give for weak supervision."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ._checks import describe, float_tensor, probability
+
+__all__ = ["class_activation_map", "cam_to_mask"]
+
+
+def class_activation_map(features: torch.Tensor, fc_weight: torch.Tensor, class_idx: torch.Tensor,
+                         normalize: bool = True) -> torch.Tensor:
+    """Class activation maps (Zhou et al., CVPR 2016) of a global-average-pooling classifier.
+
+    The classifier is ``logits = fc_weight @ mean_{h,w} features + bias``; the CAM of class ``c``
+    moves the FC layer in front of the pooling: ``M_c(h, w) = sum_k fc_weight[c, k] * features[k, h, w]``
+    (no bias, no ReLU), at the feature map's resolution, so that ``mean_{h,w} M_c = logit_c - bias_c``.
+    With ``normalize`` each map is min-max normalised to [0, 1]:
+    ``(M - min M) / (max M - min M)``; a constant map becomes all zeros.
+
+    Args:
+        features (Tensor[N, K, h, w]): the last feature maps (floating point).
+        fc_weight (Tensor[C, K]): the FC layer's weight.
+        class_idx (Tensor[N]): int64, the class of each image's map, in [0, C).
+        normalize (bool): min-max normalise each map.
+
+    Returns:
+        Tensor[N, h, w]: ``features``' dtype and device; differentiable when not normalised.
+
+    Raises:
+        TypeError, ValueError: wrong dtypes or shapes, K that differ, classes out of range.
+    """
+    raise NotImplementedError("class_activation_map: implement me (see README.md, section `cam`)")
+
+
+def cam_to_mask(cams: torch.Tensor, size: tuple[int, int], threshold: float = 0.5) -> torch.Tensor:
+    """A coarse segmentation mask from normalised CAMs, for weak supervision.
+
+    Upsample the maps to ``size`` with ``F.interpolate(mode="bilinear", align_corners=False)``,
+    then keep the pixels whose value is ``>= threshold``.
+
+    Args:
+        cams (Tensor[N, h, w]): normalised maps in [0, 1] (floating point).
+        size (tuple of int): ``(H, W)``, both >= 1.
+        threshold (float): in [0, 1].
+
+    Returns:
+        Tensor[N, H, W]: bool.
+
+    Raises:
+        TypeError, ValueError: non-floating or non-3-D ``cams``, a bad ``size`` or ``threshold``.
+    """
+    raise NotImplementedError("cam_to_mask: implement me (see README.md, section `cam`)")

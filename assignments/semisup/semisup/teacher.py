@@ -1,0 +1,128 @@
+"""Task `mean_teacher`: the EMA teacher, the consistency loss and its ramp-up, and the
+momentum variants (decay warm-up, temporal ensembling)."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+
+from ._checks import describe, float_tensor, probability
+
+__all__ = ["ema_update", "ema_decay_warmup", "sigmoid_rampup", "consistency_loss", "temporal_ensemble"]
+
+
+def ema_update(teacher: dict[str, torch.Tensor] | None, student: dict[str, torch.Tensor], decay: float = 0.999,
+               buffers: Sequence[str] = (), average_buffers: bool = False) -> dict[str, torch.Tensor]:
+    """One update of the mean teacher: the exponential moving average of the student's weights.
+
+    ``teacher`` and ``student`` are state dicts (name -> tensor, e.g. ``model.state_dict()``).
+
+    * First update (``teacher is None``): the teacher is a copy of the student (like
+      ``torch.optim.swa_utils.AveragedModel``, whose first ``update_parameters`` copies).
+    * Parameters (every name not in ``buffers``): ``t <- decay * t + (1 - decay) * s``
+      (``get_ema_multi_avg_fn(decay)``).
+    * Buffers (names in ``buffers``, e.g. BatchNorm's ``running_mean``, ``running_var``,
+      ``num_batches_tracked``): copied from the student (``AveragedModel(use_buffers=False)``);
+      with ``average_buffers=True`` floating-point buffers are averaged like parameters
+      (``AveragedModel(use_buffers=True)``) and integer buffers are still copied.
+
+    Args:
+        teacher (dict or None): the current teacher state (not modified).
+        student (dict): the student state, same names and shapes as ``teacher``.
+        decay (float): in [0, 1]; 0 copies the student, 1 freezes the teacher.
+        buffers (sequence of str): the names that are buffers (each must be in ``student``).
+        average_buffers (bool): average floating-point buffers too.
+
+    Returns:
+        dict: the new teacher state, new tensors (never the student's own), detached, with the
+        dtype and device of the student's tensors on the first update and of the teacher's after.
+
+    Raises:
+        ValueError: ``decay`` outside [0, 1], names or shapes that differ, an unknown buffer name.
+        TypeError: a value that is not a tensor.
+    """
+    raise NotImplementedError("ema_update: implement me (see README.md, section `mean_teacher`)")
+
+
+def ema_decay_warmup(step: int, decay: float = 0.999) -> float:
+    """The mean teacher's decay warm-up: ``min(decay, 1 - 1 / (step + 1))``.
+
+    Early on the teacher then is the plain average of the student weights seen so far (step 0:
+    decay 0, a copy; step 1: 1/2; step 2: 2/3 ...), which removes the bias towards the random
+    initial weights; later the fixed ``decay`` applies.
+
+    Args:
+        step (int): the global step, >= 0.
+        decay (float): in [0, 1].
+
+    Returns:
+        float: the decay to pass to :func:`ema_update` at this step.
+
+    Raises:
+        ValueError: a negative ``step``, ``decay`` outside [0, 1].
+    """
+    raise NotImplementedError("ema_decay_warmup: implement me (see README.md, section `mean_teacher`)")
+
+
+def sigmoid_rampup(step: float, rampup_length: float) -> float:
+    """The consistency weight's sigmoid ramp-up ``exp(-5 (1 - t)^2)``, ``t = clip(step / rampup_length, 0, 1)``.
+
+    It rises from ``exp(-5) ~ 0.0067`` at step 0 to 1 at ``rampup_length`` and stays 1 after.
+    ``rampup_length == 0`` gives 1 for every step.
+
+    Args:
+        step (int or float): the current step (or epoch); negative values count as 0.
+        rampup_length (int or float): >= 0.
+
+    Returns:
+        float: the factor in (0, 1].
+
+    Raises:
+        ValueError: a negative ``rampup_length``.
+    """
+    raise NotImplementedError("sigmoid_rampup: implement me (see README.md, section `mean_teacher`)")
+
+
+def consistency_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+    """The mean teacher's consistency cost: the mean squared error of the two softmaxes.
+
+    ``mean over all N * C (* H * W) entries of (softmax(student) - softmax(teacher))^2``, softmax
+    over dim 1; the teacher is a target (detached: no gradient flows into ``teacher_logits``).
+
+    Args:
+        student_logits (Tensor[N, C, ...]): floating point.
+        teacher_logits (Tensor[N, C, ...]): the same shape.
+
+    Returns:
+        Tensor[]: the loss (0 for N = 0), differentiable in ``student_logits``.
+
+    Raises:
+        TypeError, ValueError: non-floating inputs, fewer than 2 dimensions, different shapes.
+    """
+    raise NotImplementedError("consistency_loss: implement me (see README.md, section `mean_teacher`)")
+
+
+def temporal_ensemble(accumulated: torch.Tensor, predictions: torch.Tensor, alpha: float,
+                      epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Temporal ensembling (Laine and Aila): a momentum average of each sample's predictions.
+
+    ``Z <- alpha * Z + (1 - alpha) * z`` and the bias-corrected target
+    ``z~ = Z / (1 - alpha^(epoch + 1))`` (``epoch`` counts from 0, so after the first epoch the
+    target is ``z`` itself, as Adam corrects its moments). ``Z`` starts at zeros.
+
+    Args:
+        accumulated (Tensor[N, C]): ``Z`` before this epoch (zeros at epoch 0).
+        predictions (Tensor[N, C]): ``z``, this epoch's predictions (e.g. softmax outputs).
+        alpha (float): the momentum in [0, 1).
+        epoch (int): >= 0.
+
+    Returns:
+        (accumulated, targets): both ``Tensor[N, C]``, detached.
+
+    Raises:
+        TypeError, ValueError: non-floating inputs, different shapes, ``alpha`` outside [0, 1),
+            a negative ``epoch``.
+    """
+    raise NotImplementedError("temporal_ensemble: implement me (see README.md, section `mean_teacher`)")
