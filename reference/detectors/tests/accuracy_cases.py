@@ -16,8 +16,6 @@ import base64
 import contextlib
 import html
 import io
-import struct
-import zlib
 from typing import Any
 
 import numpy as np
@@ -25,6 +23,7 @@ import torch
 
 import cv3data
 from harness.secret import heldout_seed
+from harness.reports.png import png_rgb
 
 __all__ = ["HOLDOUT_IMAGES", "holdout_scenes", "BATCH_SIZE", "holdout", "score", "coco_map", "validate"]
 
@@ -240,16 +239,8 @@ def score(outputs: list, targets: dict) -> tuple[float, dict]:
 
 # ---------------------------------------------------------------------------------- figures
 def _png(pixels: torch.Tensor) -> bytes:
-    """A PNG file of uint8 ``Tensor[3, H, W]`` (zlib only, no imaging library)."""
-    rgb = pixels.permute(1, 2, 0).contiguous().numpy().astype(np.uint8)  # [H, W, 3]
-    height, width, _ = rgb.shape
-    raw = b"".join(b"\x00" + rgb[r].tobytes() for r in range(height))
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    """A PNG file of uint8 ``Tensor[3, H, W]``."""
+    return png_rgb(pixels.permute(1, 2, 0).numpy())
 
 
 def _examples_svg(pixels: list[torch.Tensor], coco: dict, detections: list[dict]) -> dict:

@@ -19,8 +19,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
-import struct
-import zlib
 from typing import Any
 
 import numpy as np
@@ -32,6 +30,7 @@ from cv3data.panoptic import PANOPTIC_CATEGORIES, STUFF_IDS, THING_IDS, instance
     panoptic_pairs
 from harness.metrics.panoptic import panoptic_quality
 from harness.secret import heldout_seed
+from harness.reports.png import png_rgb
 
 __all__ = ["HOLDOUT_IMAGES", "BATCH_SIZE", "PREDICT_KWARGS", "holdout_scenes", "oracle_outputs", "holdout",
            "score", "validate", "evaluate"]
@@ -263,15 +262,8 @@ def score(outputs: list, targets: dict) -> tuple[float, dict]:
 
 # ---------------------------------------------------------------------------------- figures
 def _png(rgb: np.ndarray) -> bytes:
-    """A PNG file of uint8 ``[H, W, 3]`` (zlib only)."""
-    height, width, _ = rgb.shape
-    raw = b"".join(b"\x00" + rgb[r].tobytes() for r in range(height))
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    """A PNG file of uint8 ``[H, W, 3]``."""
+    return png_rgb(rgb)
 
 
 def _overlay(image: torch.Tensor, seg: torch.Tensor, cats: list[int]) -> np.ndarray:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import base64
 import html
-import struct
-import zlib
 from typing import Any
 
 import numpy as np
@@ -25,6 +23,7 @@ import torch
 from cv3data.segscenes import SEG_CLASSES, VOID, make_seg_scenes, segmentation_split, voc_palette
 from harness.metrics.segmentation import evaluate_segmentation
 from harness.secret import heldout_seed
+from harness.reports.png import png_rgb
 
 __all__ = ["HOLDOUT_NAME", "HOLDOUT_IMAGES", "BATCH_SIZE", "TRAIN_BUDGET_S", "training_data", "holdout_scenes",
            "holdout", "score", "validate"]
@@ -124,15 +123,8 @@ def score(outputs: list, targets: dict) -> tuple[float, dict]:
 
 # ---------------------------------------------------------------------------------- figures
 def _png(rgb: np.ndarray) -> bytes:
-    """A PNG file of uint8 ``[H, W, 3]`` (zlib only)."""
-    height, width, _ = rgb.shape
-    raw = b"".join(b"\x00" + rgb[r].tobytes() for r in range(height))
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    """A PNG file of uint8 ``[H, W, 3]``."""
+    return png_rgb(rgb)
 
 
 _PALETTE = np.array(voc_palette(), dtype=np.uint8).reshape(256, 3)

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import base64
 import html
-import struct
-import zlib
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from harness.reports.png import png_rgb
 
 __all__ = ["digits", "train_data", "holdout", "score", "accuracy", "validate", "TRAIN_SIZE", "BATCH_SIZE"]
 
@@ -137,16 +136,9 @@ def score(outputs: list, targets: dict) -> tuple[float, dict]:
 
 
 # ------------------------------------------------------------------------------------ figures
-def _png_gray(pixels: np.ndarray) -> bytes:
-    """PNG of an RGB uint8 array [H, W, 3] (zlib only)."""
-    height, width, _ = pixels.shape
-    raw = b"".join(b"\x00" + pixels[r].tobytes() for r in range(height))
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+def _png_gray(rgb: np.ndarray) -> bytes:
+    """A PNG file of uint8 ``[H, W, 3]``."""
+    return png_rgb(rgb)
 
 
 def _overlay(image: torch.Tensor, amap: torch.Tensor) -> bytes:
