@@ -262,32 +262,42 @@ def _no_hang():
     signal.signal(signal.SIGALRM, previous)
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is needed to make the TLS certificates")
-@pytest.mark.skipif(os.environ.get("CV3_DASK_TLS_TEST") != "1",
-                    reason="opt-in (CV3_DASK_TLS_TEST=1): on a fresh-clone CI run on 2026-12-06 this test hung "
-                    "for over 20 minutes after the scheduler was closed from a timer thread (issue 15, open)")
-def test_cv3_worker_over_tls_grades_and_a_lost_scheduler_stops_the_batch_clearly(toy, tmp_path):
-    """`cv3 worker` on a TLS scheduler of its own: it registers its slots and grades a job; clients
-    without the course certificate are refused; then the scheduler goes away mid-batch and the
-    coordinator stops with a clear message, having stored what arrived."""
-    from distributed.security import Security
+def _tls_scheduler(folder: Path, ca: str, cert: str, key: str) -> tuple[subprocess.Popen, str]:
+    """A TLS scheduler in a process of its own (`dask scheduler`, as a course runs it), so that
+    losing it is a real kill, not a close called from another thread of the test process."""
+    info = folder / "scheduler.json"
+    argv = [sys.executable, "-m", "distributed.cli.dask_scheduler", "--protocol", "tls", "--host", "127.0.0.1",
+            "--port", "0", "--no-dashboard", "--scheduler-file", str(info), "--tls-ca-file", ca, "--tls-cert", cert,
+            "--tls-key", key]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            return proc, json.loads(info.read_text(encoding="utf-8"))["address"]
+        except (OSError, ValueError, KeyError):
+            time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    raise RuntimeError(f"the TLS scheduler did not start (exit code {proc.poll()})")
 
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is needed to make the TLS certificates")
+def test_cv3_worker_over_tls_grades_and_a_lost_scheduler_stops_the_batch_clearly(toy, tmp_path):
+    """`cv3 worker` on a TLS scheduler: it registers its slots and grades a job; clients without
+    the course certificate are refused; then the scheduler process is killed mid-batch and the
+    coordinator stops with a clear message, having stored what arrived."""
     from harness.executors.dask import security
 
     ca, cert, key = _certificates(tmp_path / "tls")
-    sched = distributed.LocalCluster(n_workers=0, dashboard_address=":0", silence_logs=40, protocol="tls://",
-                                     security=Security(tls_ca_file=ca, tls_scheduler_cert=cert,
-                                                       tls_scheduler_key=key, tls_client_cert=cert,
-                                                       tls_client_key=key, require_encryption=True))
-    address = sched.scheduler_address
+    sched, address = _tls_scheduler(tmp_path, ca, cert, key)
     assert address.startswith("tls://")
     tls = ["--tls-ca-file", ca, "--tls-cert", cert, "--tls-key", key]
     argv = _cv3("worker", "--scheduler", address, "--gpus", "1", "--jobs", "1", "--name", "node-x",
                 "--device", "cpu", *tls)
     node = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     sec = security(ca_file=ca, cert=cert, key=key)
-    client = distributed.Client(address, security=sec, set_as_default=False, timeout=60)
+    client = None
     try:
+        client = distributed.Client(address, security=sec, set_as_default=False, timeout=60)
         with pytest.raises(Exception):  # noqa: B017 - no certificate, no connection
             distributed.Client(address, timeout=3, set_as_default=False)
         with pytest.raises(Exception):  # noqa: B017
@@ -300,17 +310,23 @@ def test_cv3_worker_over_tls_grades_and_a_lost_scheduler_stops_the_batch_clearly
         done = grade_batch(toy, _toy_subs(tmp_path / "one", ["ok"]), store, speed=False, progress=None,
                            executor=ex)
         assert [(r.score, r.environment["node"]) for r in done.graded] == [(2, "node-x")]
-        threading.Timer(2.0, sched.close).start()
+        client.close()
+        client = None
+        threading.Timer(2.0, os.killpg, (sched.pid, signal.SIGKILL)).start()
         ex = DaskExecutor(scheduler=address, security=sec, lost_after_s=3)
         with pytest.raises(ExecutorLost, match="lost the Dask scheduler .*rerun the same command"):
             grade_batch(toy, _toy_subs(tmp_path / "two", ["slow", "slow", "slow"]), store, speed=False,
                         progress=None, executor=ex)
         assert len(store.all("dtoy")) == 1  # only what arrived; the rest is for the rerun
     finally:
-        client.close()
-        os.killpg(node.pid, signal.SIGKILL)
-        node.wait()
-        sched.close()
+        if client is not None:
+            client.close()
+        for proc in (node, sched):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
 
 
 def test_job_files_are_checked_against_their_hash(toy, tmp_path):
