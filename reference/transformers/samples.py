@@ -11,7 +11,8 @@ solution code.
 - ``s03_partial``: a Swin mask with ``-inf`` instead of -100 between regions and no "window
   covers the map" rule, and DETR's no-object class not down-weighted: the rest is right.
 - ``s04_wrong_softmax_axis``: the typical mistake, a softmax over the queries (dim=-2) instead
-  of the keys: attention, MHA, ViT, Swin and the trained classifier all suffer.
+  of the keys: attention, MHA, ViT, Swin, the grader's trained ViT and DETR in these modules
+  (``digits_pretrained``, ``detr_map``) all suffer; the ViT trained in the sandbox does not.
 - ``s05_uses_sdpa``: calls ``F.scaled_dot_product_attention`` through an alias: blocked in the
   sandbox, reported by the static scan in the instructor report.
 """

@@ -124,3 +124,24 @@ def test_predict_after_a_short_training(student):
     out = student.predict(x[:4])
     assert out["logits"].shape == (4, 10) and out["logits"].dtype == torch.float32
     assert out["attention"].dim() == 3 and out["attention"].shape[0] == 4
+
+
+@pytest.mark.task("classifier")
+def test_load_pretrained_then_predict_matches_torchvision(student):
+    # the check `digits_pretrained` copies trained weights in the same way: if this matches, your
+    # modules compute what the grader's ViT was trained to compute
+    from torchvision.models.vision_transformer import VisionTransformer
+
+    torch.manual_seed(0)
+    ref = VisionTransformer(image_size=16, patch_size=4, num_layers=3, num_heads=4, hidden_dim=64, mlp_dim=128,
+                            num_classes=10)
+    ref.conv_proj = nn.Conv2d(1, 64, 4, 4)
+    with torch.no_grad():
+        for p in ref.parameters():
+            p.add_(0.2 * torch.randn_like(p))  # away from the initial zeros (class token, biases)
+    ref.eval()
+    student.load_pretrained({k: v.detach().clone() for k, v in ref.state_dict().items()})
+    x = torch.rand(6, 1, 16, 16, generator=torch.Generator().manual_seed(14))
+    with torch.no_grad():
+        expected = ref(x)
+    assert_tensor(student.predict(x)["logits"], expected, atol=1e-4, rtol=1e-4)

@@ -86,7 +86,8 @@ def point_sample(inputs: Tensor, coords: Tensor) -> Tensor:
         coords (Tensor[N, P, 2]): (x, y) in [0, 1].
 
     Returns:
-        Tensor[N, C, P]: zero padding outside the map.
+        Tensor[N, C, P]: zero padding outside the map; ``inputs``' dtype (coords of another float
+        dtype, e.g. float32 points from :func:`sample_points` on float64 maps, are converted).
     """
     raise NotImplementedError("point_sample: implement me (see README.md, section `maskformer`)")
 

@@ -8,14 +8,19 @@ moved by a random translation of -1, 0 or +1 pixel per axis drawn from the cours
 labels never enter the sandbox.
 
 ``train_data()`` -> the call ``train(images, labels, seed=0, time_budget_s=...)``;
+``pretrained_weights()`` -> the call ``load_pretrained(state_dict)`` with the committed weights
+(``vit_digits.pt``, written by ``reference/transformers/train.py save``);
 ``holdout()`` -> batches of ``predict(images)``; ``score(outputs, targets)`` -> accuracy, plus
 the report's figures (class-token attention maps over held-out images).
+
+The DETR check (``detr_weights``, ``detr_holdout``, ``detr_score``) lives in detr_cases.py.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +28,8 @@ import torch
 import torch.nn.functional as F
 from harness.reports.png import png_rgb
 
-__all__ = ["digits", "train_data", "holdout", "score", "accuracy", "validate", "TRAIN_SIZE", "BATCH_SIZE"]
+__all__ = ["digits", "train_data", "pretrained_weights", "holdout", "score", "accuracy", "validate", "TRAIN_SIZE",
+           "BATCH_SIZE", "PRETRAINED"]
 
 TRAIN_SIZE = 1200
 BATCH_SIZE = 128
@@ -32,6 +38,7 @@ NUM_CLASSES = 10
 TIME_BUDGET_S = 150.0  # CPU seconds the student's train() may use; the grader's wall-clock limit is larger
 EXAMPLES = 8
 HOLDOUT_NAME = "transformers"
+PRETRAINED = Path(__file__).with_name("vit_digits.pt")  # reference/transformers/train.py save
 
 
 def digits() -> tuple[torch.Tensor, torch.Tensor]:
@@ -71,6 +78,12 @@ def heldout_seed() -> int:
 def train_data() -> tuple[list, dict]:
     xtr, ytr, _, _ = split()
     return [xtr, ytr], {"seed": 0, "time_budget_s": TIME_BUDGET_S}
+
+
+def pretrained_weights() -> tuple[list, dict]:
+    """The call ``load_pretrained(state_dict)``: the committed ViT weights (float32)."""
+    state = torch.load(PRETRAINED, map_location="cpu", weights_only=True)
+    return [state], {}
 
 
 def holdout(seed: int | None = None) -> tuple[list[tuple[list, dict]], dict]:

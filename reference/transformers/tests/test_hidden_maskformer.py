@@ -165,6 +165,10 @@ def test_point_sample(student):
                               for c in range(3)] for n in range(2)], dtype=torch.float64)
     assert_tensor(got, expected, atol=1e-10, case="(x, y) in [0, 1], align_corners=False")
     check_gradient(student, "point_sample", [maps, coords])
+    # float32 points (as sample_points gives them) on float64 maps: converted to the maps' dtype
+    got32 = student.point_sample(maps, coords.float())
+    assert got32.dtype == torch.float64, got32.dtype
+    assert_tensor(got32, student.point_sample(maps, coords.float().double()), atol=1e-12, case="float32 coords")
 
 
 @pytest.mark.task("maskformer")

@@ -55,7 +55,8 @@ def test_sinusoidal_1d_base_dtype_and_empty(student):
 
 
 @pytest.mark.task("posenc")
-@pytest.mark.parametrize("gh, gw, d, cls", [(4, 4, 16, False), (3, 5, 8, True), (1, 6, 32, False), (14, 14, 64, True)])
+@pytest.mark.parametrize("gh, gw, d, cls", [(4, 4, 16, False), (3, 5, 8, True), (1, 6, 32, False), (5, 1, 8, False),
+                                             (14, 14, 64, True)])
 def test_sincos_2d_is_maes_layout(student, gh, gw, d, cls):
     got = student.sincos_encoding_2d(gh, gw, d, cls_token=cls)
     assert_tensor(got, mae_2d(d, gh, gw, cls).float(), atol=1e-6, case=f"{gh}x{gw}, D={d}, cls={cls}")

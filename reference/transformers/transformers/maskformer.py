@@ -130,7 +130,8 @@ def point_sample(inputs: Tensor, coords: Tensor) -> Tensor:
         coords (Tensor[N, P, 2]): (x, y) in [0, 1].
 
     Returns:
-        Tensor[N, C, P]: zero padding outside the map.
+        Tensor[N, C, P]: zero padding outside the map; ``inputs``' dtype (coords of another float
+        dtype, e.g. float32 points from :func:`sample_points` on float64 maps, are converted).
     """
     # BEGIN SOLUTION
     out = F.grid_sample(inputs, 2.0 * coords[:, :, None, :].to(inputs.dtype) - 1.0, align_corners=False)
