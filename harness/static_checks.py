@@ -167,6 +167,9 @@ def _folded_string(node: ast.AST) -> str | None:
 
 
 def _docstring_nodes(tree: ast.AST) -> set[int]:
+    """Strings the scan ignores: docstrings, the names listed in ``__all__`` (a package's own
+    exports may share a forbidden API's name, e.g. a hand-written ``grid_sample``), and the
+    message of a stub's ``raise NotImplementedError("<function>: implement me ...")``."""
     ids = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
@@ -174,6 +177,14 @@ def _docstring_nodes(tree: ast.AST) -> set[int]:
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
                     and isinstance(first.value.value, str):
                 ids.add(id(first.value))
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets) \
+                and isinstance(node.value, (ast.List, ast.Tuple)):
+            ids.update(id(e) for e in node.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and isinstance(node.exc.func, ast.Name) \
+                and node.exc.func.id == "NotImplementedError":
+            ids.update(id(a) for a in node.exc.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
     return ids
 
 

@@ -95,6 +95,23 @@ def test_scan_leaves_honest_code_alone(tmp_path):
     assert found == []
 
 
+def test_scan_ignores_the_names_in_all(tmp_path):
+    """A package's own export may share a forbidden API's name (onestage's hand-written
+    ``grid_sample``): listing it in ``__all__`` or naming it in the stub's NotImplementedError is
+    not reported, other strings naming it are."""
+    found = scan(tmp_path, """
+        __all__ = ["scaled_dot_product_attention", "helper"]
+        __all__ += ("MultiheadAttention",)
+        name = "scaled_dot_product_attention"
+        def scaled_dot_product_attention():
+            raise NotImplementedError("scaled_dot_product_attention: implement me")
+        """)
+    assert lines_of(found) == {4}, found
+    a = find_assignment("onestage")
+    for root in (ROOT / "reference" / "onestage", ROOT / "assignments" / "onestage"):
+        assert forbidden_api_uses(root / "onestage", a.forbidden_apis) == [], root
+
+
 def test_scan_of_the_reference_and_stub_is_clean():
     a = find_assignment("transformers")
     assert "torch.nn.functional.scaled_dot_product_attention" in a.forbidden_apis
