@@ -222,3 +222,34 @@ def test_evaluators_refuse_mismatched_shapes():
     with pytest.raises(ValueError, match="features must be"):
         knn_accuracy(torch.zeros(4, 2), torch.zeros(3, dtype=torch.long), torch.zeros(2, 2),
                      torch.zeros(2, dtype=torch.long))
+
+
+FIGURES = '''
+def figures(train_features, train_labels, test_features, test_labels):
+    assert train_features.dtype == test_features.dtype
+    return [{"title": f"{train_features.shape[0]}+{test_features.shape[0]} rows of {test_features.shape[1]} "
+                      f"features, {int(test_labels.max()) + 1} classes", "svg": "<svg xmlns='http://www.w3.org/2000/svg'/>"}]
+
+
+def broken(train_features, train_labels, test_features, test_labels):
+    raise RuntimeError("no picture")
+'''
+
+
+@pytest.mark.parametrize("ref,expected", [("figures", "200+200 rows of 4 features, 4 classes"), ("broken", None)])
+def test_probe_figures_come_from_the_submissions_features(toy, tmp_path, ref, expected):
+    # optional `figures`: a trusted function draws report figures from the submission's features;
+    # a failing figure function costs no points
+    toml = toy.root / "assignment.toml"
+    toml.write_text(MANIFEST.replace('metric = "knn"', f'metric = "knn"\nfigures = "probe_cases:{ref}"'))
+    cases = toy.hidden_tests_dir / "probe_cases.py"
+    cases.write_text(CASES + FIGURES)
+    with GradingContext(load_manifest(toml), speed=False) as ctx:
+        good = ctx.grade(_submit(tmp_path, REFERENCE, "good"))
+    g = _probe(good)
+    assert g.score == 10, g.checks[0].message
+    if expected:
+        assert [f["title"] for f in g.checks[0].details["figures"]] == [expected]
+    else:
+        assert "figures" not in g.checks[0].details
+        assert g.checks[0].details["figures_error"] == "RuntimeError: no picture"

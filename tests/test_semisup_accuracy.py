@@ -97,3 +97,31 @@ def test_the_calls_carry_no_heldout_labels(cases, monkeypatch):
     assert args[1].shape == (2 * cases.LABELS_PER_CLASS,)  # only the labeled points' labels
     assert args[3].shape == (cases.HELDOUT + cases.GRID ** 2, 2)
     assert 0.5 < targets["baseline"][0] <= 1.0
+
+
+def test_paired_score_is_the_agreement_with_the_reference_run(cases, targets):
+    n = cases.HELDOUT + cases.GRID ** 2
+    ref = [torch.arange(n) % 2 for _ in targets["splits"]]
+    paired = {**targets, "reference": ref}
+    same = outputs_from(cases, paired, lambda s, q: torch.arange(q.shape[0]) % 2)
+    value, details = cases.score_paired(same, paired)
+    assert value == 1.0 and details["min_agreement"] == 1.0
+    # one split disagrees everywhere, another on a quarter of the points
+    other = outputs_from(cases, paired, lambda s, q: torch.arange(q.shape[0]) % 2)
+    other[0]["predictions"] = 1 - other[0]["predictions"]
+    other[1]["predictions"][: n // 4] = 1 - other[1]["predictions"][: n // 4]
+    value, details = cases.score_paired(other, paired)
+    k = len(ref)
+    assert value == pytest.approx((k - 1 - (n // 4) / n) / k)
+    assert details["min_agreement"] == 0.0 and len(details["table"]["rows"]) == k
+    with pytest.raises(ValueError, match="one per split"):
+        cases.score_paired(same[:-1], paired)
+
+
+def test_holdout_keeps_the_reference_self_training_predictions(cases, monkeypatch):
+    monkeypatch.setattr(cases, "SPLITS", 1)
+    calls, targets = cases.holdout(seed=5)
+    (pred,) = targets["reference"]
+    assert pred.dtype == torch.int64 and pred.shape == (cases.HELDOUT + cases.GRID ** 2,)
+    acc = float((pred[:cases.HELDOUT] == targets["splits"][0]["y_heldout"]).double().mean())
+    assert acc > 0.5

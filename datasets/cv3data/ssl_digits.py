@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["SPLITS", "IMAGE_SIZE", "digits", "add_nuisances", "ssl_digits"]
+__all__ = ["SPLITS", "IMAGE_SIZE", "digits", "add_nuisances", "ssl_digits", "pasted_digits"]
 
 SPLITS = {"unlabeled": (0, 1000), "probe_train": (1000, 1400), "probe_test": (1400, 1797)}
 IMAGE_SIZE = 20  # canvas side; the digit itself is upsampled from 8x8 to 16x16
@@ -72,3 +72,33 @@ def ssl_digits(split: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     idx = order[lo:hi]
     mixed = (int(seed) * 1_000_003 + lo) % (2 ** 63 - 1)  # a different nuisance stream per split
     return add_nuisances(images[idx], mixed), labels[idx]
+
+
+def pasted_digits(split: str, seed: int = 0, size: int = 32) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Single-object images for weak localisation (CAM): each digit of ``split``, upsampled to
+    16x16, pasted at a uniformly random position on a ``size`` x ``size`` black canvas (contrast in
+    [0.5, 1], Gaussian noise of std 0.05, clipped to [0, 1]).
+
+    Returns images float32 [N, 1, size, size], labels int64 [N] and boxes int64 [N, 4]
+    ``(x0, y0, x1, y1)`` (exclusive ends: the pasted 16x16 square is ``[y0:y1, x0:x1]``)."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
+    if size < _DIGIT_SIZE:
+        raise ValueError(f"size must be >= {_DIGIT_SIZE}, got {size!r}")
+    images, labels = digits()
+    order = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(_SPLIT_SEED))
+    lo, hi = SPLITS[split]
+    idx = order[lo:hi]
+    n = idx.numel()
+    gen = torch.Generator().manual_seed((int(seed) * 999_983 + lo + 7) % (2 ** 63 - 1))
+    big = F.interpolate(images[idx][:, None], size=(_DIGIT_SIZE, _DIGIT_SIZE), mode="bilinear",
+                        align_corners=False)
+    corner = torch.randint(0, size - _DIGIT_SIZE + 1, (n, 2), generator=gen)  # (y0, x0)
+    canvas = torch.zeros(n, 1, size, size)
+    for i in range(n):
+        y, x = int(corner[i, 0]), int(corner[i, 1])
+        canvas[i, :, y:y + _DIGIT_SIZE, x:x + _DIGIT_SIZE] = big[i]
+    contrast = torch.empty(n, 1, 1, 1).uniform_(0.5, 1.0, generator=gen)
+    out = (canvas * contrast + 0.05 * torch.randn(canvas.shape, generator=gen)).clamp(0.0, 1.0)
+    boxes = torch.stack([corner[:, 1], corner[:, 0], corner[:, 1] + _DIGIT_SIZE, corner[:, 0] + _DIGIT_SIZE], 1)
+    return out, labels[idx], boxes

@@ -46,6 +46,7 @@ class ProbeCheck(Check):
     requires: str = ""
     train_timeout_s: float = 600.0
     timeout_s: float = 300.0
+    figures: str = ""
 
     table: ClassVar[str] = "probe"
     noun: ClassVar[str] = "probe check"
@@ -72,6 +73,8 @@ class ProbeCheck(Check):
         Key("requires", str, "", doc="optional task id that must score full marks first", ref="task"),
         positive("train_timeout_s", float, 600.0, "time budget of the training call"),
         positive("timeout_s", float, 300.0, "time budget of all feature calls"),
+        trusted_ref("figures", "", doc="optional 'module:function'(train_features, train_labels, test_features, "
+                    "test_labels) -> list of report figures drawn from the submission's features"),
     )
 
     def validate(self, ctx: ParseContext, where: str) -> None:
@@ -122,7 +125,8 @@ class ProbeCheck(Check):
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         try:
-            scores = self._scores(ctx, sub.session.call)
+            feats = self._features(ctx, sub.session.call)
+            scores = self._probe(ctx, feats)
         except StudentCrash as e:
             return self.zero(f"{self.features} failed: {e}")
         except MalformedFeatures as e:
@@ -142,15 +146,23 @@ class ProbeCheck(Check):
                                ["random init (reference architecture)", round(random_scores["knn"], 4),
                                 round(random_scores["linear"], 4)]]},
         }
+        if self.figures:
+            _train_calls, train_labels, _test_calls, test_labels = ctx.cached(self.data)
+            try:
+                details["figures"] = ctx.trusted(self.figures)(feats[0], train_labels, feats[1], test_labels)
+            except Exception as e:  # noqa: BLE001 - a figure is no grade: report and go on
+                details["figures_error"] = f"{type(e).__name__}: {e}"
         msg = (f"{self._label()} = {graded:.4f}: {self.floor:g} or less scores 0, "
                f"{self.target:g} or more scores full points")
         return self.result(linear_points(self.points, graded, self.floor, self.target), msg,
                            duration_s=round(train_s + features_s, 3), details=details)
 
     def _scores(self, ctx, call) -> dict[str, float]:
-        import torch
+        return self._probe(ctx, self._features(ctx, call))
 
-        from harness.metrics.probe import knn_accuracy, linear_probe_accuracy
+    def _features(self, ctx, call) -> list:
+        """[train features, test features] (float64, CPU) from the ``features`` entry."""
+        import torch
 
         train_calls, train_labels, test_calls, test_labels = ctx.cached(self.data)
         deadline = time.monotonic() + self.timeout_s
@@ -169,6 +181,12 @@ class ProbeCheck(Check):
         for f, labels, split in ((feats[0], train_labels, "training"), (feats[1], test_labels, "test")):
             if f.shape[0] != labels.shape[0]:
                 raise MalformedFeatures(f"{f.shape[0]} feature rows for {labels.shape[0]} {split} samples")
+        return feats
+
+    def _probe(self, ctx, feats: list) -> dict[str, float]:
+        from harness.metrics.probe import knn_accuracy, linear_probe_accuracy
+
+        _train_calls, train_labels, _test_calls, test_labels = ctx.cached(self.data)
         return {"knn": knn_accuracy(feats[0], train_labels, feats[1], test_labels, k=self.k,
                                     temperature=self.temperature),
                 "linear": linear_probe_accuracy(feats[0], train_labels, feats[1], test_labels)}

@@ -1,7 +1,7 @@
 """Semi-supervised learning and weak supervision: entropy minimisation, pseudo-labels and
 FixMatch, classical self-training, VAT, the mean teacher, domain alignment and CAM."""
 
-from .cam import cam_to_mask, class_activation_map
+from .cam import cam_masks, cam_to_mask, class_activation_map
 from .domain import coral_loss, domain_discriminator_loss, grad_reverse, GradientReversal, mmd_rbf
 from .entropy import entropy
 from .moons import make_mlp, train_self_training
@@ -17,6 +17,6 @@ __all__ = [
     "mlp_logits", "kl_div_logits", "vat_direction", "vat_loss",
     "ema_update", "ema_decay_warmup", "sigmoid_rampup", "consistency_loss", "temporal_ensemble",
     "grad_reverse", "GradientReversal", "domain_discriminator_loss", "coral_loss", "mmd_rbf",
-    "class_activation_map", "cam_to_mask",
+    "class_activation_map", "cam_to_mask", "cam_masks",
     "make_mlp", "train_self_training",
 ]

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from ._checks import describe, float_tensor, probability
 
-__all__ = ["class_activation_map", "cam_to_mask"]
+__all__ = ["class_activation_map", "cam_to_mask", "cam_masks"]
 
 
 def class_activation_map(features: torch.Tensor, fc_weight: torch.Tensor, class_idx: torch.Tensor,
@@ -83,4 +83,26 @@ def cam_to_mask(cams: torch.Tensor, size: tuple[int, int], threshold: float = 0.
         return torch.zeros(0, *size, dtype=torch.bool, device=cams.device)
     up = F.interpolate(cams[:, None], size=tuple(size), mode="bilinear", align_corners=False)[:, 0]
     return up >= threshold
+    # END SOLUTION
+
+
+def cam_masks(features: torch.Tensor, fc_weight: torch.Tensor, class_idx: torch.Tensor, size: tuple[int, int],
+              threshold: float = 0.5) -> torch.Tensor:
+    """Coarse object masks from image labels: the normalised :func:`class_activation_map` of each
+    image's class, then :func:`cam_to_mask` at the image size (the accuracy check's entry).
+
+    Args:
+        features (Tensor[N, K, h, w]), fc_weight (Tensor[C, K]), class_idx (Tensor[N]) (int64):
+            as in :func:`class_activation_map`.
+        size (tuple of int): ``(H, W)`` of the images, both >= 1.
+        threshold (float): in [0, 1], as in :func:`cam_to_mask`.
+
+    Returns:
+        Tensor[N, H, W]: bool.
+
+    Raises:
+        TypeError, ValueError: as the two functions.
+    """
+    # BEGIN SOLUTION
+    return cam_to_mask(class_activation_map(features, fc_weight, class_idx, normalize=True), size, threshold)
     # END SOLUTION

@@ -1,4 +1,4 @@
-"""The accuracy check of the semisup assignment (trusted side; never enters the sandbox).
+"""The two-moons accuracy checks of the semisup assignment (trusted side; never enters the sandbox).
 
 Two moons, a handful of labels: ``holdout()`` makes ``SPLITS`` splits (``LABELS_PER_CLASS``
 labeled points per class, ``UNLABELED`` unlabeled points, ``HELDOUT`` held-out points), sends
@@ -8,10 +8,14 @@ keeps the held-out labels. It also trains the reference's supervised-only run
 (``unlabeled_weight=0``) on every split, on the trusted side, in the same grading run: the
 baseline. ``score()`` validates the outputs and returns the mean over the splits of the
 accuracy gain ``acc(submission's self-training) - acc(reference supervised-only)`` (the median is
-reported too). Why the mean: with 3 labels per class the per-split gain is bimodal (about +0.1
-on most splits, about 0 or below on a third of them, where confident wrong pseudo-labels lock in),
-so the median of a handful of splits jumps between the two modes from one course key to the next
-(the reference's median over 9 splits: 0.010 to 0.085 over 4 keys); the mean is stable.
+reported too). ``score_paired()`` grades the same outputs against the reference's own
+self-training run on every split (trained on the trusted side too): the run is deterministic
+given the seed, so the mean share of agreeing predictions separates the documented run from
+broken masks, which two moons do not penalise in accuracy. Why the mean: with 3 labels per
+class the per-split gain is bimodal (about +0.1 on most splits, about 0 or below on a third of
+them, where confident wrong pseudo-labels lock in), so the median of a handful of splits jumps
+between the two modes from one course key to the next (the reference's median over 9 splits:
+0.010 to 0.085 over 4 keys); the mean is stable.
 
 The points: scikit-learn's ``make_moons`` curves (noise-free, unshuffled), then Gaussian noise
 (std ``NOISE``) and a permutation drawn from a 128-bit seed derived from the course key
@@ -87,14 +91,16 @@ def holdout(seed: int | None = None) -> tuple[list[tuple[list, dict]], dict]:
     splits = make_splits(heldout_seed(HOLDOUT_NAME) if seed is None else seed)
     ref = reference_module()
     g = grid()
-    calls, baseline = [], []
+    calls, baseline, paired = [], [], []
     for k, s in enumerate(splits):
         query = torch.cat([s["x_heldout"], g])
         calls.append(([s["x_labeled"], s["y_labeled"], s["x_unlabeled"], query], {"seed": k}))
         sup = ref.train_self_training(s["x_labeled"], s["y_labeled"], s["x_unlabeled"], s["x_heldout"], seed=k,
                                       unlabeled_weight=0.0)
         baseline.append(float((sup["predictions"] == s["y_heldout"]).double().mean()))
-    return calls, {"splits": splits, "baseline": baseline}
+        run = ref.train_self_training(s["x_labeled"], s["y_labeled"], s["x_unlabeled"], query, seed=k)
+        paired.append(run["predictions"])
+    return calls, {"splits": splits, "baseline": baseline, "reference": paired}
 
 
 # ---------------------------------------------------------------------------------- validation
@@ -169,6 +175,32 @@ def score(outputs: list, targets: dict) -> tuple[float, dict]:
                     curves_svg([c["losses"] for c in clean])],
     }
     return value, details
+
+
+def agreements(outputs: list[dict], targets: dict) -> list[float]:
+    """Per split: the share of the held-out and grid points where the submission's predictions
+    equal those of the reference's self-training run on the same split and seed."""
+    return [float((out["predictions"] == ref).double().mean()) for out, ref in zip(outputs, targets["reference"])]
+
+
+def score_paired(outputs: list, targets: dict) -> tuple[float, dict]:
+    """(mean agreement with the reference's run over the splits, details) or ``ValueError``.
+
+    ``train_self_training`` is deterministic given the seed (the model's initialisation and every
+    noise draw are pinned), so a correct run reproduces the reference's classifier up to float
+    rounding (agreement 0.987-1.0 per split, 0.997-1.0 on average, for float arithmetic that
+    rounds differently); a run with a broken mask, a strong view equal to the weak one or no
+    unlabeled loss trains another classifier (mean agreement 0.85-0.95; single splits down to 0.42)."""
+    clean = validate(outputs, targets["splits"])
+    agree = agreements(clean, targets)
+    rows = gains(clean, targets)
+    details = {
+        "min_agreement": round(min(agree), 4),
+        "table": {"columns": ["split", "agreement with the reference's run", "accuracy", "gain"],
+                  "rows": [[r["split"], round(a, 4), round(r["accuracy"], 4), round(r["gain"], 4)]
+                           for r, a in zip(rows, agree)]},
+    }
+    return statistics.mean(agree), details
 
 
 # ---------------------------------------------------------------------------------- figures

@@ -103,3 +103,38 @@ def test_bad_inputs(student):
         student.cam_to_mask(torch.zeros(1, 2, 2), (0, 4))
     with pytest.raises(ValueError, match="threshold"):
         student.cam_to_mask(torch.zeros(1, 2, 2), (4, 4), 2.0)
+
+
+@pytest.mark.task("cam")
+@pytest.mark.parametrize("threshold", [None, 0.3, 0.7])
+def test_cam_masks_compose(student, threshold):
+    # the accuracy check's entry: the normalised CAM of each image's class, upsampled, thresholded
+    f, w, idx = randn(3, 5, 4, 4, seed=11), randn(6, 5, seed=12), torch.tensor([5, 0, 2])
+    kw = {} if threshold is None else {"threshold": threshold}
+    up = F.interpolate(cam64(f, w, idx)[:, None], size=(16, 12), mode="bilinear", align_corners=False)[:, 0]
+    got = student.cam_masks(f, w, idx, (16, 12), **kw)
+    assert_tensor(got, up >= (0.5 if threshold is None else threshold))
+    assert 0 < int(got.sum()) < got.numel()
+    with pytest.raises(ValueError, match="class_idx"):
+        student.cam_masks(f, w, torch.tensor([0, 6, 1]), (16, 12))
+    assert_tensor(student.cam_masks(f[:0], w, idx[:0], (3, 3)), torch.zeros(0, 3, 3, dtype=torch.bool))
+
+
+@pytest.mark.task("cam")
+def test_weight_and_cams_must_have_the_documented_rank(student):
+    f = torch.zeros(2, 3, 2, 2)
+    with pytest.raises(ValueError, match="fc_weight"):
+        student.class_activation_map(f, torch.zeros(4, 3, 1), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="fc_weight"):
+        student.class_activation_map(f, torch.zeros(3), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="cams"):
+        student.cam_to_mask(torch.zeros(1, 1, 2, 2), (4, 4))
+    with pytest.raises(TypeError, match="features"):
+        student.class_activation_map(f.long(), torch.zeros(4, 3), torch.tensor([0, 1]))
+
+
+@pytest.mark.task("cam")
+def test_negative_class_index_raises(student):
+    # -1 would silently index the last class's weights
+    with pytest.raises(ValueError, match="class_idx"):
+        student.class_activation_map(torch.zeros(2, 3, 2, 2), torch.zeros(4, 3), torch.tensor([-1, 0]))

@@ -103,3 +103,17 @@ def test_bad_inputs(student):
         student.self_training_linear(x, y.double())
     with pytest.raises(ValueError, match="C"):
         student.self_training_linear(x, y, C=0.0)
+
+
+@pytest.mark.task("self_training")
+def test_a_probability_equal_to_the_threshold_is_not_selected(student):
+    # mirror-symmetric labeled points: the given logistic regression puts the two middle points
+    # at probability 0.5 exactly; "strictly greater" (sklearn's `>`) leaves them unlabeled
+    x = torch.tensor([[-1.0, 0.5], [1.0, 0.5], [0.0, 0.5], [-2.0, 0.5], [2.0, 0.5], [0.0, 0.5]], dtype=torch.float64)
+    y = torch.tensor([0, 1, -1, 0, 1, -1])
+    out = student.self_training_linear(x, y, threshold=0.5)
+    assert out["labels"].tolist() == [0, 1, -1, 0, 1, -1]
+    assert out["labeled_iter"].tolist() == [0, 0, -1, 0, 0, -1]
+    assert out["n_iter"] == 1
+    low = student.self_training_linear(x, y, threshold=0.4)
+    assert low["labeled_iter"].tolist() == [0, 0, 1, 0, 0, 1] and set(low["labels"][[2, 5]].tolist()) <= {0, 1}
