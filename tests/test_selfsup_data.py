@@ -87,7 +87,8 @@ def test_the_typical_mistake_sample_loses_the_contrastive_tests(tmp_path):
 
 
 def _load_samples():
-    spec = importlib.util.spec_from_file_location("cv3_test_selfsup_samples", ROOT / "reference" / "selfsup" / "samples.py")
+    spec = importlib.util.spec_from_file_location("cv3_test_selfsup_samples",
+                                                  ROOT / "reference" / "selfsup" / "samples.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -37,7 +37,8 @@ def holdout(cases):
 
 @pytest.fixture(scope="module")
 def reference_outputs(holdout):
-    spec = importlib.util.spec_from_file_location("cv3_test_sot_ref", ROOT / "reference" / "sot" / "sot" / "__init__.py",
+    spec = importlib.util.spec_from_file_location("cv3_test_sot_ref",
+                                                  ROOT / "reference" / "sot" / "sot" / "__init__.py",
                                                   submodule_search_locations=[str(ROOT / "reference" / "sot" / "sot")])
     module = importlib.util.module_from_spec(spec)
     sys.modules["cv3_test_sot_ref"] = module

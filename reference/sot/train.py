@@ -45,7 +45,8 @@ def make_batch(frames, boxes, batch, gen, size):
     prev_crops, cur_crops, targets = [], [], []
     for s, t in zip(s_idx.tolist(), t_idx.tolist()):
         b_prev, b_cur = boxes[s, t - 1], boxes[s, t]
-        moved = sot.sample_motion(b_cur, 1, uniform=torch.rand(1, 4, generator=gen, dtype=torch.float64).clamp(1e-12, 1 - 1e-12))[0]
+        uniform = torch.rand(1, 4, generator=gen, dtype=torch.float64).clamp(1e-12, 1 - 1e-12)
+        moved = sot.sample_motion(b_cur, 1, uniform=uniform)[0]
         region_prev = sot.context_box(b_prev[None])
         region_cur = sot.context_box(moved[None])
         prev_img = frames[s, t - 1].float() / 255.0 - 0.5

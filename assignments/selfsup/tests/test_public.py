@@ -46,7 +46,8 @@ def test_rgb_to_lab_of_black_white_and_red(student):
     rgb = torch.tensor([[0.0, 1.0, 1.0], [0.0, 1.0, 0.0], [0.0, 1.0, 0.0]], dtype=torch.float64)[:, None, :]
     lab = student.rgb_to_lab(rgb)[:, 0]
     assert_tensor(lab[:, 0], torch.zeros(3, dtype=torch.float64), atol=1e-9, case="black")
-    assert_tensor(lab[:, 1], torch.tensor([100.0, -0.0025, 0.0047], dtype=torch.float64), atol=1e-3, case="white (scikit-image)")
+    assert_tensor(lab[:, 1], torch.tensor([100.0, -0.0025, 0.0047], dtype=torch.float64), atol=1e-3,
+                  case="white (scikit-image)")
     assert_tensor(lab[:, 2], torch.tensor([53.2408, 80.0925, 67.2032], dtype=torch.float64), atol=1e-3, case="red")
 
 

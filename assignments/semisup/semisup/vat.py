@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 
 from ._checks import describe, float_tensor
 

@@ -14,8 +14,8 @@ from .bayes import (
 )
 from .evaluation import centre_error, frame_iou, precision_at, precision_curve, success_auc, success_curve
 from .goturn import (
-    CONTEXT,
-    TARGET_SCALE,
+    CONTEXT as CONTEXT,
+    TARGET_SCALE as TARGET_SCALE,
     GoturnRegressor,
     box_to_target,
     context_box,
@@ -25,8 +25,8 @@ from .goturn import (
     target_to_box,
 )
 from .mdnet import (
-    NEG_IOU,
-    POS_IOU,
+    NEG_IOU as NEG_IOU,
+    POS_IOU as POS_IOU,
     MDNet,
     OnlineUpdater,
     apply_bbox_regressor,

@@ -136,7 +136,7 @@ def pretrain(images: Tensor, steps: int = 400, batch_size: int = 128, lr: float 
     n = images.shape[0]
     batch_size = min(batch_size, n)
     losses = []
-    for step in range(steps):
+    for _ in range(steps):
         idx = torch.randperm(n, generator=gen)[:batch_size].to(images.device)
         batch = images[idx]
         seeds = torch.randint(0, 2 ** 62, (2,), generator=gen).tolist()

@@ -194,9 +194,11 @@ def image(seed, c=3, h=20, w=24):
 def check_crops(img, out, n_global, n_local, gsize, lsize, gscale, lscale, ratio):
     glob, loc, boxes = out
     c, h, w = img.shape
-    assert_tensor(glob, torch.zeros(n_global, c, gsize, gsize, dtype=img.dtype), atol=math.inf, case="global crops shape")
+    assert_tensor(glob, torch.zeros(n_global, c, gsize, gsize, dtype=img.dtype), atol=math.inf,
+                  case="global crops shape")
     assert_tensor(loc, torch.zeros(n_local, c, lsize, lsize, dtype=img.dtype), atol=math.inf, case="local crops shape")
-    assert boxes.dtype == torch.int64 and boxes.shape == (n_global + n_local, 4), f"boxes {boxes.dtype} {list(boxes.shape)}"
+    assert boxes.dtype == torch.int64 and boxes.shape == (n_global + n_local, 4), \
+        f"boxes {boxes.dtype} {list(boxes.shape)}"
     for i, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
         assert 0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h, f"crop {i}: box {(x1, y1, x2, y2)} outside {w}x{h}"
         bw, bh = x2 - x1, y2 - y1

@@ -132,7 +132,8 @@ def test_dequeue_and_enqueue_keeps_the_queue_dtype_and_input(student):
     queue = torch.zeros(4, 2, dtype=torch.float64)
     keys = torch.tensor([[1.5, 2.5], [3.5, 4.5]], dtype=torch.float32)
     new, ptr = student.dequeue_and_enqueue(queue, 2, keys)
-    assert_tensor(new, torch.tensor([[0, 0], [0, 0], [1.5, 2.5], [3.5, 4.5]], dtype=torch.float64), case="float64 queue")
+    assert_tensor(new, torch.tensor([[0, 0], [0, 0], [1.5, 2.5], [3.5, 4.5]], dtype=torch.float64),
+                  case="float64 queue")
     assert ptr == 0
     assert not queue.any(), "the input queue must not be modified"
 

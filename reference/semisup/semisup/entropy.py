@@ -50,7 +50,8 @@ def entropy(logits: torch.Tensor, dim: int = 1, reduction: str = "mean",
     h = -plogp.sum(dim=dim)  # logits.shape without dim
     if mask is not None:
         if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
-            raise TypeError(f"mask must be a bool tensor, got {mask if not isinstance(mask, torch.Tensor) else mask.dtype}")
+            got = mask if not isinstance(mask, torch.Tensor) else mask.dtype
+            raise TypeError(f"mask must be a bool tensor, got {got}")
         if mask.shape != h.shape:
             raise ValueError(f"mask must have shape {list(h.shape)} (logits without dim {dim}), "
                              f"got {list(mask.shape)}")

@@ -55,7 +55,8 @@ def ema_update(teacher: dict[str, torch.Tensor] | None, student: dict[str, torch
         return {name: value.detach().clone() for name, value in student.items()}
     if set(teacher) != set(student):
         raise ValueError(f"teacher and student must have the same names; only in teacher: "
-                         f"{sorted(set(teacher) - set(student))}, only in student: {sorted(set(student) - set(teacher))}")
+                         f"{sorted(set(teacher) - set(student))}, "
+                         f"only in student: {sorted(set(student) - set(teacher))}")
     buffer_names = set(buffers)
     new = {}
     for name, s in student.items():

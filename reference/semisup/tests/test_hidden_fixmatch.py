@@ -70,8 +70,8 @@ def test_no_gradient_into_the_weak_view(student):
 
 @pytest.mark.task("fixmatch")
 def test_fixmatch_gradient_check(student):
-    check_gradient(student, "fixmatch_loss", [randn(10, 4, seed=6, scale=3.0), randn(10, 4, seed=7)], {"threshold": 0.5},
-                   wrt=(1,))
+    check_gradient(student, "fixmatch_loss", [randn(10, 4, seed=6, scale=3.0), randn(10, 4, seed=7)],
+                   {"threshold": 0.5}, wrt=(1,))
 
 
 @pytest.mark.task("fixmatch")

@@ -31,7 +31,8 @@ def kl_hessians(x, w):
     for i in range(x.shape[0]):
         xi = x[i:i + 1].flatten(1)
         clean = mlp(xi, w).detach()
-        out.append(hessian(lambda r: kl(clean, mlp(xi + r[None], w)), torch.zeros(xi.shape[1], dtype=torch.float64)))
+        out.append(hessian(lambda r, clean=clean, xi=xi: kl(clean, mlp(xi + r[None], w)),
+                           torch.zeros(xi.shape[1], dtype=torch.float64)))
     return torch.stack(out)  # [N, D, D]
 
 

@@ -304,7 +304,8 @@ def test_systematic_resample_with_a_generator_is_unbiased(student):
     w = torch.tensor([0.05, 0.35, 0.1, 0.5], dtype=torch.float64)
     first = student.systematic_resample(w, seed=11)
     u0 = float(torch.rand((), generator=g(11), dtype=torch.float64))
-    assert_tensor(first, resample_oracle(w, u0), case="u = torch.rand((), generator=Generator().manual_seed(seed), dtype=float64)")
+    assert_tensor(first, resample_oracle(w, u0),
+                  case="u = torch.rand((), generator=Generator().manual_seed(seed), dtype=float64)")
     total = torch.zeros(4, dtype=torch.float64)
     reps = 400
     for r in range(reps):
