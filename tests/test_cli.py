@@ -426,11 +426,17 @@ def test_an_interrupt_swallowed_inside_grading_still_stops_the_batch(tmp_path, m
         (tmp_path / s_ / A).mkdir(parents=True)
         (tmp_path / s_ / A / "__init__.py").write_text("")
     sources = [SubmissionSource(s, tmp_path / s) for s in ("s1", "s2", "s3")]
+    # what a terminal gives: a run started in the background of a non-interactive shell (or under
+    # nohup) inherits SIGINT ignored, and the batch then keeps that meaning
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
     before = signal.getsignal(signal.SIGINT)
-    with pytest.raises(KeyboardInterrupt):
-        grade_batch(ASSIGNMENT, sources, store, progress=None)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            grade_batch(ASSIGNMENT, sources, store, progress=None)
+        assert signal.getsignal(signal.SIGINT) is before  # the batch's handler is removed again
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     assert [r.submission_id for r in store.all(A)] == ["s1"]
-    assert signal.getsignal(signal.SIGINT) is before  # the batch's handler is removed again
 
 
 def test_sigint_keeps_finished_results_and_a_rerun_grades_the_rest(tmp_path):
@@ -441,7 +447,10 @@ def test_sigint_keeps_finished_results_and_a_rerun_grades_the_rest(tmp_path):
     args = [sys.executable, "-m", "harness.cli", "grade", A, str(subs), "--no-speed", *storage(tmp_path)]
     with open(tmp_path / "out.txt", "w") as out, open(tmp_path / "err.txt", "w") as err:
         # its own process group, signalled as a whole: what Ctrl-C in a terminal does
-        proc = subprocess.Popen(args, cwd=tmp_path, stdout=out, stderr=err, start_new_session=True)
+        # SIGINT at its default in the child, as in a terminal (a suite started in the background
+        # of a non-interactive shell passes it on ignored)
+        proc = subprocess.Popen(args, cwd=tmp_path, stdout=out, stderr=err, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
             store = ResultStore(store_path)
             t0 = time.monotonic()

@@ -40,8 +40,9 @@ def test_degenerate_submissions_score_zero(name, tmp_path):
     with GradingContext(a, speed=False) as ctx:
         for kind, path in degenerate_submissions(a, tmp_path).items():
             r = ctx.grade(SubmissionSource(kind, path))
-            assert r.status == "graded" and r.score == 0, (kind, [(t.id, c.name) for t in r.tasks
-                                                                  for c in t.checks if c.passed][:10])
+            assert r.status == "graded" and r.score == 0, (kind, r.error, r.warnings[-3:],
+                                                           [(t.id, c.name) for t in r.tasks
+                                                            for c in t.checks if c.passed][:10])
 
 
 @pytest.mark.slow
