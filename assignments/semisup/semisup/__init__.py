@@ -2,6 +2,7 @@
 FixMatch, classical self-training, VAT, the mean teacher, domain alignment and CAM."""
 
 from .cam import cam_masks, cam_to_mask, class_activation_map
+from .digits import make_digits_cnn, shift_images, strong_view, train_fixmatch_digits, weak_view
 from .domain import coral_loss, domain_discriminator_loss, grad_reverse, GradientReversal, mmd_rbf
 from .entropy import entropy
 from .moons import make_mlp, train_self_training
@@ -19,4 +20,5 @@ __all__ = [
     "grad_reverse", "GradientReversal", "domain_discriminator_loss", "coral_loss", "mmd_rbf",
     "class_activation_map", "cam_to_mask", "cam_masks",
     "make_mlp", "train_self_training",
+    "make_digits_cnn", "shift_images", "weak_view", "strong_view", "train_fixmatch_digits",
 ]

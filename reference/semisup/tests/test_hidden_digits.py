@@ -1,0 +1,147 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from harness.testkit import assert_tensor
+
+
+def split(seed=0, labeled=3, unlabeled=60, query=40):
+    from cv3data.ssl_digits import ssl_digits
+
+    x, y = ssl_digits("probe_test", seed)
+    lab = torch.cat([torch.nonzero(y == c).flatten()[:labeled] for c in range(10)])
+    keep = torch.ones(y.shape[0], dtype=torch.bool)
+    keep[lab] = False
+    rest = torch.nonzero(keep).flatten()
+    query_idx = rest[unlabeled:unlabeled + query]
+    return x[lab], y[lab], x[rest[:unlabeled]], x[query_idx], y[query_idx]
+
+
+def shift(x, gen, m):
+    """The documented translation, as a loop of slice copies over the images (the test's oracle)."""
+    n, c, h, w = x.shape
+    s = torch.randint(-m, m + 1, (n, 2), generator=gen)
+    out = torch.zeros_like(x)
+    for i in range(n):
+        sy, sx = int(s[i, 0]), int(s[i, 1])
+        ys, yd = (slice(0, h - sy), slice(sy, h)) if sy >= 0 else (slice(-sy, h), slice(0, h + sy))
+        xs, xd = (slice(0, w - sx), slice(sx, w)) if sx >= 0 else (slice(-sx, w), slice(0, w + sx))
+        out[i, :, yd, xd] = x[i, :, ys, xs]
+    return out
+
+
+def strong(x, gen):
+    n = x.shape[0]
+    x = shift(x, gen, 3)
+    c = torch.empty(n, 1, 1, 1).uniform_(0.35, 1.0, generator=gen)
+    b = torch.empty(n, 1, 1, 1).uniform_(0.0, 0.35, generator=gen)
+    return (x * c + b + 0.1 * torch.randn(x.shape, generator=gen)).clamp(0.0, 1.0)
+
+
+def documented_run(xl, yl, xu, xq, seed, steps, threshold=0.95, weight=1.0, lr=0.003, batch=256):
+    """The docstring's run written out with torch.nn.functional (the test's oracle)."""
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(400, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    losses, rates = [], []
+    for _ in range(steps):
+        a = shift(xl, gen, 1)
+        loss = F.cross_entropy(model(a), yl)
+        rate = 0.0
+        if xu.shape[0] > 0 and weight != 0:
+            u = xu[torch.randint(0, xu.shape[0], (batch,), generator=gen)]
+            w, s = shift(u, gen, 1), strong(u, gen)
+            with torch.no_grad():
+                conf, pseudo = torch.softmax(model(w), 1).max(1)
+            ce = F.cross_entropy(model(s), pseudo, reduction="none")
+            loss = loss + weight * (ce * (conf >= threshold).float()).mean()
+            rate = float((conf >= threshold).float().mean())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+        rates.append(rate)
+    with torch.no_grad():
+        return model(xq).argmax(1), torch.tensor(losses), torch.tensor(rates)
+
+
+@pytest.mark.task("digits")
+def test_outputs_are_well_formed(student):
+    xl, yl, xu, xq, _ = split(1)
+    out = student.train_fixmatch_digits(xl, yl, xu, xq, seed=0, steps=12, batch=32)
+    assert type(out) is dict
+    for key, dtype, shape in (("predictions", torch.int64, (40,)), ("losses", torch.float32, (12,)),
+                              ("mask_rate", torch.float32, (12,))):
+        t = out[key]
+        assert type(t) is torch.Tensor and t.dtype == dtype and tuple(t.shape) == shape, f"{key}: {t!r:.80}"
+    assert set(out["predictions"].tolist()) <= set(range(10))
+    assert bool(torch.isfinite(out["losses"]).all())
+    assert bool(((out["mask_rate"] >= 0) & (out["mask_rate"] <= 1)).all())
+    empty = student.train_fixmatch_digits(xl, yl, xu[:0], xq[:0], seed=0, steps=3)
+    assert empty["predictions"].dtype == torch.int64 and tuple(empty["predictions"].shape) == (0,)
+    assert_tensor(empty["mask_rate"], torch.zeros(3))
+
+
+@pytest.mark.task("digits")
+def test_deterministic_given_the_seed(student):
+    xl, yl, xu, xq, _ = split(2)
+    a = student.train_fixmatch_digits(xl, yl, xu, xq, seed=3, steps=8, batch=32)
+    b = student.train_fixmatch_digits(xl, yl, xu, xq, seed=3, steps=8, batch=32)
+    for key in a:
+        assert_tensor(b[key], a[key], case=key)
+    c = student.train_fixmatch_digits(xl, yl, xu, xq, seed=4, steps=8, batch=32)
+    assert not torch.equal(c["losses"], a["losses"]), "another seed must give another run"
+
+
+@pytest.mark.task("digits")
+def test_supervised_only_ignores_unlabeled_values(student):
+    xl, yl, xu, xq, _ = split(3)
+    a = student.train_fixmatch_digits(xl, yl, xu, xq, seed=0, steps=10, unlabeled_weight=0.0)
+    b = student.train_fixmatch_digits(xl, yl, xu.flip(0) * 0.5, xq, seed=0, steps=10, unlabeled_weight=0.0)
+    assert_tensor(b["predictions"], a["predictions"])
+    assert_tensor(b["losses"], a["losses"], atol=1e-6)
+    assert_tensor(a["mask_rate"], torch.zeros(10))
+    w = student.train_fixmatch_digits(xl, yl, xu, xq, seed=0, steps=10, threshold=0.0, batch=32)
+    assert not torch.allclose(w["losses"], a["losses"]), "unlabeled_weight > 0 must use the unlabeled digits"
+    assert_tensor(w["mask_rate"], torch.ones(10))
+
+
+@pytest.mark.task("digits")
+@pytest.mark.parametrize("kw", [{"batch": 48}, {"threshold": 0.3, "unlabeled_weight": 2.0, "lr": 0.01, "batch": 40}])
+def test_reproduces_the_documented_run(student, kw):
+    # the accuracy check compares against a supervised-only run: the unlabeled loss must be FixMatch's
+    xl, yl, xu, xq, _ = split(7)
+    steps = 25
+    out = student.train_fixmatch_digits(xl, yl, xu, xq, seed=5, steps=steps, **kw)
+    pred, losses, rates = documented_run(xl, yl, xu, xq, 5, steps, kw.get("threshold", 0.95),
+                                         kw.get("unlabeled_weight", 1.0), kw.get("lr", 0.003), kw["batch"])
+    assert_tensor(out["losses"], losses.float(), atol=1e-4, rtol=1e-3)
+    assert_tensor(out["mask_rate"], rates.float(), atol=1e-6)
+    assert float((out["predictions"] == pred).double().mean()) >= 0.95
+    if "threshold" in kw:
+        assert float(rates[-5:].mean()) > 0, "some pseudo-labels pass a threshold of 0.3"
+
+
+@pytest.mark.task("digits")
+def test_bad_inputs(student):
+    xl, yl, xu, xq, _ = split(6)
+    with pytest.raises(ValueError, match="steps"):
+        student.train_fixmatch_digits(xl, yl, xu, xq, steps=0)
+    with pytest.raises(ValueError, match="batch"):
+        student.train_fixmatch_digits(xl, yl, xu, xq, batch=0)
+    with pytest.raises(ValueError, match="x_query"):
+        student.train_fixmatch_digits(xl, yl, xu, torch.zeros(4, 1, 8, 8))
+    with pytest.raises(TypeError, match="y_labeled"):
+        student.train_fixmatch_digits(xl, yl.float(), xu, xq)
+    with pytest.raises(ValueError, match="y_labeled"):
+        student.train_fixmatch_digits(xl, yl[:-1], xu, xq)
+    with pytest.raises(ValueError, match="lr"):
+        student.train_fixmatch_digits(xl, yl, xu, xq, lr=0.0)
+    with pytest.raises(ValueError, match="threshold"):
+        student.train_fixmatch_digits(xl, yl, xu, xq, steps=1, threshold=1.5)
+    with pytest.raises(ValueError, match="unlabeled_weight"):
+        student.train_fixmatch_digits(xl, yl, xu, xq, steps=1, unlabeled_weight=-1.0)
