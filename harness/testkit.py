@@ -394,11 +394,14 @@ class _State:
         self.items: dict[str, tuple[_Located, str | None]] = {}  # nodeid -> (assignment, task id)
         self.outcomes: dict[str, str] = {}  # nodeid -> passed | failed | skipped
         self.not_implemented: dict[str, str] = {}  # nodeid -> the NotImplementedError's message
+        self.helper_dirs: set[str] = set()  # hidden-tests folders this run put on sys.path
 
 
 _STATE_KEY = pytest.StashKey[_State]()
 #: "nodeid: reason" for every test of an assignment with a missing or unknown task marker
 MARKER_PROBLEMS_KEY = pytest.StashKey[list]()
+#: hidden-tests folders any run in this process put on sys.path (a grader runs many assignments)
+_HELPER_DIRS: set[str] = set()
 
 
 def _state(config: pytest.Config) -> _State:
@@ -524,8 +527,33 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
         return
     hidden = located.hidden_tests_dir.resolve()
     path = Path(path).resolve()
-    if (path == hidden or hidden in path.parents) and hidden.is_dir() and str(hidden) not in sys.path:
-        sys.path.insert(0, str(hidden))
+    if not ((path == hidden or hidden in path.parents) and hidden.is_dir()):
+        return
+    state = _state(collector.config)
+    if sys.path and sys.path[0] == str(hidden):
+        return
+    # helpers have plain names (accuracy_cases) that several assignments use: one imported from
+    # another assignment's folder, earlier in this process or this run, must not answer for ours
+    _forget_helpers(other for other in _HELPER_DIRS if other != str(hidden))
+    _HELPER_DIRS.add(str(hidden))
+    if str(hidden) in sys.path:
+        sys.path.remove(str(hidden))
+    sys.path.insert(0, str(hidden))
+    state.helper_dirs.add(str(hidden))
+
+
+def _forget_helpers(dirs) -> None:
+    """Drop the helper modules imported from ``dirs`` and take those folders off sys.path (test
+    modules stay: pytest keeps using them until the run ends)."""
+    dirs = {str(Path(d).resolve()) for d in dirs}
+    if not dirs:
+        return
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and str(Path(file).resolve().parent) in dirs \
+                and not Path(file).name.startswith(("test_", "conftest")):
+            del sys.modules[name]
+    sys.path[:] = [p for p in sys.path if not p or str(Path(p).resolve()) not in dirs]
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -562,6 +590,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(_STATE_KEY, None)
     for guard in state.guards if state is not None else ():
         remove_guard(guard)
+    if state is not None:  # a grading process runs many assignments: leave no helper behind
+        _forget_helpers(state.helper_dirs)
 
 
 def _local_run(config: pytest.Config) -> bool:

@@ -279,3 +279,39 @@ def test_the_grading_runner_has_the_plugin(course, monkeypatch, autoload):
         "test_hidden::test_reference_is_loaded_under_its_alias": ["basics", "hidden", "passed", ""],
         "test_hidden::test_sibling_helper_imports_by_name": ["extra", "hidden", "passed", ""],
     }
+
+
+def _twin_course(root: Path) -> None:
+    """Two assignments whose hidden tests import a sibling helper of the same plain name."""
+    for name, value in (("toy", 1), ("twin", 2)):
+        _write(root, {
+            f"assignments/{name}/assignment.toml": MANIFEST.replace('"toy"', f'"{name}"'),
+            f"assignments/{name}/{name}/__init__.py": "",
+            f"reference/{name}/{name}/__init__.py": "",
+            f"reference/{name}/tests/accuracy_cases.py": f"VALUE = {value}\nONLY_{name.upper()} = True\n",
+            f"reference/{name}/tests/test_hidden_{name}.py": f"""
+                import pytest
+
+                from accuracy_cases import ONLY_{name.upper()}, VALUE
+
+
+                @pytest.mark.task("basics")
+                def test_own_helper():
+                    assert VALUE == {value} and ONLY_{name.upper()}
+            """,
+        })
+
+
+@pytest.mark.parametrize("mode", ["prepend", "importlib"])
+def test_same_named_helpers_of_two_assignments_never_answer_for_each_other(pytester, monkeypatch, mode):
+    # a grader runs many assignments in one process, and the project's suite collects several in
+    # one run: a helper cached from another assignment's folder must not be imported instead
+    monkeypatch.delenv("CV3_STUDENT_DIR", raising=False)
+    _twin_course(pytester.path)
+    args = ("-p", "no:cacheprovider", f"--import-mode={mode}")
+    _run(pytester, "reference/toy/tests", "reference/twin/tests", *args).assert_outcomes(passed=2)
+    before = set(sys.modules)
+    for name in ("toy", "twin", "toy"):  # in-process, as GradingContext runs them
+        pytester.inline_run(f"reference/{name}/tests", *args).assertoutcome(passed=1)
+    assert "accuracy_cases" not in set(sys.modules) - before  # nothing left behind
+    assert not [p for p in sys.path if str(pytester.path) in p and p.endswith("tests")]

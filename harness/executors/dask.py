@@ -31,6 +31,7 @@ workers on the course's own machines, with TLS (:func:`security`).
 from __future__ import annotations
 
 import collections
+import gc
 import json
 import queue
 import re
@@ -140,14 +141,19 @@ class DaskExecutor(Executor):
         self._sent: dict[str, float] = {}  # job id -> when it was last sent
         self._token = uuid.uuid4().hex[:8]
         if self.client is None:
+            failure = None
             try:
                 self.client = distributed.Client(self.scheduler, scheduler_file=self.scheduler_file,
                                                  security=self.security, timeout=self.connect_timeout_s,
                                                  set_as_default=False)
             except (OSError, TimeoutError, ValueError) as e:
-                raise ExecutorLost(f"cannot reach the Dask scheduler at {self.where()} ({type(e).__name__}: "
-                                   f"{e}); start it (`dask scheduler`) and the grading nodes (`cv3 worker`), "
-                                   "then rerun") from None
+                failure = f"{type(e).__name__}: {e}"
+            if failure is not None:
+                # the Client that failed to connect closes itself when collected; collected later,
+                # inside one of distributed's own locks, that close deadlocks: collect it here
+                gc.collect()
+                raise ExecutorLost(f"cannot reach the Dask scheduler at {self.where()} ({failure}); start it "
+                                   "(`dask scheduler`) and the grading nodes (`cv3 worker`), then rerun")
         self.gpu = needs_gpu(assignment, sandbox_options) if self._gpu is None else self._gpu
         self.resource = "GPU" if self.gpu else "CPU"
         self.digest = assignment_digest(assignment)
