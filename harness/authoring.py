@@ -415,6 +415,7 @@ def unresolved_references(assignment: Assignment) -> list[str]:
     import importlib
 
     from harness.grading.context import data_packages_importable
+    from harness.testkit import sibling_helpers
 
     problems = []
     for check in assignment.checks:
@@ -428,13 +429,8 @@ def unresolved_references(assignment: Assignment) -> list[str]:
                 alias = f"cv3_check_{assignment.name}_{module_name}"
                 spec = importlib.util.spec_from_file_location(alias, path)
                 module = importlib.util.module_from_spec(spec)
-                hidden = str(assignment.hidden_tests_dir)
-                sys.path.insert(0, hidden)
-                try:
-                    with data_packages_importable():
-                        spec.loader.exec_module(module)
-                finally:
-                    sys.path.remove(hidden)
+                with data_packages_importable(), sibling_helpers(assignment.hidden_tests_dir):
+                    spec.loader.exec_module(module)
             except Exception as e:  # noqa: BLE001 - report it
                 problems.append(f"{check.noun} '{check.id}': {key} = '{ref}': importing {path} failed: "
                                 f"{type(e).__name__}: {e}")

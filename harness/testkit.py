@@ -37,6 +37,7 @@ pytest only.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import importlib
 import importlib.util
 import math
@@ -540,6 +541,24 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
         sys.path.remove(str(hidden))
     sys.path.insert(0, str(hidden))
     state.helper_dirs.add(str(hidden))
+
+
+@contextlib.contextmanager
+def sibling_helpers(hidden_tests_dir: Path | str):
+    """While trusted code of one assignment's hidden-tests folder is imported (an accuracy check's
+    cases module, outside pytest): that folder first on sys.path, and no same-named helper of
+    another assignment's folder cached in sys.modules."""
+    hidden = str(Path(hidden_tests_dir).resolve())
+    _forget_helpers(other for other in _HELPER_DIRS if other != hidden)
+    _HELPER_DIRS.add(hidden)
+    added = hidden not in sys.path
+    if added:
+        sys.path.insert(0, hidden)
+    try:
+        yield
+    finally:
+        if added and hidden in sys.path:
+            sys.path.remove(hidden)
 
 
 def _forget_helpers(dirs) -> None:

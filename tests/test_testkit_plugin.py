@@ -315,3 +315,24 @@ def test_same_named_helpers_of_two_assignments_never_answer_for_each_other(pytes
         pytester.inline_run(f"reference/{name}/tests", *args).assertoutcome(passed=1)
     assert "accuracy_cases" not in set(sys.modules) - before  # nothing left behind
     assert not [p for p in sys.path if str(pytester.path) in p and p.endswith("tests")]
+
+
+def test_trusted_modules_import_their_own_same_named_helpers(tmp_path):
+    # an accuracy check's cases module is imported outside pytest, after or between test runs
+    import importlib.util
+
+    from harness.testkit import sibling_helpers
+
+    _twin_course(tmp_path)
+    values = []
+    for name in ("toy", "twin", "toy"):
+        hidden = tmp_path / "reference" / name / "tests"
+        (hidden / "score_cases.py").write_text("from accuracy_cases import VALUE\n")
+        alias = f"cv3_test_trusted_{name}_{len(values)}"
+        spec = importlib.util.spec_from_file_location(alias, hidden / "score_cases.py")
+        module = importlib.util.module_from_spec(spec)
+        with sibling_helpers(hidden):
+            spec.loader.exec_module(module)
+        values.append(module.VALUE)
+        assert str(hidden.resolve()) not in sys.path  # put back as it was
+    assert values == [1, 2, 1]

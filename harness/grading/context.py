@@ -31,6 +31,7 @@ from harness.grading.proxy import StudentSession
 from harness.manifest import Assignment, repo_root
 from harness.results import SubmissionResult
 from harness.submissions import StagedSubmission, SubmissionError, SubmissionSource, stage_submission
+from harness.testkit import sibling_helpers
 from harness.tmp import scratch_dir, sweep_stale
 
 
@@ -212,7 +213,7 @@ class GradingContext:
                 raise FileNotFoundError(f"trusted module {path} not found")
             spec = importlib.util.spec_from_file_location(key, path)
             module = importlib.util.module_from_spec(spec)
-            with data_packages_importable():
+            with data_packages_importable(), sibling_helpers(self.assignment.hidden_tests_dir):
                 spec.loader.exec_module(module)
             sys.modules[key] = module
         try:

@@ -27,11 +27,11 @@ def _box_wh(boxes: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     return boxes[:, 0] + w / 2, boxes[:, 1] + h / 2, w, h
 
 
-def _check_box(box: object) -> Tensor:
+def _check_box(box: object, name: str = "box") -> Tensor:
     if not isinstance(box, Tensor) or tuple(box.shape) != (4,) or not box.is_floating_point():
-        raise ValueError("box must be a floating-point Tensor[4] (x1, y1, x2, y2)")
+        raise ValueError(f"{name} must be a floating-point Tensor[4] (x1, y1, x2, y2)")
     if not bool(box[2] > box[0]) or not bool(box[3] > box[1]):
-        raise ValueError(f"box must have positive width and height, got {box.tolist()}")
+        raise ValueError(f"{name} must have positive width and height, got {box.tolist()}")
     return box
 
 
@@ -333,7 +333,7 @@ def fit_bbox_regressor(features: Tensor, boxes: Tensor, target: Tensor, lam: flo
     if not isinstance(features, Tensor) or features.dim() != 2:
         raise ValueError("features must be a Tensor[N, D]")
     _check_boxes("boxes", boxes)
-    _check_box(target)
+    _check_box(target, "target")
     if features.shape[0] != boxes.shape[0] or features.shape[0] == 0:
         raise ValueError(f"features ({features.shape[0]}) and boxes ({boxes.shape[0]}) must have the same N >= 1")
     if not lam >= 0:
