@@ -652,8 +652,57 @@ class _Runner:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             pytest.main([*self.args, "--collect-only"])
 
-    def run(self, package_root: Path, first: set[str], timeout: float) -> tuple[str, float, str]:
-        """(status, seconds, detail): status passed | failed | timeout."""
+    def _tests(self, package_root: Path, first: set[str], result: Path) -> int:
+        """In the child: the tests against ``package_root`` as the student package."""
+        import pytest
+
+        package = self.a.package
+        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+            del sys.modules[name]
+        os.environ["CV3_STUDENT_DIR"] = str(package_root)
+        return pytest.main(list(self.args), plugins=[_Order(first, str(result))])
+
+    def warm_accuracy(self) -> list:
+        """Load the held-out data of every accuracy check once, before the children fork."""
+        from harness.grading.context import trusted_function
+
+        self.accuracy = list(self.a.accuracy)
+        self.data = {ref: trusted_function(self.a, ref)() for c in self.accuracy
+                     for ref in (c.data, c.train_data) if ref}
+        return self.accuracy
+
+    def _accuracy(self, package_root: Path, first: set[str], result: Path) -> int:
+        """In the child: every accuracy check on ``package_root``'s package, in this process
+        (the reference is trusted code); exit 1 when one of them scores less than full points."""
+        from harness.authoring import load_package_as
+        from harness.checks.accuracy import linear_points
+        from harness.grading.context import trusted_function
+
+        package = load_package_as(package_root / self.a.package, f"cv3_mutant_{self.a.name}_{self.count}")
+        lost = []
+        for c in self.accuracy:
+            try:
+                if c.train:
+                    args, kwargs = self.data[c.train_data]
+                    getattr(package, c.train)(*args, **kwargs)
+                calls, targets = self.data[c.data]
+                outputs = [getattr(package, c.entry)(*args, **kwargs) for args, kwargs in calls]
+                value = float(trusted_function(self.a, c.scorer)(outputs, targets)[0])
+            except Exception as e:  # noqa: BLE001 - a crash scores zero
+                lost.append(f"accuracy check '{c.id}': {c.entry} failed: {type(e).__name__}: {str(e)[:200]}")
+                continue
+            points = linear_points(c.points, value, c.floor, c.target) if value == value else 0.0
+            if points < c.points - 1e-9:
+                lost.append(f"accuracy check '{c.id}': {c.metric} = {value:.4f} ({points:.2f} of {c.points:g} "
+                            f"points; full at {c.target:g})")
+        result.write_text("; ".join(lost), encoding="utf-8")
+        return 1 if lost else 0
+
+    def run(self, package_root: Path, first: set[str], timeout: float, *,
+            accuracy: bool = False) -> tuple[str, float, str]:
+        """(status, seconds, detail): status passed | failed | timeout. The tests, or with
+        ``accuracy`` the accuracy checks."""
+        work = self._accuracy if accuracy else self._tests
         self.count += 1
         result = self.scratch / f"result_{self.count}.txt"
         log = self.scratch / f"log_{self.count}.txt"
@@ -668,13 +717,7 @@ class _Runner:
                 fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 os.dup2(fd, 1)
                 os.dup2(fd, 2)
-                import pytest
-
-                package = self.a.package
-                for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
-                    del sys.modules[name]
-                os.environ["CV3_STUDENT_DIR"] = str(package_root)
-                code = int(pytest.main(list(self.args), plugins=[_Order(first, str(result))]))
+                code = int(work(package_root, first, result))
             except BaseException:  # noqa: BLE001 - the child reports through its exit code
                 import traceback
                 traceback.print_exc()
@@ -715,13 +758,18 @@ class _Runner:
         return status, seconds, detail
 
 
-def run(a, *, seed: int = 0, limit: int | None = 150, timeout: float | None = None,
+def run(a, *, seed: int = 0, limit: int | None = 150, timeout: float | None = None, accuracy: bool = False,
         out: Callable[[str], None] = print) -> MutationReport:
     """Grade a seeded sample of mutants of ``a``'s reference by its public and hidden tests.
 
-    Raises RuntimeError when the unmutated reference fails its tests. ``timeout`` (CPU seconds
-    per mutant; WALL_FACTOR times that in wall-clock time) defaults to max(10, 4x the CPU time
-    of the reference's run)."""
+    With ``accuracy``, a mutant that passes every test is also graded by the assignment's
+    accuracy checks (in a forked child, on the held-out data of the course key): one that scores
+    less than full points there is killed too, as it would lose points in a real grading. Code
+    the spec leaves to the student (a tracker graded by success AUC) is measured this way.
+
+    Raises RuntimeError when the unmutated reference fails its tests (or, with ``accuracy``, its
+    accuracy checks). ``timeout`` (CPU seconds per mutant; WALL_FACTOR times that in wall-clock
+    time) defaults to max(10, 4x the CPU time of the reference's run)."""
     from harness.grading.context import data_packages_importable
     from harness.tmp import scratch_dir
 
@@ -750,6 +798,15 @@ def run(a, *, seed: int = 0, limit: int | None = 150, timeout: float | None = No
             limit_s = timeout or max(10.0, 4 * runner.cpu)
             out(f"reference passes its tests in {seconds:.1f} s ({runner.cpu:.1f} s of CPU); {len(chosen)} of "
                 f"{len(everything)} candidate mutants (seed {seed}), {limit_s:.0f} s of CPU each at most")
+            accuracy_s = 0.0
+            if accuracy and runner.warm_accuracy():
+                status, seconds, detail = runner.run(base, set(), timeout=3600.0, accuracy=True)
+                if status != "passed":
+                    raise RuntimeError(f"the unmutated reference of {a.name} does not score full points on its "
+                                       f"accuracy checks ({status}: {detail}); fix that before measuring mutants")
+                accuracy_s = max(60.0, 4 * runner.cpu)
+                out(f"reference scores full points on {len(runner.accuracy)} accuracy check(s) in {seconds:.1f} s; "
+                    f"a mutant that passes the tests is graded by them too ({accuracy_s:.0f} s of CPU at most)")
             shutil.rmtree(base, ignore_errors=True)
             sources = {}
             for i, m in enumerate(chosen, start=1):
@@ -760,6 +817,11 @@ def run(a, *, seed: int = 0, limit: int | None = 150, timeout: float | None = No
                 (root / a.package / m.module).write_text(m.apply(sources[m.module]), encoding="utf-8")
                 first = tasks_of.get(Path(m.module).name, set())
                 status, seconds, detail = runner.run(root, first, limit_s)
+                if status == "passed" and accuracy_s and not is_equivalent(m, equivalents):
+                    status, more, detail = runner.run(root, first, accuracy_s, accuracy=True)
+                    seconds += more
+                    if status != "passed":
+                        detail = f"by the accuracy checks: {detail}"
                 shutil.rmtree(root, ignore_errors=True)
                 if status == "passed":
                     status = "equivalent" if is_equivalent(m, equivalents) else "survived"

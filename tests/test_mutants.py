@@ -250,3 +250,59 @@ def test_a_hanging_mutant_is_killed_by_the_time_limit(toy):
     hang = [o for o in report.outcomes if o.mutant.operator == "cmp_flip"]
     assert [o.status for o in hang] == ["timeout"] and hang[0].killed
     assert "time limit of 3 s of CPU time" in hang[0].detail
+
+
+SHAPE_ONLY_TEST = '''
+import pytest
+import torch
+
+
+@pytest.mark.task("basics")
+def test_scale_keeps_the_shape(student):
+    assert student.scale(torch.ones(2, 3), 3.0).shape == (2, 3)
+'''
+
+ACCURACY_CASES = '''
+import torch
+
+
+def held_out():
+    x = torch.linspace(-2.0, 3.0, 50)
+    return [((x, 3.0), {})], [x * 3.0]
+
+
+def score(outputs, targets):
+    err = float((outputs[0] - targets[0]).abs().max())
+    return 1.0 - min(err, 1.0), {}
+'''
+
+
+@pytest.mark.slow
+def test_accuracy_checks_kill_what_the_tests_miss(toy):
+    # tests that only look at shapes miss two value mistakes; the accuracy check's values see them
+    (toy.hidden_tests_dir / "test_hidden_basics.py").write_text(SHAPE_ONLY_TEST)
+    for public in toy.public_tests_dir.glob("test_*.py"):
+        public.write_text(SHAPE_ONLY_TEST)
+    (toy.hidden_tests_dir / "accuracy_cases.py").write_text(ACCURACY_CASES)
+    with open(toy.root / "assignment.toml", "a", encoding="utf-8") as f:
+        f.write('\n[[accuracy]]\nid = "values"\ntitle = "values"\npoints = 5\nentry = "scale"\n'
+                'data = "accuracy_cases:held_out"\nscorer = "accuracy_cases:score"\nfloor = 0.5\ntarget = 0.999\n')
+    toy = load_manifest(toy.root / "assignment.toml")
+    plain = run(toy, seed=0, limit=None, out=lambda line: None)
+    assert plain.counts() == {"total": 4, "killed": 0, "survived": 4, "equivalent": 0}
+    lines: list[str] = []
+    graded = run(toy, seed=0, limit=None, accuracy=True, out=lines.append)
+    got = {(o.mutant.operator, o.mutant.mutated): o.status for o in graded.outcomes}
+    assert got == {
+        ("arith_swap", "out = (x / factor)"): "killed",
+        ("delete_stmt", "pass"): "survived",  # same values: full points
+        ("drop_cast", "out = out"): "survived",
+        ("return_arg", "return x"): "killed",
+    }, got
+    killed = next(o for o in graded.outcomes if o.mutant.operator == "arith_swap")
+    assert killed.detail.startswith("by the accuracy checks: accuracy check 'values'"), killed.detail
+    assert any(line.startswith("reference scores full points on 1 accuracy check") for line in lines)
+    # a reference that loses accuracy points is refused, as one that fails its tests is
+    (toy.reference_dir / "core.py").write_text(TOY_CORE.replace("out = x * factor", "out = x * factor * 1.01"))
+    with pytest.raises(RuntimeError, match="does not score full points on its accuracy checks"):
+        run(toy, seed=0, limit=1, accuracy=True, out=lambda line: None)

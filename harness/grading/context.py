@@ -73,6 +73,29 @@ def data_packages_importable():
             sys.path.remove(str(root))
 
 
+def trusted_function(assignment: Assignment, ref: str) -> Callable:
+    """A function of ``assignment``'s hidden tests folder, given as 'module:function' (trusted
+    code), its module imported once per process."""
+    module_name, func = ref.split(":")
+    path = assignment.hidden_tests_dir / f"{module_name}.py"
+    # keyed by the file's path: two courses (or test assignments) may share a name and a module
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    key = f"cv3_trusted_{assignment.name}_{module_name}_{digest}"
+    module = sys.modules.get(key)
+    if module is None:
+        if not path.is_file():
+            raise FileNotFoundError(f"trusted module {path} not found")
+        spec = importlib.util.spec_from_file_location(key, path)
+        module = importlib.util.module_from_spec(spec)
+        with data_packages_importable(), sibling_helpers(assignment.hidden_tests_dir):
+            spec.loader.exec_module(module)
+        sys.modules[key] = module
+    try:
+        return getattr(module, func)
+    except AttributeError:
+        raise AttributeError(f"trusted module {path} has no function '{func}'") from None
+
+
 class GradingContext:
     """Grades submissions of one assignment. ``sandbox`` is any backend with
     ``start_worker(staged, hide_modules=...)``, ``describe()`` and ``close()``."""
@@ -202,24 +225,7 @@ class GradingContext:
     # -- trusted code and data -------------------------------------------------------------------
     def trusted(self, ref: str) -> Callable:
         """A function of the hidden tests folder, given as 'module:function' (trusted code)."""
-        module_name, func = ref.split(":")
-        path = self.assignment.hidden_tests_dir / f"{module_name}.py"
-        # keyed by the file's path: two courses (or test assignments) may share a name and a module
-        digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-        key = f"cv3_trusted_{self.assignment.name}_{module_name}_{digest}"
-        module = sys.modules.get(key)
-        if module is None:
-            if not path.is_file():
-                raise FileNotFoundError(f"trusted module {path} not found")
-            spec = importlib.util.spec_from_file_location(key, path)
-            module = importlib.util.module_from_spec(spec)
-            with data_packages_importable(), sibling_helpers(self.assignment.hidden_tests_dir):
-                spec.loader.exec_module(module)
-            sys.modules[key] = module
-        try:
-            return getattr(module, func)
-        except AttributeError:
-            raise AttributeError(f"trusted module {path} has no function '{func}'") from None
+        return trusted_function(self.assignment, ref)
 
     def cached(self, ref: str, **kwargs: Any) -> Any:
         """``trusted(ref)(**kwargs)``, computed once per context (test data of a whole batch)."""

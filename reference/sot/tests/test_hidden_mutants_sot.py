@@ -1,4 +1,4 @@
-"""Hidden tests for classes of mistakes that mutant samples (seeds 31, 41, 51, 61 and 71, 40 variants
+"""Hidden tests for classes of mistakes that mutant samples (seeds 31-91, 40 or 80 variants
 each) showed the other files missed, tested as classes: every documented numeric bound at and just past the bound;
 every shaped argument with a dimension too many or too few; mixed float32/float64 inputs whose
 result is promised in the promoted dtype; the documented dtype of seeded draws; layer sizes over
@@ -211,7 +211,9 @@ def test_fit_bbox_regressor_rejects_no_samples(student, lam):
     torch.tensor([2.0, float("-inf"), 6.0, 4.0]),
     torch.tensor([0.0, 0.0, 4.0]),
     torch.tensor([[0.0, 0.0, 4.0, 4.0]]),
-], ids=["inf-x2", "-inf-y1", "3 values", "[1, 4]"])
+    torch.tensor([0.0, 2.0, 4.0, 2.0]),
+    torch.tensor([3.0, 0.0, 3.0, 4.0]),
+], ids=["inf-x2", "-inf-y1", "3 values", "[1, 4]", "zero height", "zero width"])
 def test_track_rejects_each_bad_first_box(student, first_box):
     with pytest.raises(ValueError, match="first_box"):
         student.track(torch.zeros(2, 3, 48, 48, dtype=torch.uint8), first_box)
@@ -328,7 +330,14 @@ BOUNDS = [
     ("mdnet", "input_size", lambda s: s.MDNet(1, 0, 1, 1), False),
     ("mdnet", "num_samples", lambda s: s.gaussian_samples(BOX, 0, seed=0), True),
     ("mdnet", "trans", lambda s: s.gaussian_samples(BOX, 2, trans=0.0, seed=0), True),
+    ("mdnet", "scale_factor", lambda s: s.gaussian_samples(BOX, 2, scale_factor=E, seed=0), True),
+    ("mdnet", "scale_factor", lambda s: s.gaussian_samples(BOX, 2, scale_factor=0.5, seed=0), True),
     ("mdnet", "height", lambda s: s.gaussian_samples(torch.tensor([0.0, 3.0, 8.0, 3.0]), 2, seed=0), False),
+    ("mdnet", "width", lambda s: s.gaussian_samples(torch.tensor([2.0, 0.0, 2.0, 6.0]), 2, seed=0), False),
+    ("mdnet", "width", lambda s: s.label_by_iou(B1, torch.tensor([2.0, 0.0, 2.0, 6.0])), False),
+    ("mdnet", "height", lambda s: s.label_by_iou(B1, torch.tensor([0.0, 3.0, 8.0, 3.0])), False),
+    ("mdnet", "width", lambda s: s.fit_bbox_regressor(F4, B1.repeat(4, 1), torch.tensor([2.0, 0.0, 2.0, 6.0])),
+     False),
     ("mdnet", "threshold", lambda s: s.label_by_iou(B1, BOX, 1.0, 0.0), True),
     ("mdnet", "threshold", lambda s: s.label_by_iou(B1, BOX, 1.0 + E, 0.5), False),
     ("mdnet", "threshold", lambda s: s.label_by_iou(B1, BOX, 0.7, -E), False),
@@ -360,6 +369,7 @@ def test_every_documented_bound(student, task, name, call, accepted):
 # (task, name, call(s, cast)): ``cast`` turns some inputs float32 (or leaves all float64); a
 # result "in the promoted dtype" must equal the one from the same values all in float64, because
 # float32 -> float64 is exact: computing anything in float32 on the way is the mistake.
+T3 = torch.tensor([[0.5, 0.3, 0.2], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]], dtype=torch.float64) / 1.0000001
 W50 = torch.rand(50, generator=g(50), dtype=torch.float64)  # long enough for float32 sums to round
 P50 = torch.randn(50, 2, generator=g(51), dtype=torch.float64)
 
@@ -370,6 +380,7 @@ def _mix(x, cast):
 
 MIXED = [
     ("bayes", "hmm_predict", lambda s, c: s.hmm_predict(_mix(W3, c), torch.full((3, 3), 1 / 3, dtype=torch.float64))),
+    ("bayes", "hmm_predict-transition", lambda s, c: s.hmm_predict(W3, _mix(T3, c))),
     ("bayes", "hmm_update", lambda s, c: s.hmm_update(W3, _mix(torch.tensor([0.1, 0.7, 0.3], dtype=torch.float64), c))),
     ("bayes", "reweight", lambda s, c: s.reweight(_mix(W3, c), torch.tensor([-0.3, 0.1, -2.2], dtype=torch.float64))),
     ("bayes", "weighted_mean", lambda s, c: s.weighted_mean(P50, _mix(W50, c))),
@@ -424,6 +435,8 @@ DIMS = [
     ("mdnet", "neg_scores", lambda s: s.hard_negative_mining(W3[None], 1)),
     ("mdnet", "target", lambda s: s.fit_bbox_regressor(F4, B1.repeat(4, 1), B1)),
     ("mdnet", "boxes", lambda s: s.apply_bbox_regressor(torch.zeros(3, 4), F4, BOX)),
+    ("mdnet", "features", lambda s: s.apply_bbox_regressor(torch.zeros(3, 4), F4[0], B1)),
+    ("mdnet", "features|same N", lambda s: s.apply_bbox_regressor(torch.zeros(3, 4), F4, B1)),
     ("ope", "gt", lambda s: s.frame_iou(B1, BOX)),
     ("ope", "pred", lambda s: s.centre_error(BOX, B1)),
 ]
@@ -435,3 +448,17 @@ DIMS = [
 def test_wrong_dimensions_name_the_argument(student, task, name, call):
     with pytest.raises((ValueError, TypeError), match=name):
         call(student)
+
+
+@pytest.mark.task("bayes")
+def test_systematic_resample_float32_weights_use_float64_sums(student):
+    # "computed in float64 whatever the weights' dtype": with 200 000 float32 weights, a float32
+    # cumulative sum drifts by more than the spacing 1/N of the positions
+    n = 200_000
+    w = torch.rand(n, generator=g(7)).float()
+    cdf = torch.cumsum(w.double(), 0) / w.double().sum()
+    positions = (0.37 + torch.arange(n, dtype=torch.float64)) / n
+    expected = torch.searchsorted(cdf, positions, right=True).clamp(max=n - 1)
+    got = student.systematic_resample(w, u=0.37)
+    assert got.dtype == torch.int64
+    assert torch.equal(got, expected), f"{int((got != expected).sum())} of {n} indices differ from float64 sums"
