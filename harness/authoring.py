@@ -548,6 +548,38 @@ def write_docs(root: Path | None = None) -> list[Path]:
     return written
 
 
+# -- the demo's sample submissions (reference/<name>/samples.py) -----------------------------------
+def sample_package(dest: Path, source: Path, extra: str = "") -> Path:
+    """A sample submission in ``dest``: the package folder ``source`` (the reference or the stub)
+    copied, with ``extra`` (overriding definitions, as a student's mistakes) appended to its
+    ``__init__.py`` after an ``import torch``. Returns ``dest``."""
+    pkg = Path(dest) / Path(source).name
+    shutil.copytree(source, pkg, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    if extra:
+        init = pkg / "__init__.py"
+        init.write_text(init.read_text() + "\nimport torch\n" + extra)
+    return Path(dest)
+
+
+def fresh_folder(out: Path) -> Path:
+    """``out``, emptied (or created) for a new set of samples."""
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    return out
+
+
+def samples_main(doc: str, build) -> None:
+    """The command line of a samples script: ``--out FOLDER``, then one built path per line."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="folder to (re)create")
+    for path in build(parser.parse_args().out):
+        print(path)
+
+
 # -- `cv3 new NAME` -------------------------------------------------------------------------------
 NEW_MANIFEST = '''# The {name} assignment: points, API and limits. Reference: docs/manifest.md.
 [assignment]

@@ -89,7 +89,7 @@ def test_slow_submission_loses_speed_points_the_same_way_twice(grader, tmp_path)
     samples = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(samples)
     sub = tmp_path / "slow"
-    samples._package(sub, REFERENCE, samples.SLOW)
+    samples.sample_package(sub, REFERENCE, samples.SLOW)
     grader.only_tasks = {"nms"}
     try:
         first = grader.grade(SubmissionSource("slow", sub))

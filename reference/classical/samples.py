@@ -10,9 +10,9 @@ Viola-Jones) and part B (HOG, SVM, DPM, proposals) each add their pieces to the 
 
 from __future__ import annotations
 
-import argparse
-import shutil
 from pathlib import Path
+
+from harness.authoring import fresh_folder, sample_package, samples_main
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE / "classical"
@@ -188,32 +188,14 @@ VARIANTS = {
 }
 
 
-def _package(dest: Path, source: Path, extra: str = "") -> Path:
-    pkg = dest / "classical"
-    shutil.copytree(source, pkg, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    if extra:
-        init = pkg / "__init__.py"
-        init.write_text(init.read_text() + "\nimport torch\n" + extra)
-    return dest
-
 
 def build(out: Path) -> list[Path]:
     """Write the samples, one folder per student id, into ``out``."""
-    out = Path(out)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    return [_package(out / name, REFERENCE if src == "reference" else STUB, extra)
+    out = fresh_folder(out)
+    return [sample_package(out / name, REFERENCE if src == "reference" else STUB, extra)
             for name, (src, extra) in VARIANTS.items()]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="folder to (re)create")
-    args = parser.parse_args()
-    for p in build(Path(args.out)):
-        print(p)
-
 
 if __name__ == "__main__":
-    main()
+    samples_main(__doc__, build)

@@ -9,10 +9,10 @@ trusted side (reference/) because they contain solution code.
 
 from __future__ import annotations
 
-import argparse
-import shutil
 import zipfile
 from pathlib import Path
+
+from harness.authoring import fresh_folder, sample_package, samples_main
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE / "detection"
@@ -97,29 +97,18 @@ def box_iou(boxes1, boxes2)
 '''
 
 
-def _package(dest: Path, source: Path, extra: str = "") -> Path:
-    pkg = dest / "detection"
-    shutil.copytree(source, pkg, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    if extra:
-        init = pkg / "__init__.py"
-        init.write_text(init.read_text() + "\nimport torch\n" + extra)
-    return dest
-
 
 def build(out: Path) -> list[Path]:
     """Write the samples, one folder (or zip) per student id, into ``out``."""
-    out = Path(out)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out = fresh_folder(out)
     made = [
-        _package(out / "s01_reference", REFERENCE),
-        _package(out / "s02_stub", STUB),
-        _package(out / "s03_partial", REFERENCE, PARTIAL),
-        _package(out / "s04_slow", REFERENCE, SLOW),
-        _package(out / "s05_crashing", REFERENCE, CRASHING),
+        sample_package(out / "s01_reference", REFERENCE),
+        sample_package(out / "s02_stub", STUB),
+        sample_package(out / "s03_partial", REFERENCE, PARTIAL),
+        sample_package(out / "s04_slow", REFERENCE, SLOW),
+        sample_package(out / "s05_crashing", REFERENCE, CRASHING),
     ]
-    broken = _package(out / "s06_syntax_error", STUB)
+    broken = sample_package(out / "s06_syntax_error", STUB)
     (broken / "detection" / "boxes.py").write_text(SYNTAX_ERROR)
     made.append(broken)
     # a zip whose member tries to escape the archive
@@ -137,13 +126,6 @@ def build(out: Path) -> list[Path]:
     return made
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="folder to (re)create")
-    args = parser.parse_args()
-    for p in build(Path(args.out)):
-        print(p)
-
 
 if __name__ == "__main__":
-    main()
+    samples_main(__doc__, build)

@@ -9,9 +9,9 @@ trusted side (reference/) because they contain solution code.
 
 from __future__ import annotations
 
-import argparse
-import shutil
 from pathlib import Path
+
+from harness.authoring import fresh_folder, sample_package, samples_main
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE / "onestage"
@@ -122,41 +122,23 @@ def affine_grid(theta, size, align_corners=False)
 '''
 
 
-def _package(dest: Path, source: Path, extra: str = "") -> Path:
-    pkg = dest / "onestage"
-    shutil.copytree(source, pkg, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    if extra:
-        init = pkg / "__init__.py"
-        init.write_text(init.read_text() + "\nimport torch\n" + extra)
-    return dest
-
 
 def build(out: Path) -> list[Path]:
     """Write the samples, one folder per student id, into ``out``."""
-    out = Path(out)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out = fresh_folder(out)
     made = [
-        _package(out / "s01_reference", REFERENCE),
-        _package(out / "s02_stub", STUB),
-        _package(out / "s03_partial", REFERENCE, PARTIAL),
-        _package(out / "s04_slow_matching", REFERENCE, SLOW),
-        _package(out / "s05_swapped_xy", REFERENCE, SWAPPED),
+        sample_package(out / "s01_reference", REFERENCE),
+        sample_package(out / "s02_stub", STUB),
+        sample_package(out / "s03_partial", REFERENCE, PARTIAL),
+        sample_package(out / "s04_slow_matching", REFERENCE, SLOW),
+        sample_package(out / "s05_swapped_xy", REFERENCE, SWAPPED),
     ]
-    broken = _package(out / "s06_syntax_error", STUB)
+    broken = sample_package(out / "s06_syntax_error", STUB)
     (broken / "onestage" / "stn.py").write_text(SYNTAX_ERROR)
     made.append(broken)
     return made
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="folder to (re)create")
-    args = parser.parse_args()
-    for p in build(Path(args.out)):
-        print(p)
-
 
 if __name__ == "__main__":
-    main()
+    samples_main(__doc__, build)

@@ -8,9 +8,9 @@ package's ``__init__.py``, so the samples follow the reference as it evolves.
 
 from __future__ import annotations
 
-import argparse
-import shutil
 from pathlib import Path
+
+from harness.authoring import fresh_folder, sample_package, samples_main
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE / "semisup"
@@ -78,35 +78,18 @@ def coral_loss(source, target):
 '''
 
 
-def _package(dest: Path, source: Path, extra: str = "") -> Path:
-    pkg = dest / "semisup"
-    shutil.copytree(source, pkg, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    if extra:
-        init = pkg / "__init__.py"
-        init.write_text(init.read_text() + "\nimport torch\n" + extra)
-    return dest
-
 
 def build(out: Path) -> list[Path]:
     """Write the samples, one folder per student id, into ``out``."""
-    out = Path(out)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out = fresh_folder(out)
     return [
-        _package(out / "s01_reference", REFERENCE),
-        _package(out / "s02_stub", STUB),
-        _package(out / "s03_partial", REFERENCE, PARTIAL),
-        _package(out / "s04_mistakes", REFERENCE, MISTAKES),
+        sample_package(out / "s01_reference", REFERENCE),
+        sample_package(out / "s02_stub", STUB),
+        sample_package(out / "s03_partial", REFERENCE, PARTIAL),
+        sample_package(out / "s04_mistakes", REFERENCE, MISTAKES),
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
-    for path in build(parser.parse_args().out):
-        print(path)
-
 
 if __name__ == "__main__":
-    main()
+    samples_main(__doc__, build)
