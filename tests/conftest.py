@@ -3,7 +3,9 @@ submission under tmp_path and grades it through the real sandbox."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+import sys
 import textwrap
 from pathlib import Path
 
@@ -16,6 +18,20 @@ from harness.sandbox.local import bubblewrap_available
 from harness.submissions import SubmissionSource
 
 ROOT = repo_root()
+
+
+def load_module(path: Path, alias: str) -> object:
+    """The Python file ``path`` imported once under ``alias`` (a hidden-tests helper, as the
+    grader loads it: its sibling helpers import by name, never another assignment's)."""
+    from harness.testkit import sibling_helpers
+
+    if alias not in sys.modules:
+        spec = importlib.util.spec_from_file_location(alias, path)
+        module = importlib.util.module_from_spec(spec)
+        with sibling_helpers(Path(path).parent):
+            spec.loader.exec_module(module)
+        sys.modules[alias] = module
+    return sys.modules[alias]
 HAVE_BWRAP = bubblewrap_available()
 needs_bwrap = pytest.mark.skipif(
     not HAVE_BWRAP, reason="bubblewrap is not installed or cannot create namespaces here "

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import importlib.util
 import io
 import re
-import sys
 
 import pytest
 import torch
@@ -22,18 +20,12 @@ from harness.grading.grade import Grader
 from harness.manifest import find_assignment
 from harness.sandbox import LocalSandbox
 from harness.submissions import SubmissionSource
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_module
 
 HIDDEN = ROOT / "reference" / "detectors" / "tests"
 
 
-def _load(path, alias):
-    if alias not in sys.modules:
-        spec = importlib.util.spec_from_file_location(alias, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[alias] = module
-    return sys.modules[alias]
+_load = load_module
 
 
 @pytest.fixture(scope="module")

@@ -4,24 +4,17 @@ clear ValueError (never a crash), and the figures keep ground truth out of the s
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
 import pytest
 import torch
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_module
 
 HIDDEN = ROOT / "reference" / "instance" / "tests"
 
 
-def _load(path, alias):
-    if alias not in sys.modules:
-        spec = importlib.util.spec_from_file_location(alias, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[alias] = module
-    return sys.modules[alias]
+_load = load_module
 
 
 @pytest.fixture(scope="module")

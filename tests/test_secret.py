@@ -6,10 +6,8 @@ touches) the instructor's ``results/course.key``."""
 
 from __future__ import annotations
 
-import importlib.util
 import stat
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import cv3data
 from harness import cli, secret
 from harness.authoring import release
 from harness.manifest import find_assignment
-from tests.conftest import ROOT, needs_bwrap
+from tests.conftest import ROOT, load_module, needs_bwrap
 
 
 @pytest.fixture
@@ -123,17 +121,7 @@ def test_the_default_key_file_is_beside_the_default_store_and_git_ignored(monkey
 # ------------------------------------------------------------------ the held-out data uses it
 def _cases(name: str):
     path = ROOT / "reference" / name / "tests" / "accuracy_cases.py"
-    alias = f"cv3_test_secret_cases_{name}"
-    if alias not in sys.modules:
-        spec = importlib.util.spec_from_file_location(alias, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.path.insert(0, str(path.parent))
-        try:
-            spec.loader.exec_module(module)
-        finally:
-            sys.path.remove(str(path.parent))
-        sys.modules[alias] = module
-    return sys.modules[alias]
+    return load_module(path, f"cv3_test_secret_cases_{name}")
 
 
 def _first_input(name: str) -> torch.Tensor:

@@ -4,7 +4,6 @@ validation and report figures (reference/segmentation/tests/accuracy_cases.py)."
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import torch
 from torchmetrics.classification import MulticlassJaccardIndex
 
 from harness.metrics.segmentation import confusion_matrix, evaluate_segmentation, iou_from_confusion
+from tests.conftest import load_module
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,11 +82,8 @@ def test_confusion_and_iou_edge_cases():
 
 
 def _accuracy_cases():
-    path = ROOT / "reference" / "segmentation" / "tests" / "accuracy_cases.py"
-    spec = importlib.util.spec_from_file_location("cv3_segmentation_accuracy_cases", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_module(ROOT / "reference" / "segmentation" / "tests" / "accuracy_cases.py",
+                       "cv3_segmentation_accuracy_cases")
 
 
 def test_scorer_perfect_and_malformed_outputs():

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from cv3data.ssl_digits import SPLITS, add_nuisances, digits, ssl_digits
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_module
 
 HIDDEN = ROOT / "reference" / "selfsup" / "tests"
 
@@ -52,10 +52,7 @@ def test_nuisances_shift_and_rescale_the_digit():
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(f"cv3_test_selfsup_{name}", HIDDEN / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(HIDDEN / f"{name}.py", f"cv3_test_selfsup_{name}")
 
 
 def test_probe_data_sends_no_labels_into_the_sandbox():

@@ -5,13 +5,11 @@ respect the visibility policy (the held-out figure is instructor-only)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 
 import pytest
 import torch
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_module
 
 HIDDEN = ROOT / "reference" / "semisup" / "tests"
 
@@ -19,12 +17,7 @@ HIDDEN = ROOT / "reference" / "semisup" / "tests"
 @pytest.fixture(scope="module")
 def cases():
     alias = "cv3_test_semisup_accuracy_cases"
-    if alias not in sys.modules:
-        spec = importlib.util.spec_from_file_location(alias, HIDDEN / "accuracy_cases.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[alias] = module
-    return sys.modules[alias]
+    return load_module(HIDDEN / "accuracy_cases.py", alias)
 
 
 @pytest.fixture(scope="module")

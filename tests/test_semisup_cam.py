@@ -5,26 +5,18 @@ the example figure hides the squares from the student view."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 
 import pytest
 import torch
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_module
 
 HIDDEN = ROOT / "reference" / "semisup" / "tests"
 
 
 def _load(name: str):
     alias = f"cv3_test_semisup_{name}"
-    if alias not in sys.modules:
-        sys.path.insert(0, str(HIDDEN))
-        spec = importlib.util.spec_from_file_location(alias, HIDDEN / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[alias] = module
-    return sys.modules[alias]
+    return load_module(HIDDEN / f"{name}.py", alias)
 
 
 @pytest.fixture(scope="module")

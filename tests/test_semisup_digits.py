@@ -5,14 +5,12 @@ never appear in the calls, and the figures are plain SVG built from the submissi
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import types
 
 import pytest
 import torch
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_module
 
 HIDDEN = ROOT / "reference" / "semisup" / "tests"
 
@@ -20,12 +18,7 @@ HIDDEN = ROOT / "reference" / "semisup" / "tests"
 @pytest.fixture(scope="module")
 def cases():
     alias = "cv3_test_semisup_digits_cases"
-    if alias not in sys.modules:
-        spec = importlib.util.spec_from_file_location(alias, HIDDEN / "digits_cases.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[alias] = module
-    return sys.modules[alias]
+    return load_module(HIDDEN / "digits_cases.py", alias)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from harness.metrics.sot import evaluate_many
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_module
 
 HIDDEN = ROOT / "reference" / "sot" / "tests"
 SUBSET = 6  # sequences the reference tracks here (the grader's full run is in test_platform)
@@ -22,12 +22,7 @@ SUBSET = 6  # sequences the reference tracks here (the grader's full run is in t
 @pytest.fixture(scope="module")
 def cases():
     alias = "cv3_test_sot_accuracy_cases"
-    if alias not in sys.modules:
-        spec = importlib.util.spec_from_file_location(alias, HIDDEN / "accuracy_cases.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[alias] = module
-    return sys.modules[alias]
+    return load_module(HIDDEN / "accuracy_cases.py", alias)
 
 
 @pytest.fixture(scope="module")

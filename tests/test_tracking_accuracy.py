@@ -5,9 +5,7 @@ points and a malformed submission none."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 
 import numpy as np
 import pytest
@@ -18,7 +16,7 @@ from harness.manifest import find_assignment
 from harness.metrics.mot import motmetrics_accumulator
 from harness.sandbox import LocalSandbox
 from harness.submissions import SubmissionSource
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_module
 
 HIDDEN = ROOT / "reference" / "tracking" / "tests"
 
@@ -26,12 +24,7 @@ HIDDEN = ROOT / "reference" / "tracking" / "tests"
 @pytest.fixture(scope="module")
 def cases():
     alias = "cv3_test_tracking_accuracy_cases"
-    if alias not in sys.modules:
-        spec = importlib.util.spec_from_file_location(alias, HIDDEN / "accuracy_cases.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[alias] = module
-    return sys.modules[alias]
+    return load_module(HIDDEN / "accuracy_cases.py", alias)
 
 
 @pytest.fixture(scope="module")

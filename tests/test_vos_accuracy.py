@@ -5,8 +5,6 @@ sequence, and the figures respect the visibility policy (the student version has
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 
 import numpy as np
 import pytest
@@ -14,7 +12,7 @@ import torch
 
 from cv3data.vos import make_vos_sequences
 from harness.metrics.davis import evaluate_sequence, evaluate_sequences
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_module
 
 HIDDEN = ROOT / "reference" / "vos" / "tests"
 
@@ -22,12 +20,7 @@ HIDDEN = ROOT / "reference" / "vos" / "tests"
 @pytest.fixture(scope="module")
 def av():
     alias = "cv3_test_vos_accuracy"
-    if alias not in sys.modules:
-        spec = importlib.util.spec_from_file_location(alias, HIDDEN / "accuracy_vos.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[alias] = module
-    return sys.modules[alias]
+    return load_module(HIDDEN / "accuracy_vos.py", alias)
 
 
 def copy_first(calls):

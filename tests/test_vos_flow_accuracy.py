@@ -6,15 +6,13 @@ of the figures holds no ground truth."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 
 import numpy as np
 import pytest
 import torch
 from scipy import ndimage as ndi
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_module
 
 HIDDEN = ROOT / "reference" / "vos" / "tests"
 
@@ -22,14 +20,7 @@ HIDDEN = ROOT / "reference" / "vos" / "tests"
 @pytest.fixture(scope="module")
 def af():
     alias = "cv3_test_vos_accuracy_flow"
-    if alias not in sys.modules:
-        if str(HIDDEN) not in sys.path:
-            sys.path.insert(0, str(HIDDEN))  # accuracy_flow imports flow_oracles, as in grading
-        spec = importlib.util.spec_from_file_location(alias, HIDDEN / "accuracy_flow.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[alias] = module
-    return sys.modules[alias]
+    return load_module(HIDDEN / "accuracy_flow.py", alias)  # it imports flow_oracles, as in grading
 
 
 @pytest.fixture(scope="module")
