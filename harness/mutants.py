@@ -647,6 +647,8 @@ class _Runner:
 
         torch.set_num_threads(1)
         from harness.authoring import reference_package
+
+        self._forget_other_copies()
         reference_package(self.a.reference_dir, f"cv3_reference_{self.a.name}")
         out = io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
@@ -697,6 +699,19 @@ class _Runner:
                             f"points; full at {c.target:g})")
         result.write_text("; ".join(lost), encoding="utf-8")
         return 1 if lost else 0
+
+    def _forget_other_copies(self) -> None:
+        """Drop modules of another course's assignment of the same name that this process imported
+        earlier (its reference under the alias, its test modules under importlib-mode names), so
+        that the children fork with this assignment's files."""
+        roots = (self.a.root.resolve(), self.a.reference_root.resolve())
+        prefixes = (f"cv3_reference_{self.a.name}", f"assignments.{self.a.name}", f"reference.{self.a.name}")
+        for name, module in list(sys.modules.items()):
+            if not any(name == p or name.startswith(p + ".") for p in prefixes):
+                continue
+            file = getattr(module, "__file__", None)
+            if file is None or not any(r in Path(file).resolve().parents for r in roots):
+                del sys.modules[name]
 
     def run(self, package_root: Path, first: set[str], timeout: float, *,
             accuracy: bool = False) -> tuple[str, float, str]:
