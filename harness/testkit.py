@@ -569,8 +569,10 @@ def _forget_helpers(dirs) -> None:
         return
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if file and str(Path(file).resolve().parent) in dirs \
-                and not Path(file).name.startswith(("test_", "conftest")):
+        # only what `import accuracy_cases` made: a module under its plain file name (aliases
+        # such as cv3_trusted_* are unique and stay; test modules stay for pytest)
+        if file and name == Path(file).stem and str(Path(file).resolve().parent) in dirs \
+                and not name.startswith(("test_", "conftest")):
             del sys.modules[name]
     sys.path[:] = [p for p in sys.path if not p or str(Path(p).resolve()) not in dirs]
 
