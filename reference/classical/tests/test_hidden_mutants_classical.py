@@ -293,15 +293,6 @@ def test_flat_threshold_scales_with_the_template_size(student, method, factor):
     assert_tensor(got, expected, atol=1e-9, case=f"{method}: window energy {factor} x FLAT_EPS * h * w")
 
 
-@pytest.mark.task("detector")
-def test_train_detector_without_any_box_raises(student):
-    images = [torch.rand(48, 40, generator=_gen(1)), torch.rand(40, 48, generator=_gen(2))]
-    with pytest.raises(ValueError, match="box"):
-        student.train_detector(images, [torch.zeros(0, 4), torch.zeros(0, 4)], seed=0, time_budget_s=5.0)
-    with pytest.raises(ValueError, match="length|images|boxes"):
-        student.train_detector(images, [torch.tensor([[4.0, 4.0, 20.0, 36.0]])], seed=0, time_budget_s=5.0)
-
-
 @pytest.mark.task("vj_detect")
 @pytest.mark.parametrize("height, width", [(4, 100), (100, 4)])
 def test_sliding_windows_level_that_rounds_to_zero_in_one_dimension(student, height, width):
