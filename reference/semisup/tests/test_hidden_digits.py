@@ -1,8 +1,7 @@
 import pytest
 import torch
-import torch.nn.functional as F
-from torch import nn
 
+from _common import digits_run
 from harness.testkit import assert_tensor
 
 
@@ -16,57 +15,6 @@ def split(seed=0, labeled=3, unlabeled=60, query=40):
     rest = torch.nonzero(keep).flatten()
     query_idx = rest[unlabeled:unlabeled + query]
     return x[lab], y[lab], x[rest[:unlabeled]], x[query_idx], y[query_idx]
-
-
-def shift(x, gen, m):
-    """The documented translation, as a loop of slice copies over the images (the test's oracle)."""
-    n, c, h, w = x.shape
-    s = torch.randint(-m, m + 1, (n, 2), generator=gen)
-    out = torch.zeros_like(x)
-    for i in range(n):
-        sy, sx = int(s[i, 0]), int(s[i, 1])
-        ys, yd = (slice(0, h - sy), slice(sy, h)) if sy >= 0 else (slice(-sy, h), slice(0, h + sy))
-        xs, xd = (slice(0, w - sx), slice(sx, w)) if sx >= 0 else (slice(-sx, w), slice(0, w + sx))
-        out[i, :, yd, xd] = x[i, :, ys, xs]
-    return out
-
-
-def strong(x, gen):
-    n = x.shape[0]
-    x = shift(x, gen, 3)
-    c = torch.empty(n, 1, 1, 1).uniform_(0.35, 1.0, generator=gen)
-    b = torch.empty(n, 1, 1, 1).uniform_(0.0, 0.35, generator=gen)
-    return (x * c + b + 0.1 * torch.randn(x.shape, generator=gen)).clamp(0.0, 1.0)
-
-
-def documented_run(xl, yl, xu, xq, seed, steps, threshold=0.95, weight=1.0, lr=0.003, batch=256):
-    """The docstring's run written out with torch.nn.functional (the test's oracle)."""
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Flatten(), nn.Linear(400, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    losses, rates = [], []
-    for _ in range(steps):
-        a = shift(xl, gen, 1)
-        loss = F.cross_entropy(model(a), yl)
-        rate = 0.0
-        if xu.shape[0] > 0 and weight != 0:
-            u = xu[torch.randint(0, xu.shape[0], (batch,), generator=gen)]
-            w, s = shift(u, gen, 1), strong(u, gen)
-            with torch.no_grad():
-                conf, pseudo = torch.softmax(model(w), 1).max(1)
-            ce = F.cross_entropy(model(s), pseudo, reduction="none")
-            loss = loss + weight * (ce * (conf >= threshold).float()).mean()
-            rate = float((conf >= threshold).float().mean())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-        rates.append(rate)
-    with torch.no_grad():
-        return model(xq).argmax(1), torch.tensor(losses), torch.tensor(rates)
 
 
 @pytest.mark.task("digits")
@@ -112,12 +60,12 @@ def test_supervised_only_ignores_unlabeled_values(student):
 
 @pytest.mark.task("digits")
 @pytest.mark.parametrize("kw", [{"batch": 48}, {"threshold": 0.3, "unlabeled_weight": 2.0, "lr": 0.01, "batch": 40}])
-def test_reproduces_the_documented_run(student, kw):
+def test_reproduces_the_digits_run(student, kw):
     # the accuracy check compares against a supervised-only run: the unlabeled loss must be FixMatch's
     xl, yl, xu, xq, _ = split(7)
     steps = 25
     out = student.train_fixmatch_digits(xl, yl, xu, xq, seed=5, steps=steps, **kw)
-    pred, losses, rates = documented_run(xl, yl, xu, xq, 5, steps, kw.get("threshold", 0.95),
+    pred, losses, rates = digits_run(xl, yl, xu, xq, 5, steps, kw.get("threshold", 0.95),
                                          kw.get("unlabeled_weight", 1.0), kw.get("lr", 0.003), kw["batch"])
     assert_tensor(out["losses"], losses.float(), atol=1e-4, rtol=1e-3)
     assert_tensor(out["mask_rate"], rates.float(), atol=1e-6)

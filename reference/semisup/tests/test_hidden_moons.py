@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from _common import moons_run
 from harness.testkit import assert_tensor
 
 
@@ -82,41 +83,14 @@ def test_bad_inputs(student):
         student.train_self_training(xl, yl, xu, xq, lr=0.0)
 
 
-def documented_run(xl, yl, xu, xq, seed, steps, threshold=0.95, weight=1.0, weak=0.05, strong=0.25, lr=0.01):
-    """The docstring's run written out with torch.nn.functional (the test's oracle)."""
-    import torch.nn.functional as F
-    from torch import nn
-
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    for _ in range(steps):
-        a = xl + weak * torch.randn(xl.shape, generator=gen)
-        w = xu + weak * torch.randn(xu.shape, generator=gen)
-        s = xu + strong * torch.randn(xu.shape, generator=gen)
-        with torch.no_grad():
-            conf, pseudo = torch.softmax(model(w), 1).max(1)
-        ce = F.cross_entropy(model(s), pseudo, reduction="none")
-        loss = F.cross_entropy(model(a), yl) + weight * (ce * (conf >= threshold).float()).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-    with torch.no_grad():
-        conf, pseudo = torch.softmax(model(xu), 1).max(1)
-        return model(xq).argmax(1), pseudo, conf >= threshold, torch.tensor(losses)
-
-
 @pytest.mark.task("moons")
 @pytest.mark.parametrize("kw", [{}, {"threshold": 0.6, "unlabeled_weight": 2.0, "strong_noise": 0.4, "lr": 0.02}])
-def test_reproduces_the_documented_run(student, kw):
+def test_reproduces_the_moons_run(student, kw):
     # the accuracy check moons_paired relies on this: same seed, same draws, same classifier
     xl, yl, xu, xq, _ = split(7, unlabeled=120, query=80)
     steps = 100
     out = student.train_self_training(xl, yl, xu, xq, seed=5, steps=steps, **kw)
-    pred, pseudo, mask, losses = documented_run(xl, yl, xu, xq, 5, steps, kw.get("threshold", 0.95),
+    pred, pseudo, mask, losses = moons_run(xl, yl, xu, xq, 5, steps, kw.get("threshold", 0.95),
                                                 kw.get("unlabeled_weight", 1.0), 0.05, kw.get("strong_noise", 0.25),
                                                 kw.get("lr", 0.01))
     assert_tensor(out["losses"], losses.float(), atol=1e-4, rtol=1e-3)

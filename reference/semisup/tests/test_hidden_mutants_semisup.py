@@ -19,6 +19,7 @@ import math
 import pytest
 import torch
 
+from _common import digits_run, kl, mlp, moons_run, oracle_direction
 from harness.testkit import assert_tensor
 
 
@@ -101,33 +102,6 @@ def test_mmd_rbf_checks_y_like_x(student, unbiased):
         student.mmd_rbf(a, torch.zeros(3, 2, 1, dtype=torch.float64), unbiased=unbiased)
 
 
-def _mlp(x, w):
-    h = x.flatten(1)
-    for i in range(0, len(w), 2):
-        h = h @ w[i].T + w[i + 1]
-        if i + 2 < len(w):
-            h = torch.tanh(h)
-    return h
-
-
-def _unit(d):
-    return d / d.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, *([1] * (d.dim() - 1)))
-
-
-def _kl(lp, lq):
-    return torch.nn.functional.kl_div(torch.log_softmax(lq, 1), torch.log_softmax(lp, 1), log_target=True,
-                                      reduction="batchmean")
-
-
-def _oracle_direction(x, w, d, xi, k):
-    """The docstring's power iteration in float64 with autograd (the oracle)."""
-    clean = _mlp(x, w).detach()
-    for _ in range(k):
-        r = (xi * _unit(d)).requires_grad_(True)
-        (d,) = torch.autograd.grad(_kl(clean, _mlp(x + r, w)), [r])
-    return _unit(d)
-
-
 @pytest.mark.task("vat")
 @pytest.mark.parametrize("k", [1, 3])
 def test_vat_direction_float32_start_float64_inputs(student, k):
@@ -138,7 +112,7 @@ def test_vat_direction_float32_start_float64_inputs(student, k):
     x = torch.randn(6, 3, generator=g, dtype=torch.float64)
     d0 = torch.randn(6, 3, generator=g, dtype=torch.float32)
     got = student.vat_direction(w, x, xi=1e-2, power_iterations=k, d=d0)
-    expected = _oracle_direction(x, w, d0.double(), 1e-2, k)
+    expected = oracle_direction(x, w, d0.double(), 1e-2, k)
     assert_tensor(got, expected, atol=1e-8, case=f"x float64, d float32, {k} iterations")
 
 
@@ -446,35 +420,6 @@ def test_cam_to_mask_at_the_threshold_and_size_bounds(student):
 
 
 # ------------------------------------------------------------------------------- training runs at the bounds
-def _moons_run(xl, yl, xu, xq, seed, steps, threshold, weight, weak, strong, lr):
-    """The documented train_self_training run, written out here (the oracle)."""
-    import torch.nn.functional as F
-    from torch import nn
-
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    for _ in range(steps):
-        a = xl + weak * torch.randn(xl.shape, generator=gen)
-        w = xu + weak * torch.randn(xu.shape, generator=gen)
-        s = xu + strong * torch.randn(xu.shape, generator=gen)
-        with torch.no_grad():
-            conf, pseudo = torch.softmax(model(w), 1).max(1)
-        loss = F.cross_entropy(model(a), yl)
-        if xu.shape[0]:
-            ce = F.cross_entropy(model(s), pseudo, reduction="none")
-            loss = loss + weight * (ce * (conf >= threshold).float()).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-    with torch.no_grad():
-        conf, pseudo = torch.softmax(model(xu), 1).max(1)
-        return model(xq).argmax(1), pseudo, conf >= threshold, torch.tensor(losses)
-
-
 @pytest.mark.task("moons")
 @pytest.mark.parametrize("kw", [{"weak_noise": 0.0, "strong_noise": 0.0}, {"strong_noise": 0.0},
                                 {"weak_noise": 0.0}, {"threshold": 0.0, "unlabeled_weight": 0.0},
@@ -487,7 +432,7 @@ def test_self_training_run_at_the_bounds(student, kw):
     xu, xq = torch.randn(30, 2, generator=g), torch.randn(20, 2, generator=g)
     args = dict(threshold=0.6, unlabeled_weight=1.0, weak_noise=0.05, strong_noise=0.25, lr=0.02) | kw
     out = student.train_self_training(xl, yl, xu, xq, seed=3, steps=15, **args)
-    pred, pseudo, mask, losses = _moons_run(xl, yl, xu, xq, 3, 15, args["threshold"], args["unlabeled_weight"],
+    pred, pseudo, mask, losses = moons_run(xl, yl, xu, xq, 3, 15, args["threshold"], args["unlabeled_weight"],
                                             args["weak_noise"], args["strong_noise"], args["lr"])
     assert_tensor(out["losses"], losses.float(), atol=1e-4, rtol=1e-3, case=f"{kw}: losses")
     for key, expected in (("predictions", pred), ("pseudo_labels", pseudo), ("mask", mask)):
@@ -503,60 +448,12 @@ def test_self_training_run_empty_unlabeled_or_query(student, u, q):
     xl, yl = torch.randn(4, 2, generator=g), torch.tensor([0, 1, 1, 0])
     xu, xq = torch.randn(u, 2, generator=g), torch.randn(q, 2, generator=g)
     out = student.train_self_training(xl, yl, xu, xq, seed=4, steps=6, threshold=0.5, lr=0.02)
-    pred, pseudo, mask, losses = _moons_run(xl, yl, xu, xq, 4, 6, 0.5, 1.0, 0.05, 0.25, 0.02)
+    pred, pseudo, mask, losses = moons_run(xl, yl, xu, xq, 4, 6, 0.5, 1.0, 0.05, 0.25, 0.02)
     assert_tensor(out["losses"], losses.float(), atol=1e-4, rtol=1e-3, case=f"U={u}, Q={q}: losses")
     for key, expected in (("predictions", pred), ("pseudo_labels", pseudo), ("mask", mask)):
         assert out[key].dtype == expected.dtype and out[key].shape == expected.shape, \
             f"U={u}, Q={q}: {key} must be {expected.dtype} of shape {list(expected.shape)}"
         assert int((out[key] != expected).sum()) <= 1, f"U={u}, Q={q}: {key} differ from the documented run"
-
-
-def _shift(x, gen, m):
-    """The documented shift_images as a loop of slice copies (the oracle)."""
-    n, c, h, w = x.shape
-    s = torch.randint(-m, m + 1, (n, 2), generator=gen)
-    out = torch.zeros_like(x)
-    for i in range(n):
-        sy, sx = int(s[i, 0]), int(s[i, 1])
-        ys, yd = (slice(0, h - sy), slice(sy, h)) if sy >= 0 else (slice(-sy, h), slice(0, h + sy))
-        xs, xd = (slice(0, w - sx), slice(sx, w)) if sx >= 0 else (slice(-sx, w), slice(0, w + sx))
-        out[i, :, yd, xd] = x[i, :, ys, xs]
-    return out
-
-
-def _digits_run(xl, yl, xu, xq, seed, steps, threshold, weight, lr, batch):
-    """The documented train_fixmatch_digits run, written out here (the oracle)."""
-    import torch.nn.functional as F
-    from torch import nn
-
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1),
-                          nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    losses, rates = [], []
-    for _ in range(steps):
-        loss = F.cross_entropy(model(_shift(xl, gen, 1)), yl)
-        rate = 0.0
-        if xu.shape[0] > 0 and weight != 0:
-            u = xu[torch.randint(0, xu.shape[0], (batch,), generator=gen)]
-            w = _shift(u, gen, 1)
-            s = _shift(u, gen, 3)
-            contrast = torch.empty(batch, 1, 1, 1).uniform_(0.35, 1.0, generator=gen)
-            bright = torch.empty(batch, 1, 1, 1).uniform_(0.0, 0.35, generator=gen)
-            s = (s * contrast + bright + 0.1 * torch.randn(s.shape, generator=gen)).clamp(0.0, 1.0)
-            with torch.no_grad():
-                conf, pseudo = torch.softmax(model(w), 1).max(1)
-            ce = F.cross_entropy(model(s), pseudo, reduction="none")
-            loss = loss + weight * (ce * (conf >= threshold).float()).mean()
-            rate = float((conf >= threshold).float().mean())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-        rates.append(rate)
-    with torch.no_grad():
-        return model(xq).argmax(1), torch.tensor(losses), torch.tensor(rates)
 
 
 @pytest.mark.task("digits")
@@ -573,7 +470,7 @@ def test_fixmatch_digits_run_at_the_bounds(student, kw, u, q, request):
     xu, xq = torch.rand(u, 1, 20, 20, generator=g), torch.rand(q, 1, 20, 20, generator=g)
     args = dict(unlabeled_weight=1.5, lr=0.01) | kw
     out = student.train_fixmatch_digits(xl, yl, xu, xq, seed=2, steps=3, **args)
-    pred, losses, rates = _digits_run(xl, yl, xu, xq, 2, 3, args["threshold"], args["unlabeled_weight"], args["lr"],
+    pred, losses, rates = digits_run(xl, yl, xu, xq, 2, 3, args["threshold"], args["unlabeled_weight"], args["lr"],
                                       args["batch"])
     assert_tensor(out["predictions"], pred.to(torch.int64), case=f"{kw}, U={u}, Q={q}: predictions [Q] int64")
     assert_tensor(out["losses"], losses.float(), atol=1e-4, rtol=1e-3, case=f"{kw}, U={u}, Q={q}: losses")
@@ -779,10 +676,10 @@ def test_vat_direction_start_near_the_norm_clamp(student, k):
     d0 = torch.randn(4, 3, generator=g, dtype=torch.float64)
     d0 = d0 / d0.norm(dim=1, keepdim=True) * torch.tensor([[1.0], [1.5e-12], [5e-13], [3e-12]], dtype=torch.float64)
     got = student.vat_direction(w, x, xi=2.0, power_iterations=k, d=d0)
-    assert_tensor(got, _oracle_direction(x, w, d0, 2.0, k), atol=1e-9, case=f"tiny start norms, k={k}")
+    assert_tensor(got, oracle_direction(x, w, d0, 2.0, k), atol=1e-9, case=f"tiny start norms, k={k}")
     loss = student.vat_loss(w, x, eps=1.5, xi=2.0, power_iterations=k, d=d0)
-    r = 1.5 * _oracle_direction(x, w, d0, 2.0, k)
-    assert_tensor(loss, _kl(_mlp(x, w), _mlp(x + r, w)), atol=1e-10, case="vat_loss with that start")
+    r = 1.5 * oracle_direction(x, w, d0, 2.0, k)
+    assert_tensor(loss, kl(mlp(x, w), mlp(x + r, w)), atol=1e-10, case="vat_loss with that start")
 
 
 @pytest.mark.task("digits")
@@ -793,7 +690,7 @@ def test_fixmatch_digits_mask_rate_keeps_a_confidence_equal_to_the_threshold(stu
     xl, yl = torch.rand(3, 1, 20, 20, generator=g), torch.tensor([0, 3, 7])
     xu, xq = torch.rand(4, 1, 20, 20, generator=g), torch.rand(2, 1, 20, 20, generator=g)
     out = student.train_fixmatch_digits(xl, yl, xu, xq, seed=2, steps=4, threshold=1.0, lr=3.0, batch=8)
-    _, losses, rates = _digits_run(xl, yl, xu, xq, 2, 4, 1.0, 1.0, 3.0, 8)
+    _, losses, rates = digits_run(xl, yl, xu, xq, 2, 4, 1.0, 1.0, 3.0, 8)
     assert float(rates[1:].min()) == 1.0, "the oracle's run saturates"  # the case is what it claims
     assert_tensor(out["mask_rate"], rates.float(), atol=1e-6, case="confidence 1.0 >= threshold 1.0 is kept")
     assert_tensor(out["losses"], losses.float(), rtol=1e-3, atol=1e-3, case="losses")

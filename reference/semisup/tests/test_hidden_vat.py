@@ -1,28 +1,14 @@
 import pytest
 import torch
-import torch.nn.functional as F
 from torch.autograd.functional import hessian
 
-from _common import DTYPES, randn
+from _common import DTYPES, kl, mlp, oracle_direction, randn, unit
 from harness.testkit import assert_tensor, check_gradient
 
 
 def weights(d_in=3, hidden=8, classes=3, seed=0, scale=1.5):
     return [randn(hidden, d_in, seed=seed, scale=scale), randn(hidden, seed=seed + 1, scale=0.5),
             randn(classes, hidden, seed=seed + 2, scale=scale), randn(classes, seed=seed + 3, scale=0.5)]
-
-
-def mlp(x, w):
-    h = x.flatten(1)
-    for i in range(0, len(w), 2):
-        h = h @ w[i].T + w[i + 1]
-        if i + 2 < len(w):
-            h = torch.tanh(h)
-    return h
-
-
-def kl(lp, lq):
-    return F.kl_div(torch.log_softmax(lq, 1), torch.log_softmax(lp, 1), log_target=True, reduction="batchmean")
 
 
 def kl_hessians(x, w):
@@ -34,18 +20,6 @@ def kl_hessians(x, w):
         out.append(hessian(lambda r, clean=clean, xi=xi: kl(clean, mlp(xi + r[None], w)),
                            torch.zeros(xi.shape[1], dtype=torch.float64)))
     return torch.stack(out)  # [N, D, D]
-
-
-def unit(d):
-    return d / d.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, *([1] * (d.dim() - 1)))
-
-
-def oracle_direction(x, w, d, xi, k):
-    clean = mlp(x, w).detach()
-    for _ in range(k):
-        r = (xi * unit(d)).requires_grad_(True)
-        (d,) = torch.autograd.grad(kl(clean, mlp(x + r, w)), [r])
-    return unit(d)
 
 
 @pytest.mark.task("vat")
