@@ -414,8 +414,7 @@ def unresolved_references(assignment: Assignment) -> list[str]:
     grading time; one message per reference that does not resolve."""
     import importlib
 
-    from harness.grading.context import data_packages_importable
-    from harness.testkit import sibling_helpers
+    from harness.grading.context import trusted_module
 
     problems = []
     for check in assignment.checks:
@@ -426,11 +425,7 @@ def unresolved_references(assignment: Assignment) -> list[str]:
                 problems.append(f"{check.noun} '{check.id}': {key} = '{ref}': {path} does not exist")
                 continue
             try:
-                alias = f"cv3_check_{assignment.name}_{module_name}"
-                spec = importlib.util.spec_from_file_location(alias, path)
-                module = importlib.util.module_from_spec(spec)
-                with data_packages_importable(), sibling_helpers(assignment.hidden_tests_dir):
-                    spec.loader.exec_module(module)
+                module = trusted_module(assignment, module_name)
             except Exception as e:  # noqa: BLE001 - report it
                 problems.append(f"{check.noun} '{check.id}': {key} = '{ref}': importing {path} failed: "
                                 f"{type(e).__name__}: {e}")

@@ -832,14 +832,15 @@ def run(a, *, seed: int = 0, limit: int | None = 150, timeout: float | None = No
                 (root / a.package / m.module).write_text(m.apply(sources[m.module]), encoding="utf-8")
                 first = tasks_of.get(Path(m.module).name, set())
                 status, seconds, detail = runner.run(root, first, limit_s)
-                if status == "passed" and accuracy_s and not is_equivalent(m, equivalents):
+                equivalent = is_equivalent(m, equivalents)
+                if status == "passed" and accuracy_s and not equivalent:
                     status, more, detail = runner.run(root, first, accuracy_s, accuracy=True)
                     seconds += more
                     if status != "passed":
                         detail = f"by the accuracy checks: {detail}"
                 shutil.rmtree(root, ignore_errors=True)
                 if status == "passed":
-                    status = "equivalent" if is_equivalent(m, equivalents) else "survived"
+                    status = "equivalent" if equivalent else "survived"
                 elif status == "failed":
                     status = "killed"
                 report.outcomes.append(Outcome(m, status, seconds, detail))

@@ -395,7 +395,6 @@ class _State:
         self.items: dict[str, tuple[_Located, str | None]] = {}  # nodeid -> (assignment, task id)
         self.outcomes: dict[str, str] = {}  # nodeid -> passed | failed | skipped
         self.not_implemented: dict[str, str] = {}  # nodeid -> the NotImplementedError's message
-        self.helper_dirs: set[str] = set()  # hidden-tests folders this run put on sys.path
 
 
 _STATE_KEY = pytest.StashKey[_State]()
@@ -530,17 +529,22 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
     path = Path(path).resolve()
     if not ((path == hidden or hidden in path.parents) and hidden.is_dir()):
         return
-    state = _state(collector.config)
-    if sys.path and sys.path[0] == str(hidden):
-        return
-    # helpers have plain names (accuracy_cases) that several assignments use: one imported from
-    # another assignment's folder, earlier in this process or this run, must not answer for ours
-    _forget_helpers(other for other in _HELPER_DIRS if other != str(hidden))
-    _HELPER_DIRS.add(str(hidden))
-    if str(hidden) in sys.path:
-        sys.path.remove(str(hidden))
-    sys.path.insert(0, str(hidden))
-    state.helper_dirs.add(str(hidden))
+    if sys.path[:1] != [str(hidden)]:
+        _helpers_first(str(hidden))
+
+
+def _helpers_first(hidden: str) -> bool:
+    """Put the hidden-tests folder ``hidden`` first on sys.path; returns whether it was absent.
+
+    Helpers have plain names (accuracy_cases) that several assignments use: one imported from
+    another assignment's folder, earlier in this process or this run, must not answer for ours."""
+    _forget_helpers(other for other in _HELPER_DIRS if other != hidden)
+    _HELPER_DIRS.add(hidden)
+    absent = hidden not in sys.path
+    if not absent:
+        sys.path.remove(hidden)
+    sys.path.insert(0, hidden)
+    return absent
 
 
 @contextlib.contextmanager
@@ -549,11 +553,7 @@ def sibling_helpers(hidden_tests_dir: Path | str):
     cases module, outside pytest): that folder first on sys.path, and no same-named helper of
     another assignment's folder cached in sys.modules."""
     hidden = str(Path(hidden_tests_dir).resolve())
-    _forget_helpers(other for other in _HELPER_DIRS if other != hidden)
-    _HELPER_DIRS.add(hidden)
-    added = hidden not in sys.path
-    if added:
-        sys.path.insert(0, hidden)
+    added = _helpers_first(hidden)
     try:
         yield
     finally:
@@ -611,8 +611,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(_STATE_KEY, None)
     for guard in state.guards if state is not None else ():
         remove_guard(guard)
-    if state is not None:  # a grading process runs many assignments: leave no helper behind
-        _forget_helpers(state.helper_dirs)
+    _forget_helpers(_HELPER_DIRS)  # a grading process runs many assignments: leave no helper behind
 
 
 def _local_run(config: pytest.Config) -> bool:

@@ -73,10 +73,9 @@ def data_packages_importable():
             sys.path.remove(str(root))
 
 
-def trusted_function(assignment: Assignment, ref: str) -> Callable:
-    """A function of ``assignment``'s hidden tests folder, given as 'module:function' (trusted
-    code), its module imported once per process."""
-    module_name, func = ref.split(":")
+def trusted_module(assignment: Assignment, module_name: str):
+    """The module ``module_name`` of ``assignment``'s hidden tests folder (trusted code), imported
+    once per process with its sibling helpers and the data packages importable."""
     path = assignment.hidden_tests_dir / f"{module_name}.py"
     # keyed by the file's path: two courses (or test assignments) may share a name and a module
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
@@ -90,10 +89,17 @@ def trusted_function(assignment: Assignment, ref: str) -> Callable:
         with data_packages_importable(), sibling_helpers(assignment.hidden_tests_dir):
             spec.loader.exec_module(module)
         sys.modules[key] = module
+    return module
+
+
+def trusted_function(assignment: Assignment, ref: str) -> Callable:
+    """A function of ``assignment``'s hidden tests folder, given as 'module:function'."""
+    module_name, func = ref.split(":")
+    module = trusted_module(assignment, module_name)
     try:
         return getattr(module, func)
     except AttributeError:
-        raise AttributeError(f"trusted module {path} has no function '{func}'") from None
+        raise AttributeError(f"trusted module {module.__file__} has no function '{func}'") from None
 
 
 class GradingContext:
