@@ -489,6 +489,7 @@ class Outcome:
     status: str  # killed | survived | timeout | equivalent
     seconds: float
     detail: str = ""  # the first failing test, or why it was killed
+    listed: bool = False  # matches an [[equivalent]] entry (which only counts for a survivor)
 
     @property
     def killed(self) -> bool:
@@ -533,6 +534,13 @@ class MutationReport:
             out.append(f"survivors ({len(self.survivors)}); list the equivalent ones in "
                        f"reference/{self.assignment}/tests/{EQUIVALENT_FILE} with a reason:")
             out += [f"    {o.mutant.describe()}" for o in self.survivors]
+        # an entry that matches a killed mutant is too broad (a "*" key) or stale: it counts nothing
+        # here, but it would excuse a survivor of the same key that a test no longer kills
+        broad = [o for o in self.outcomes if o.killed and o.listed]
+        if broad:
+            out.append(f"note: {len(broad)} killed mutant(s) match an [[equivalent]] entry; narrow the entry "
+                       f"(its \"*\" keys) to the variants it is true for:")
+            out += [f"    {o.mutant.describe()}" for o in broad]
         return out
 
 
@@ -843,7 +851,7 @@ def run(a, *, seed: int = 0, limit: int | None = 150, timeout: float | None = No
                     status = "equivalent" if equivalent else "survived"
                 elif status == "failed":
                     status = "killed"
-                report.outcomes.append(Outcome(m, status, seconds, detail))
+                report.outcomes.append(Outcome(m, status, seconds, detail, listed=equivalent))
                 out(f"[{i}/{len(chosen)}] {status:<10} {seconds:5.1f} s  {m.describe()}")
     finally:
         sys.dont_write_bytecode = dont_write

@@ -6,8 +6,9 @@ imported package; in grading it is the harness's proxy that forwards every call 
 sandboxed worker. Both offer the same surface, so one test file serves both:
 
 * ``student.<name>(*args, **kwargs)``: call a public function or construct a public class;
-* ``student.vjp(name, args, kwargs=None, wrt=(0,), grad_outputs=None)``: forward plus a
-  vector-Jacobian product, because autograd graphs cannot cross the sandbox boundary.
+* ``student.vjp(name, args, kwargs=None, wrt=(0,), grad_outputs=None, output=None)``: forward
+  plus a vector-Jacobian product, because autograd graphs cannot cross the sandbox boundary
+  (``output=i`` differentiates item ``i`` of a function that returns a tuple).
 
 As a pytest plugin (entry point ``cv3`` in pyproject.toml; ``-p harness.testkit`` where the
 project is not installed) it gives the tests of an assignment everything a conftest.py used to:
@@ -50,6 +51,8 @@ from typing import Any, Sequence
 import pytest
 import torch
 
+from harness.sandbox.protocol import select_output
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -66,6 +69,7 @@ __all__ = [
     "assert_same_elements",
     "check_gradient",
     "devices",
+    "task_rows",
 ]
 
 class LocalStudent:
@@ -86,20 +90,22 @@ class LocalStudent:
         kwargs: dict | None = None,
         wrt: Sequence[int] = (0,),
         grad_outputs: torch.Tensor | None = None,
+        output: int | None = None,
     ) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
         """Return ``(output, grads)``: ``output`` detached, ``grads[i]`` the gradient of
-        ``sum(output * grad_outputs)`` with respect to ``args[wrt[i]]`` (None if unused)."""
-        return local_vjp(getattr(self._module, name), args, kwargs or {}, wrt, grad_outputs)
+        ``sum(output * grad_outputs)`` with respect to ``args[wrt[i]]`` (None if unused or if
+        no gradient reaches the output). ``output=i`` takes item ``i`` of a tuple result."""
+        return local_vjp(getattr(self._module, name), args, kwargs or {}, wrt, grad_outputs, output)
 
 
-def local_vjp(fn, args, kwargs, wrt, grad_outputs):
+def local_vjp(fn, args, kwargs, wrt, grad_outputs, output=None):
     args = list(args)
     inputs = []
     for i in wrt:
         x = args[i].detach().clone().requires_grad_(True)
         args[i] = x
         inputs.append(x)
-    out = fn(*args, **kwargs)
+    out = select_output(fn(*args, **kwargs), output)
     if type(out) is not torch.Tensor and not isinstance(out, torch.Tensor):
         raise TypeError(f"vjp needs a tensor output, got {type(out).__name__}")
     if grad_outputs is None:
@@ -133,6 +139,13 @@ def devices() -> list:
             marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"),
         ),
     ]
+
+
+def task_rows(rows: Sequence[Sequence[Any]], label: int = 1) -> list:
+    """``pytest.param`` for each row of a table whose first column is a task id: the row is
+    marked with its task and named ``task-index-label`` (the label column up to a ``|``)."""
+    return [pytest.param(*row, marks=pytest.mark.task(row[0]), id=f"{row[0]}-{i}-{str(row[label]).split('|')[0]}")
+            for i, row in enumerate(rows)]
 
 
 def _describe(x: Any) -> str:

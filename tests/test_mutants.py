@@ -235,6 +235,16 @@ def test_a_toy_assignment_has_killed_and_surviving_mutants(toy, capsys):
     again = run(toy, seed=0, limit=None, out=lines.append)
     assert again.counts() == {"total": 4, "killed": 2, "survived": 1, "equivalent": 1}
     assert again.share() == pytest.approx(2 / 3)
+    assert "note:" not in "\n".join(again.lines())
+
+    # an entry broad enough to match killed mutants excuses nothing they did, and the report says so
+    (toy.hidden_tests_dir / "mutants_equivalent.toml").write_text(
+        '[[equivalent]]\nmodule = "core.py"\nfunction = "scale"\noperator = "*"\noriginal = "*"\nmutated = "*"\n'
+        'reason = "too broad"\n')
+    broad = run(toy, seed=0, limit=None, out=lines.append)
+    assert broad.counts() == {"total": 4, "killed": 2, "survived": 0, "equivalent": 2}
+    text = "\n".join(broad.lines())
+    assert "note: 2 killed mutant(s) match an [[equivalent]] entry" in text and "return x" in text
 
 
 def test_a_reference_that_fails_its_tests_is_refused(toy):

@@ -247,3 +247,27 @@ def test_trusted_modules_of_two_assignments_with_the_same_name_do_not_mix(tmp_pa
     finally:
         for c in contexts:
             c.close()
+
+
+def test_vjp_differentiates_one_item_of_a_tuple_result_in_the_sandbox(tmp_path, own_tmp):
+    # e.g. "no gradient flows into the scores" of a function that returns (boxes, scores)
+    import torch
+
+    from harness.grading.proxy import RemoteStudent
+    source = "def box_iou(a, b):\n    return a * b, (3 * a).detach()\n"
+    sandbox = LocalSandbox(limits=Limits(call_timeout_s=20))
+    session = StudentSession(sandbox, _package(tmp_path, source), package=A, api=["box_iou"])
+    try:
+        student = RemoteStudent(session)
+        a, b = torch.tensor([1.0, 2.0], dtype=torch.float64), torch.tensor([5.0, 7.0], dtype=torch.float64)
+        out, grads = student.vjp("box_iou", (a, b), wrt=(0, 1), output=0)
+        assert torch.equal(out, a * b) and torch.equal(grads[0], b) and torch.equal(grads[1], a)
+        out, grads = student.vjp("box_iou", (a, b), wrt=(0,), output=1)
+        assert torch.equal(out, 3 * a) and grads == [None]  # detached: no gradient reaches it
+        with pytest.raises(TypeError, match="no item 2 .it is a tuple of 2 items"):
+            student.vjp("box_iou", (a, b), output=2)
+        with pytest.raises(TypeError, match="tensor output"):
+            student.vjp("box_iou", (a, b))  # a tuple needs output=
+    finally:
+        session.close()
+        sandbox.close()

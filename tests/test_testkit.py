@@ -247,7 +247,29 @@ def test_local_vjp_matches_autograd():
     assert not X.requires_grad  # the caller's tensor is untouched
 
 
+def test_local_vjp_takes_one_item_of_a_tuple_result():
+    out, (g,) = local_vjp(lambda t: (t * 2, (t * 3).detach()), (X,), {}, (0,), None, 0)
+    assert_tensor(out, X * 2, atol=0.0)
+    assert_tensor(g, torch.full_like(X, 2.0), atol=0.0)
+    out, grads = local_vjp(lambda t: (t * 2, (t * 3).detach()), (X,), {}, (0,), None, 1)
+    assert_tensor(out, X * 3, atol=0.0) and grads == [None]
+    assert grads == [None]
+    with pytest.raises(TypeError, match="output=2"):
+        local_vjp(lambda t: (t, t), (X,), {}, (0,), None, 2)
+
+
 def test_local_student_hides_private_names(student):
     with pytest.raises(AttributeError):
         student._private  # noqa: B018
     assert callable(student.f)
+
+
+def test_task_rows_mark_each_row_with_its_task_and_a_unique_name():
+    from harness.testkit import task_rows
+
+    rows = [("nms", "boxes|dims", 1), ("nms", "boxes|dims", 2), ("box_iou", "a", 3)]
+    params = task_rows(rows)
+    assert [p.values for p in params] == rows
+    assert [[m.args for m in p.marks] for p in params] == [[("nms",)], [("nms",)], [("box_iou",)]]
+    assert [p.id for p in params] == ["nms-0-boxes", "nms-1-boxes", "box_iou-2-a"]
+    assert [p.id for p in task_rows(rows, label=2)] == ["nms-0-1", "nms-1-2", "box_iou-2-3"]

@@ -134,8 +134,9 @@ class StudentSession:
         return self._guarded(label, timeout, lambda c, t: c.call(target, args, kwargs, method=method,
                                                                  new=new, timeout=t))
 
-    def vjp(self, target: str, args, kwargs, wrt, grad_outputs=None) -> Any:
-        return self._guarded(target, None, lambda c, t: c.vjp(target, args, kwargs, wrt, grad_outputs, timeout=t))
+    def vjp(self, target: str, args, kwargs, wrt, grad_outputs=None, output=None) -> Any:
+        return self._guarded(target, None, lambda c, t: c.vjp(target, args, kwargs, wrt, grad_outputs,
+                                                              output=output, timeout=t))
 
     def put(self, key: str, args, kwargs=None, *, timeout: float | None = None) -> None:
         self._guarded(f"<stash {key}>", timeout, lambda c, t: c.put(key, args, kwargs, timeout=t))
@@ -289,10 +290,11 @@ class RemoteStudent:
         return RemoteFunction(self._session, name)
 
     def vjp(self, name: str, args: Sequence[Any], kwargs: dict | None = None,
-            wrt: Sequence[int] = (0,), grad_outputs=None):
+            wrt: Sequence[int] = (0,), grad_outputs=None, output: int | None = None):
         if name not in self._session.api_names:
             raise AttributeError(f"'{name}' is not part of this assignment's API")
-        out = self._session.vjp(name, _to_wire(list(args)), _to_wire(kwargs or {}), list(wrt), grad_outputs)
+        out = self._session.vjp(name, _to_wire(list(args)), _to_wire(kwargs or {}), list(wrt), grad_outputs,
+                                output)
         if not isinstance(out, list) or len(out) != 2 or not isinstance(out[1], list):
             raise StudentException("vjp: malformed reply from the submission")
         return out[0], out[1]

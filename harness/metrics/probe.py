@@ -35,16 +35,13 @@ def knn_accuracy(train: torch.Tensor, train_labels: torch.Tensor, test: torch.Te
     return float((votes.argmax(1) == test_labels).double().mean())
 
 
-def linear_probe_accuracy(train: torch.Tensor, train_labels: torch.Tensor, test: torch.Tensor,
-                          test_labels: torch.Tensor, *, weight_decay: float = 1e-4, steps: int = 100) -> float:
-    """Multinomial logistic regression on standardised features (train statistics), fitted by
-    full-batch L-BFGS from zero weights."""
-    _check(train, train_labels, "train")
-    _check(test, test_labels, "test")
+def linear_probe_logits(train: torch.Tensor, train_labels: torch.Tensor, test: torch.Tensor, num_classes: int,
+                        *, weight_decay: float = 1e-4, steps: int = 100) -> torch.Tensor:
+    """float64 ``[M, num_classes]`` logits of ``test`` under a multinomial logistic regression on
+    standardised features (train statistics), fitted by full-batch L-BFGS from zero weights."""
     train, test = train.double(), test.double()
     mean, std = train.mean(0), train.std(0).clamp_min(1e-6)
     x, xt = (train - mean) / std, (test - mean) / std
-    num_classes = int(max(train_labels.max(), test_labels.max())) + 1
     w = torch.zeros(x.shape[1], num_classes, dtype=torch.float64, requires_grad=True)
     b = torch.zeros(num_classes, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.LBFGS([w, b], lr=1.0, max_iter=steps, line_search_fn="strong_wolfe")
@@ -58,7 +55,17 @@ def linear_probe_accuracy(train: torch.Tensor, train_labels: torch.Tensor, test:
     with torch.enable_grad():
         opt.step(closure)
     with torch.no_grad():
-        return float(((xt @ w + b).argmax(1) == test_labels).double().mean())
+        return xt @ w + b
+
+
+def linear_probe_accuracy(train: torch.Tensor, train_labels: torch.Tensor, test: torch.Tensor,
+                          test_labels: torch.Tensor, *, weight_decay: float = 1e-4, steps: int = 100) -> float:
+    """Accuracy of :func:`linear_probe_logits` with as many classes as either label set names."""
+    _check(train, train_labels, "train")
+    _check(test, test_labels, "test")
+    num_classes = int(max(train_labels.max(), test_labels.max())) + 1
+    logits = linear_probe_logits(train, train_labels, test, num_classes, weight_decay=weight_decay, steps=steps)
+    return float((logits.argmax(1) == test_labels).double().mean())
 
 
 PROBES = {"knn": knn_accuracy, "linear": linear_probe_accuracy}

@@ -106,10 +106,10 @@ class WorkerClient:
                                 alive=True) from None
 
     def vjp(self, target: str, args: Sequence[Any], kwargs: dict | None, wrt: Sequence[int],
-            grad_outputs: Any = None, *, timeout: float | None = None) -> Any:
+            grad_outputs: Any = None, *, output: int | None = None, timeout: float | None = None) -> Any:
         return self._soft_checked({"op": "vjp", "target": target, "args": list(args),
                                    "kwargs": dict(kwargs or {}), "wrt": list(wrt),
-                                   "grad_outputs": grad_outputs,
+                                   "grad_outputs": grad_outputs, "output": output,
                                    "soft_timeout_s": _soft(timeout, self.limits)}, timeout)
 
     def put(self, key: str, args: Sequence[Any], kwargs: dict | None = None, *,

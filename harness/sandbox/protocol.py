@@ -254,3 +254,16 @@ def write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def select_output(out: Any, output: int | None) -> Any:
+    """What a vjp request's ``output`` means: item ``output`` of a tuple or list result
+    (``None``: the result itself). Shared by the worker and the test kit's local vjp."""
+    if output is None:
+        return out
+    items = len(out) if isinstance(out, (tuple, list)) else None
+    if type(output) is not int or items is None or not -items <= output < items:
+        size = "" if items is None else f" of {items} items"
+        raise TypeError(f"vjp output={output!r}: the result has no item {output!r} "
+                        f"(it is a {type(out).__name__}{size})")
+    return out[output]

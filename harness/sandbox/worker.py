@@ -227,7 +227,7 @@ class Worker:
         for i in req.get("wrt", [0]):
             args[i] = args[i].detach().clone().requires_grad_(True)
             inputs.append(args[i])
-        out = fn(*args, **kwargs)
+        out = protocol.select_output(fn(*args, **kwargs), req.get("output"))
         if not isinstance(out, torch.Tensor):
             raise TypeError(f"vjp needs a tensor output, got {type(out).__name__}")
         grad_outputs = req.get("grad_outputs")
