@@ -49,6 +49,9 @@ def average_precision(precision, recall, method="voc"):
 SLOW = '''
 # --- a correct but slow submission -----------------------------------------------------------
 def nms(boxes, scores, iou_threshold):
+    for name, t in (("boxes", boxes), ("scores", scores)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
     if boxes.dim() != 2 or boxes.shape[-1] != 4:
         raise ValueError(f"boxes must have shape [N, 4], got {list(boxes.shape)}")
     if scores.dim() != 1 or scores.shape[0] != boxes.shape[0]:

@@ -13,6 +13,7 @@ import pytest
 import torch
 import torchvision
 
+from face_data import faces_data, small_cascade
 from harness.testkit import assert_tensor
 
 
@@ -466,25 +467,10 @@ def test_detect_input_checks(student, call, exc, match):
         call(student)
 
 
-def _faces_data():
-    from cv3data.faces import lfw_split, make_face_scenes
-
-    s = lfw_split()
-    return s, make_face_scenes(s["train_faces"], s["train_nonfaces"], 2, seed=5)
-
-
 @pytest.mark.task("vj_detect")
 def test_cascade_detect_equals_the_reference(student, reference):
-    s, scenes = _faces_data()
-    rects, signs = reference.haar_feature_coords(12, 12, ["type-2-x", "type-2-y"])
-    faces = torch.nn.functional.interpolate(s["train_faces"][:, None].double(), size=(12, 12), mode="bilinear",
-                                            align_corners=False, antialias=True)[:, 0]
-    nonfaces = torch.nn.functional.interpolate(s["train_nonfaces"][:, None].double(), size=(12, 12),
-                                               mode="bilinear", align_corners=False, antialias=True)[:, 0]
-    windows = reference.normalize_windows(torch.cat([faces, nonfaces]))
-    feats = reference.haar_features(reference.integral_image(windows), rects, signs)
-    labels = torch.cat([torch.ones(70), torch.zeros(70)]).long()
-    cascade = reference.train_cascade(feats, labels, [2, 4], 0.99)
+    s, scenes = faces_data()
+    rects, signs, cascade = small_cascade(reference, s, [2, 4])
     for image, _ in scenes:
         for kw in ({}, {"stride": 3, "scales": [2.0, 3.0], "iou_threshold": 0.5}):
             got = student.cascade_detect(image, cascade, rects, signs, **kw)
@@ -496,7 +482,7 @@ def test_cascade_detect_equals_the_reference(student, reference):
 
 @pytest.mark.task("vj_detect")
 def test_trained_detector_classifies_and_detects(student):
-    s, scenes = _faces_data()
+    s, scenes = faces_data()
     # time_budget_s=0: one stage only, to keep the call short (the accuracy checks train fully)
     student.train_face_detector(s["train_faces"][:30], s["train_nonfaces"][:30], seed=0, time_budget_s=0.0)
     x = torch.cat([s["train_faces"], s["train_nonfaces"]])

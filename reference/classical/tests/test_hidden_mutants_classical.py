@@ -307,3 +307,439 @@ def test_sliding_windows_level_that_rounds_to_zero_in_one_dimension(student, hei
     got = student.sliding_windows(height, width, window, stride, [10.0, 1.0])
     assert_tensor(got, expected, case=f"{height} x {width}: the 10x level is {round(height / 10)} x "
                                       f"{round(width / 10)}, no box; then the 1x level")
+
+
+# =============================================================================== seed 301
+# Classes: as many features as samples (the data are separable in many directions, the active
+# set shrinks fast, and a solver whose step control is wrong stalls far from the minimiser);
+# empty images (H = 0 or W = 0) through the integral image and the rectangle sums.
+@pytest.mark.task("svm")
+@pytest.mark.parametrize("seed, c", [(34, 0.01), (38, 1.0), (6, 100.0)])
+def test_train_linear_svm_as_many_features_as_samples(student, seed, c):
+    gen = _gen(seed)
+    x = torch.randn(60, 40, generator=gen, dtype=torch.float64) * (1 + 10 * (seed % 3))
+    y = torch.where(torch.rand(60, generator=gen) < 0.5, -1, 1).to(torch.int64)
+    x[y == 1] += 0.5
+    w, b = student.train_linear_svm(x, y, C=c)
+    ref = LinearSVC(C=c, loss="squared_hinge", dual=False, tol=1e-12, max_iter=100000).fit(x.numpy(), y.numpy())
+    f_ref = torch.from_numpy(ref.decision_function(x.numpy()))
+    assert_tensor(x @ w + b, f_ref, atol=1e-4 * float(f_ref.abs().max()), rtol=0, check_dtype=False,
+                  case=f"decision function vs LinearSVC(C={c}), N = 60, D = 40")
+
+
+@pytest.mark.task("haar")
+@pytest.mark.parametrize("shape", [(0, 5), (3, 0), (2, 0, 0)], ids=str)
+def test_integral_image_and_rectangle_sums_of_an_empty_image(student, shape):
+    ii = student.integral_image(torch.zeros(shape))
+    expected_shape = (*shape[:-2], shape[-2] + 1, shape[-1] + 1)
+    assert_tensor(ii, torch.zeros(expected_shape, dtype=torch.float64), case=f"the integral image of {shape}")
+    rects = torch.tensor([[0, 0, 0, 0]], dtype=torch.int64)
+    assert_tensor(student.rectangle_sums(ii, rects), torch.zeros(*shape[:-2], 1, dtype=torch.float64),
+                  case=f"the empty rectangle of a {shape} image")
+    image = torch.arange(12.0).reshape(3, 4)  # the same calls on a real image are informative
+    assert_tensor(student.rectangle_sums(student.integral_image(image), torch.tensor([[1, 1, 2, 3]])),
+                  torch.tensor([image[1:3, 1:4].sum().item()], dtype=torch.float64), case="rows 1-2, cols 1-3")
+
+
+# =============================================================================== seed 701
+# Classes (250-variant sample): every element of an argument checked, not only all of them (one
+# negative weight among valid ones); every documented dtype check of every function (cascade_rates'
+# labels); the overlap of disjoint boxes is 0, not negative, on each axis (visible at a negative
+# NMS threshold, where torchvision suppresses every box after the best one); a pyramid level too
+# small for the window BETWEEN levels that fit; the trained detectors' documented input errors.
+
+import torchvision  # noqa: E402
+from face_data import faces_data, small_cascade  # noqa: E402
+
+
+def _stage(feature=0, threshold=0.0, polarity=1, alpha=1.0, stage_threshold=0.5):
+    return {"feature": torch.tensor([feature]), "threshold": torch.tensor([threshold], dtype=torch.float64),
+            "polarity": torch.tensor([polarity]), "alpha": torch.tensor([alpha], dtype=torch.float64),
+            "stage_threshold": torch.tensor(stage_threshold, dtype=torch.float64)}
+
+
+@pytest.mark.task("adaboost")
+@pytest.mark.parametrize("weights", [
+    [0.2, 0.3, -0.1, 0.2, 0.2, 0.2],   # one negative entry among positive ones
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],    # no positive sum
+    [0.2, -1e-12, 0.3, 0.2, 0.2, 0.1],  # a hair below 0
+], ids=["one-negative", "zero-sum", "hair-below-0"])
+def test_adaboost_rejects_each_bad_initial_weight(student, weights):
+    x = torch.tensor([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]], dtype=torch.float64)
+    y = torch.tensor([0, 0, 1, 0, 1, 1])
+    with pytest.raises(ValueError, match="weights"):
+        student.adaboost(x, y, 2, weights=torch.tensor(weights, dtype=torch.float64))
+
+
+@pytest.mark.task("adaboost")
+def test_adaboost_zero_initial_weights_are_allowed(student):
+    # weights >= 0: a sample of weight 0 is ignored by the first stump (at the bound, allowed)
+    x = torch.tensor([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]], dtype=torch.float64)
+    y = torch.tensor([0, 0, 1, 0, 1, 1])
+    w = torch.tensor([0.25, 0.25, 0.25, 0.0, 0.125, 0.125], dtype=torch.float64)
+    model = student.adaboost(x, y, 1, weights=w)
+    assert abs(float(model["error"][0])) < 1e-12, "with sample 3 weighing 0, the stump x < 1.5 -> 0 is perfect"
+    assert abs(float(model["threshold"][0]) - 1.5) < 1e-12 and int(model["polarity"][0]) == -1
+
+
+@pytest.mark.task("stumps")
+@pytest.mark.parametrize("weights", [[0.2, 0.3, -0.1, 0.2], [0.2, -1e-12, 0.3, 0.2]], ids=["one-negative", "hair"])
+def test_fit_stump_rejects_one_negative_weight(student, weights):
+    x = torch.tensor([[0.0], [1.0], [2.0], [3.0]], dtype=torch.float64)
+    y = torch.tensor([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="weights"):
+        student.fit_stump(x, y, torch.tensor(weights, dtype=torch.float64))
+
+
+@pytest.mark.task("cascade")
+@pytest.mark.parametrize("labels, exc", [
+    (torch.tensor([0.0, 1.0, 0.0, 1.0]), TypeError),
+    (torch.tensor([0, 1, 0, 1], dtype=torch.int32), TypeError),
+    ([0, 1, 0, 1], TypeError),
+], ids=["float32", "int32", "list"])
+def test_cascade_rates_checks_the_labels_dtype(student, labels, exc):
+    x = torch.tensor([[0.0], [1.0], [2.0], [3.0]], dtype=torch.float64)
+    with pytest.raises(exc, match="labels"):
+        student.cascade_rates(x, labels, [_stage(threshold=1.5, polarity=-1)])
+
+
+@pytest.mark.task("cascade")
+def test_cascade_rates_of_a_hand_made_stage(student):
+    # the informative output of the same call with int64 labels: the stage passes x > 1.5
+    x = torch.tensor([[0.0], [1.0], [2.0], [3.0]], dtype=torch.float64)
+    got = student.cascade_rates(x, torch.tensor([0, 1, 0, 1]), [_stage(threshold=1.5, polarity=-1)])
+    for key, value in (("detection_rate", 0.5), ("false_positive_rate", 0.5)):
+        assert_tensor(got[key], torch.tensor([value], dtype=torch.float64), case=key)
+
+
+@pytest.mark.task("vj_detect")
+@pytest.mark.parametrize("thr", [-1e-3, -0.5])
+@pytest.mark.parametrize("axis", ["y", "x"])
+def test_nms_negative_threshold_disjoint_boxes_have_zero_overlap(student, thr, axis):
+    # boxes that overlap on one axis and are 0.5 pixel apart on the other: their IoU is 0 (never
+    # negative), so a negative threshold suppresses every box after the best one, as torchvision
+    boxes = torch.tensor([[0.0, 0.0, 10.0, 0.2], [2.0, 0.7, 12.0, 0.9], [1.0, 1.4, 8.0, 1.5]])
+    if axis == "x":
+        boxes = boxes[:, [1, 0, 3, 2]]
+    scores = torch.tensor([0.9, 0.8, 0.7])
+    expected = torchvision.ops.nms(boxes, scores, thr)
+    assert expected.tolist() == [0]
+    assert_tensor(student.nms(boxes, scores, thr), expected, case=f"IoU threshold {thr}, boxes apart along {axis}")
+    assert_tensor(student.nms(boxes.double(), scores.double(), thr), expected, case="float64 boxes")
+
+
+@pytest.mark.task("vj_detect")
+def test_cascade_detect_skips_a_small_level_between_levels_that_fit(student, reference):
+    # scale 50 makes a level smaller than the window; the levels after it still count
+    s, scenes = faces_data()
+    rects, signs, cascade = small_cascade(reference, s, [2])
+    image = scenes[0][0]
+    kw = {"stride": 4, "scales": [3.0, 50.0, 2.0], "iou_threshold": 0.5}
+    got = student.cascade_detect(image, cascade, rects, signs, **kw)
+    expected = reference.cascade_detect(image, cascade, rects, signs, **kw)
+    assert expected["boxes"].shape[0] > 0
+    assert_tensor(got["boxes"], expected["boxes"], atol=1e-4, rtol=1e-5, case="scales [3, 50, 2]")
+    assert_tensor(got["scores"], expected["scores"], atol=1e-5, rtol=1e-5, case="scales [3, 50, 2]")
+
+
+@pytest.mark.task("svm")
+@pytest.mark.parametrize("label", [1, -1])
+@pytest.mark.parametrize("c", [0.01, 1.0, 50.0])
+def test_train_linear_svm_one_sample(student, label, c):
+    # N = 1 is allowed (N >= 1): the minimiser is theta = alpha * y * (x, 1) with
+    # alpha = 2C / (1 + 2C |(x, 1)|^2) (the margin alpha |(x, 1)|^2 stays below 1: the hinge is active)
+    x = torch.tensor([[0.5, -1.5, 2.0]], dtype=torch.float64)
+    xa = torch.cat([x[0], torch.ones(1, dtype=torch.float64)])
+    alpha = 2 * c / (1 + 2 * c * float(xa @ xa))
+    w, b = student.train_linear_svm(x, torch.tensor([label]), C=c)
+    assert_tensor(torch.cat([w, b.reshape(1)]), alpha * label * xa, atol=1e-6 * (1 + alpha * 3), rtol=0,
+                  case=f"one sample, label {label}, C = {c}")
+
+
+@pytest.mark.task("sliding")
+@pytest.mark.parametrize("image", [torch.ones(40, 40, dtype=torch.int64), torch.ones(40, 40, dtype=torch.uint8),
+                                   torch.ones(40, 40, dtype=torch.float16), [[1.0] * 40] * 40],
+                         ids=["int64", "uint8", "float16", "list"])
+def test_image_pyramid_checks_the_dtype(student, image):
+    with pytest.raises(TypeError, match="image"):
+        student.image_pyramid(image, 1.2, (32, 16))
+
+
+@pytest.mark.task("template")
+@pytest.mark.parametrize("shape", [(2, 3, 4), (5,)], ids=str)
+def test_best_match_wrong_rank_names_the_shape(student, shape):
+    dims = ", ".join(str(s) for s in shape)
+    with pytest.raises(ValueError, match=rf"scores.*({dims}|{len(shape)}\s*-?\s*(D|d|dim))"):
+        student.best_match(torch.zeros(shape), "ssd")
+
+
+@pytest.mark.task("template")
+def test_best_match_rejects_a_list(student):
+    with pytest.raises(ValueError, match="scores"):
+        student.best_match([[0.1, 0.2], [0.3, 0.0]], "ssd")
+    assert student.best_match(torch.tensor([[0.1, 0.2], [0.3, 0.0]]), "ssd") == (1, 1)
+
+
+@pytest.mark.task("hog")
+@pytest.mark.parametrize("value, exc", [
+    ((8.0, 8), TypeError), ((8, 8.0), TypeError), ((4, 4, 4), (TypeError, ValueError)), ((4,), (TypeError, ValueError)),
+    ([4, 4.5], TypeError),
+], ids=["float-row", "float-col", "three", "one", "list-float"])
+@pytest.mark.parametrize("name", ["pixels_per_cell", "cells_per_block"])
+def test_hog_size_pairs_check_every_part(student, value, exc, name):
+    # an int pair: the length and every entry's type are checked, each on its own
+    image = torch.rand(32, 32, generator=_gen(9), dtype=torch.float64)
+    kw = {"pixels_per_cell": (4, 4), "cells_per_block": (2, 2), name: value}
+    with pytest.raises(exc, match=name):
+        student.hog(image, 9, **kw)
+    if name == "cells_per_block":
+        with pytest.raises(exc, match=name):
+            student.normalize_blocks(torch.rand(5, 5, 9, dtype=torch.float64), value)
+    else:
+        with pytest.raises(exc, match=name):
+            student.cell_histograms(image, 9, value)
+
+
+# ------------------------------------------------------------------------------- every check, one at a time
+# One row per documented check, each bad in ONE way only (the other conditions of the same check
+# hold), so that every part of every check is needed: a mutated `or`, a dropped `not` or a flipped
+# comparison in any part makes a row pass silently. Exceptions as the docstrings document them.
+from harness.testkit import task_rows  # noqa: E402
+
+_X3 = torch.tensor([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]], dtype=torch.float64)
+_Y3 = torch.tensor([0, 1, 1])
+_W3 = torch.full((3,), 1 / 3, dtype=torch.float64)
+_II = torch.zeros(5, 6, dtype=torch.float64)  # the integral image of a 4 x 5 image
+_R1 = torch.tensor([[0, 0, 1, 1]])
+_SX = torch.tensor([[0.5, -1.0], [1.5, 0.0], [-0.5, 2.0], [1.0, 1.0]], dtype=torch.float64)
+_SY = torch.tensor([1, -1, 1, -1])
+_W2, _B0 = torch.zeros(2, dtype=torch.float64), torch.tensor(0.0, dtype=torch.float64)
+_LAB = torch.tensor([[0, 0, 1], [2, 2, 1]])
+_IMG3 = torch.rand(3, 2, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+_HIST = torch.rand(2, 24, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+_CH = torch.rand(2, 75, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+_BOX2 = torch.tensor([[0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 3.0, 2.0]], dtype=torch.float64)
+_P01 = torch.tensor([[0, 1]])
+_DEF = torch.tensor([[0.5, 0.0, 0.5, 0.0]], dtype=torch.float64)
+
+ONE_BAD = [
+    # stumps / adaboost / cascade
+    ("stumps", "feature", ValueError, lambda s: s.stump_predict(_X3, -1, 0.0, 1)),
+    ("stumps", "polarity", ValueError, lambda s: s.stump_predict(_X3, 0, 0.0, 2)),
+    ("stumps", "labels", ValueError, lambda s: s.fit_stump(_X3, torch.tensor([0, 1, -1]), _W3)),
+    ("stumps", "weights", ValueError, lambda s: s.fit_stump(_X3, _Y3, _W3[:, None])),
+    ("adaboost", "labels", TypeError, lambda s: s.adaboost(_X3, _Y3.tolist(), 1)),
+    ("adaboost", "labels", ValueError, lambda s: s.adaboost(_X3, _Y3[:, None], 1)),
+    ("adaboost", "num_rounds", ValueError, lambda s: s.adaboost(_X3, _Y3, -1)),
+    ("adaboost", "labels|class|positive", ValueError, lambda s: s.adaboost(_X3, torch.zeros(3, dtype=torch.int64), 1)),
+    ("cascade", "labels|class", ValueError, lambda s: s.cascade_rates(_X3, torch.zeros(3, dtype=torch.int64), [])),
+    ("adaboost", "features", TypeError, lambda s: s.boosted_scores(_X3.tolist(), s.adaboost(_X3, _Y3, 1))),
+    ("adaboost", "features", ValueError, lambda s: s.adaboost_predict(_X3[0], s.adaboost(_X3, _Y3, 1))),
+    ("cascade", "min_detection_rate", ValueError, lambda s: s.stage_threshold(_X3[:, 0], _Y3, 1.0 + 1e-9)),
+    ("cascade", "min_detection_rate", ValueError, lambda s: s.stage_threshold(_X3[:, 0], _Y3, -0.5)),
+    ("cascade", "scores|labels|length", ValueError, lambda s: s.stage_threshold(_X3, _Y3, 0.5)),
+    ("cascade", "scores|labels|length", ValueError, lambda s: s.stage_threshold(_X3[:, 0], _Y3[:, None], 0.5)),
+    ("cascade", "min_detection_rate", ValueError, lambda s: s.train_cascade(_X3, _Y3, [1], 1.0 + 1e-9)),
+    ("cascade", "stage_rounds", ValueError, lambda s: s.train_cascade(_X3, _Y3, [0])),
+    ("cascade", "stage_rounds", ValueError, lambda s: s.train_cascade(_X3, _Y3, [2, -1])),
+    ("cascade", "features", TypeError, lambda s: s.cascade_predict(_X3.long(), [_stage()])),
+    ("vj_detect", "eps", ValueError, lambda s: s.normalize_windows(torch.zeros(1, 3, 3), eps=-1e-9)),
+    ("vj_detect", "boxes", ValueError, lambda s: s.nms(torch.zeros(4), torch.zeros(1), 0.5)),
+    ("vj_detect", "boxes", ValueError, lambda s: s.nms(torch.zeros(2, 4, 1), torch.zeros(2), 0.5)),
+    ("vj_detect", "scores", ValueError, lambda s: s.nms(torch.zeros(2, 4), torch.zeros(2, 1), 0.5)),
+    ("vj_detect", "height", ValueError, lambda s: s.sliding_windows(0, 10, 4, 1, [1.0])),
+    ("vj_detect", "width", ValueError, lambda s: s.sliding_windows(10, 0, 4, 1, [1.0])),
+    ("vj_detect", "window", ValueError, lambda s: s.sliding_windows(10, 10, 4.0, 1, [1.0])),
+    ("vj_detect", "stride", ValueError, lambda s: s.sliding_windows(10, 10, 4, -1, [1.0])),
+    ("vj_detect", "scales", ValueError, lambda s: s.sliding_windows(10, 10, 4, 1, [0.0])),
+    # integral / haar
+    ("integral", "image", TypeError, lambda s: s.integral_image([[1.0, 2.0], [3.0, 4.0]])),
+    ("integral", "image", ValueError, lambda s: s.integral_image(torch.zeros(4))),
+    ("integral", "rects", TypeError, lambda s: s.rectangle_sums(_II, _R1.int())),
+    ("integral", "rects", TypeError, lambda s: s.rectangle_sums(_II, _R1.tolist())),
+    ("integral", "rects", ValueError, lambda s: s.rectangle_sums(_II, _R1[0])),
+    ("integral", "rects", ValueError, lambda s: s.rectangle_sums(_II, torch.tensor([[0, 0, 1]]))),
+    ("integral", "ii", TypeError, lambda s: s.rectangle_sums(_II.tolist(), _R1)),
+    ("integral", "ii", ValueError, lambda s: s.rectangle_sums(torch.zeros(6, dtype=torch.float64), _R1)),
+    ("integral", "rects", ValueError, lambda s: s.rectangle_sums(_II, torch.tensor([[-1, 0, 1, 1]]))),
+    ("integral", "rects", ValueError, lambda s: s.rectangle_sums(_II, torch.tensor([[0, -1, 1, 1]]))),
+    ("integral", "rects", ValueError, lambda s: s.rectangle_sums(_II, torch.tensor([[0, 0, -1, 1]]))),
+    ("integral", "rects", ValueError, lambda s: s.rectangle_sums(_II, torch.tensor([[0, 0, 1, -1]]))),
+    ("integral", "rects", ValueError, lambda s: s.rectangle_sums(_II, torch.tensor([[2, 0, 3, 1]]))),
+    ("integral", "rects", ValueError, lambda s: s.rectangle_sums(_II, torch.tensor([[0, 3, 1, 3]]))),
+    ("haar", "height", ValueError, lambda s: s.haar_feature_coords(0, 4)),
+    ("haar", "width", ValueError, lambda s: s.haar_feature_coords(4, 0)),
+    ("haar", "feature type|type-5", ValueError, lambda s: s.haar_feature_coords(4, 4, ["type-2-x", "type-5"])),
+    ("haar", "feature type|type-9", ValueError, lambda s: s.haar_feature_coords(4, 4, "type-9")),
+    ("haar", "rects", TypeError, lambda s: s.haar_features(_II, torch.zeros(1, 4, 4, dtype=torch.int32),
+                                                          torch.zeros(1, 4, dtype=torch.float64))),
+    ("haar", "rects", ValueError, lambda s: s.haar_features(_II, torch.zeros(1, 4, 3, dtype=torch.int64),
+                                                           torch.zeros(1, 4, dtype=torch.float64))),
+    ("haar", "signs", ValueError, lambda s: s.haar_features(_II, torch.zeros(1, 4, 4, dtype=torch.int64),
+                                                           torch.zeros(2, 4, dtype=torch.float64))),
+    ("haar", "signs", ValueError, lambda s: s.haar_features(_II, torch.zeros(1, 4, 4, dtype=torch.int64),
+                                                           torch.zeros(1, 3, dtype=torch.float64))),
+    ("haar", "ii", TypeError, lambda s: s.haar_features(_II.tolist(), torch.zeros(1, 4, 4, dtype=torch.int64),
+                                                       torch.zeros(1, 4, dtype=torch.float64))),
+    # template
+    ("template", "template", TypeError, lambda s: s.ssd(torch.zeros(4, 4), [[0.0]])),
+    ("template", "template", TypeError, lambda s: s.ncc(torch.zeros(4, 4), torch.zeros(2, 2, dtype=torch.int64))),
+    ("template", "image", ValueError, lambda s: s.zncc(torch.zeros(0, 4), torch.zeros(1, 1))),
+    ("template", "template", ValueError, lambda s: s.ncc(torch.zeros(4, 4), torch.zeros(1, 2, 2))),
+    ("template", "larger|template", ValueError, lambda s: s.zncc(torch.zeros(4, 6), torch.zeros(5, 2))),
+    ("template", "larger|template", ValueError, lambda s: s.ncc(torch.zeros(6, 4), torch.zeros(2, 5))),
+    ("template_fft", "method", ValueError, lambda s: s.match_template_fft(torch.zeros(4, 4), torch.zeros(2, 2), "sad")),
+    ("template_fft", "template", TypeError,
+     lambda s: s.match_template_fft(torch.zeros(4, 4), torch.zeros(2, 2, dtype=torch.int64), "ssd")),
+    ("template_fft", "larger|template", ValueError,
+     lambda s: s.match_template_fft(torch.zeros(4, 6), torch.zeros(5, 2), "ncc")),
+    # dpm
+    ("dpm", "scores", TypeError, lambda s: s.distance_transform_1d([0.0, 1.0])),
+    ("dpm", "scores", TypeError, lambda s: s.distance_transform_1d(torch.zeros(3, dtype=torch.int64))),
+    ("dpm", "scores", ValueError, lambda s: s.distance_transform_1d(torch.zeros(2, 3, dtype=torch.float64))),
+    ("dpm", "scores", ValueError, lambda s: s.distance_transform_1d(torch.tensor([0.0, math.nan]))),
+    ("dpm", r"\ba\b", ValueError, lambda s: s.distance_transform_1d(torch.zeros(3), a=0.0)),
+    ("dpm", r"\ba\b", ValueError, lambda s: s.distance_transform_1d(torch.zeros(3), a=-1e-9)),
+    ("dpm", r"\ba\b", ValueError, lambda s: s.distance_transform_1d(torch.zeros(3), a=math.inf)),
+    ("dpm", r"\bb\b", ValueError, lambda s: s.distance_transform_1d(torch.zeros(3), b=math.nan)),
+    ("dpm", r"\bb\b", ValueError, lambda s: s.distance_transform_1d(torch.zeros(3), b=-math.inf)),
+    ("dpm", "ax", ValueError, lambda s: s.distance_transform_2d(torch.zeros(2, 3), ax=0.0)),
+    ("dpm", "ay", ValueError, lambda s: s.distance_transform_2d(torch.zeros(2, 3), ay=-2.0)),
+    ("dpm", "bx", ValueError, lambda s: s.distance_transform_2d(torch.zeros(2, 3), bx=math.inf)),
+    ("dpm", "by", ValueError, lambda s: s.distance_transform_2d(torch.zeros(2, 3), by=math.nan)),
+    ("dpm", "scores", ValueError, lambda s: s.distance_transform_2d(torch.zeros(3, dtype=torch.float64))),
+    ("dpm", "scores", TypeError, lambda s: s.distance_transform_2d(torch.zeros(2, 3, dtype=torch.int64))),
+    ("dpm", "parts", ValueError, lambda s: s.dpm_score(torch.zeros(2, 3, dtype=torch.float64),
+                                                      torch.zeros(1, 3, 2, dtype=torch.float64), _P01, _DEF)),
+    ("dpm", "anchors", ValueError, lambda s: s.dpm_score(torch.zeros(2, 3, dtype=torch.float64),
+                                                        torch.zeros(1, 2, 3, dtype=torch.float64), _P01.int(), _DEF)),
+    ("dpm", "anchors", ValueError, lambda s: s.dpm_score(torch.zeros(2, 3, dtype=torch.float64),
+                                                        torch.zeros(1, 2, 3, dtype=torch.float64),
+                                                        torch.tensor([[0, 1, 0]]), _DEF)),
+    ("dpm", "deformations", ValueError, lambda s: s.dpm_score(torch.zeros(2, 3, dtype=torch.float64),
+                                                             torch.zeros(1, 2, 3, dtype=torch.float64), _P01,
+                                                             _DEF[:, :3])),
+    # proposals
+    ("proposals", "labels", ValueError, lambda s: s.region_neighbours(_LAB.tolist())),
+    ("proposals", "labels", ValueError, lambda s: s.region_neighbours(_LAB.double())),
+    ("proposals", "labels", ValueError, lambda s: s.region_neighbours(_LAB.reshape(-1))),
+    ("proposals", "labels", ValueError, lambda s: s.region_neighbours(torch.zeros(0, 3, dtype=torch.int64))),
+    ("proposals", "labels", ValueError, lambda s: s.region_neighbours(_LAB - 1)),
+    ("proposals", "labels", ValueError, lambda s: s.region_neighbours(torch.tensor([[0, 0, 2], [2, 3, 3]]))),
+    ("proposals", "image", TypeError, lambda s: s.region_descriptors(_IMG3.tolist(), _LAB)),
+    ("proposals", "image", TypeError, lambda s: s.region_descriptors((_IMG3 * 10).long(), _LAB)),
+    ("proposals", "image", ValueError, lambda s: s.region_descriptors(_IMG3[:2], _LAB)),
+    ("proposals", "image", ValueError, lambda s: s.region_descriptors(_IMG3[:, :, :2], _LAB)),
+    ("proposals", "image", ValueError, lambda s: s.region_descriptors(_IMG3[:, :1], _LAB)),
+    ("proposals", "image", ValueError, lambda s: s.region_descriptors(_IMG3 - _IMG3.min() - 1e-9, _LAB)),
+    ("proposals", "image", ValueError, lambda s: s.region_descriptors(_IMG3 + (1 - _IMG3.max()) + 1e-9, _LAB)),
+    ("proposals", "labels", ValueError, lambda s: s.region_descriptors(_IMG3, _LAB.double())),
+    ("proposals", "pairs", ValueError, lambda s: s.region_similarity(_CH, _HIST, torch.ones(2), _BOX2,
+                                                                      _P01.double(), 9)),
+    ("proposals", "pairs", ValueError, lambda s: s.region_similarity(_CH, _HIST, torch.ones(2), _BOX2, _P01[0], 9)),
+    ("proposals", "pairs", ValueError, lambda s: s.region_similarity(_CH, _HIST, torch.ones(2), _BOX2,
+                                                                      torch.tensor([[0, 1, 1]]), 9)),
+    ("proposals", "pairs", ValueError, lambda s: s.region_similarity(_CH, _HIST, torch.ones(2), _BOX2,
+                                                                      torch.tensor([[-1, 1]]), 9)),
+    ("proposals", "pairs", ValueError, lambda s: s.region_similarity(_CH, _HIST, torch.ones(2), _BOX2,
+                                                                      torch.tensor([[0, 2]]), 9)),
+    ("proposals", "pairs", ValueError, lambda s: s.region_similarity(_CH, _HIST, torch.ones(2), _BOX2,
+                                                                      _P01.tolist(), 9)),
+    ("proposals", "image_size", ValueError, lambda s: s.region_similarity(_CH, _HIST, torch.ones(2), _BOX2, _P01, -9)),
+    ("proposals", "image_size", ValueError, lambda s: s.region_similarity(_CH, _HIST, torch.ones(2), _BOX2, _P01,
+                                                                           "9")),
+    ("proposals", "pairs", ValueError, lambda s: s.grouping_step(_CH, _HIST, torch.ones(2), _BOX2,
+                                                                  torch.zeros(0, 2, dtype=torch.int64), 9)),
+    ("proposals", "weights", ValueError, lambda s: s.grouping_step(_CH, _HIST, torch.ones(2), _BOX2, _P01, 9,
+                                                                    (1.0, 1.0, 1.0))),
+    ("proposals", "weights", ValueError, lambda s: s.grouping_step(_CH, _HIST, torch.ones(2), _BOX2, _P01, 9,
+                                                                    (1.0, 1.0, 1.0, 1.0, 1.0))),
+    # svm / sliding
+    ("svm", "weight|bias|features", TypeError, lambda s: s.svm_objective(_W2.long(), _B0, _SX, _SY)),
+    ("svm", "weight|bias|features", TypeError, lambda s: s.svm_objective(_W2, _B0.long(), _SX, _SY)),
+    ("svm", "weight|bias|features", TypeError, lambda s: s.svm_objective(_W2, _B0, _SX.tolist(), _SY)),
+    ("svm", r"weight|bias|features|\[", ValueError, lambda s: s.svm_objective(_W2[:1], _B0, _SX, _SY)),
+    ("svm", r"weight|bias|features|\[", ValueError, lambda s: s.svm_objective(_W2, _B0[None], _SX, _SY)),
+    ("svm", r"weight|bias|features|\[", ValueError, lambda s: s.svm_objective(_W2, _B0, _SX[0], _SY)),
+    ("svm", "labels", ValueError, lambda s: s.svm_objective(_W2, _B0, _SX, _SY.double())),
+    ("svm", "labels", ValueError, lambda s: s.svm_objective(_W2, _B0, _SX, torch.tensor([1, -1, 0, 1]))),
+    ("svm", "C", ValueError, lambda s: s.svm_objective(_W2, _B0, _SX, _SY, C=-1e-9)),
+    ("svm", "C", ValueError, lambda s: s.svm_objective(_W2, _B0, _SX, _SY, C=math.inf)),
+    ("svm", "C", ValueError, lambda s: s.train_linear_svm(_SX, _SY, C=math.nan)),
+    ("svm", "features", TypeError, lambda s: s.train_linear_svm(_SX.long(), _SY)),
+    ("svm", "features", ValueError, lambda s: s.train_linear_svm(_SX[0], _SY[:1])),
+    ("svm", "labels", ValueError, lambda s: s.train_linear_svm(_SX, _SY[:3])),
+    ("svm", "labels", ValueError, lambda s: s.train_linear_svm(_SX, torch.tensor([1, -1, 2, 1]))),
+    ("svm", "max_iter", ValueError, lambda s: s.train_linear_svm(_SX, _SY, max_iter=0)),
+    ("sliding", "scale", ValueError, lambda s: s.image_pyramid(torch.zeros(40, 40), 1.0)),
+    ("sliding", "scale", ValueError, lambda s: s.image_pyramid(torch.zeros(40, 40), 0.5)),
+    ("sliding", "scale", ValueError, lambda s: s.image_pyramid(torch.zeros(40, 40), math.inf)),
+    ("sliding", "min_size", ValueError, lambda s: s.image_pyramid(torch.zeros(40, 40), 1.2, (4, 0))),
+    ("sliding", "min_size", ValueError, lambda s: s.image_pyramid(torch.zeros(40, 40), 1.2, (4,))),
+    ("sliding", "min_size", ValueError, lambda s: s.image_pyramid(torch.zeros(40, 40), 1.2, (4, 4, 4))),
+    ("sliding", "min_size", ValueError, lambda s: s.image_pyramid(torch.zeros(40, 40), 1.2, (4.0, 4))),
+    ("sliding", "min_size", ValueError, lambda s: s.image_pyramid(torch.zeros(40, 40), 1.2, 4)),
+    ("sliding", "blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2), (1, 1))),
+    ("sliding", "blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9).tolist(), (1, 1))),
+    ("sliding", "window_blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9), (0, 1))),
+    ("sliding", "window_blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9), (1, 0))),
+    ("sliding", "window_blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9), (1,))),
+    ("sliding", "window_blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9), (1, 1.0))),
+    ("sliding", "window_blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9), 1)),
+]
+
+
+@pytest.mark.parametrize("task, name, exc, call", task_rows(ONE_BAD))
+def test_each_part_of_each_check_alone(student, task, name, exc, call):
+    with pytest.raises(exc, match=name):
+        call(student)
+
+
+# ------------------------------------------------------------------------------- bounds that are allowed
+@pytest.mark.task("cascade")
+@pytest.mark.parametrize("rate, expected", [(1.0, 0.2), (1e-9, 0.9), (0.5, 0.7), (0.5 + 1e-9, 0.4)])
+def test_stage_threshold_at_the_bounds_of_the_rate(student, rate, expected):
+    # positives score 0.9, 0.7, 0.4, 0.2: ceil(d * 4)-th largest; d = 1 keeps every positive
+    scores = torch.tensor([0.9, 0.1, 0.7, 0.4, 0.95, 0.2], dtype=torch.float64)
+    labels = torch.tensor([1, 0, 1, 1, 0, 1])
+    assert abs(student.stage_threshold(scores, labels, rate) - expected) < 1e-12
+
+
+@pytest.mark.task("svm")
+def test_svm_objective_tiny_c_is_allowed(student):
+    w, b = torch.tensor([0.5, -1.0], dtype=torch.float64), torch.tensor(0.25, dtype=torch.float64)
+    got = student.svm_objective(w, b, _SX, _SY, C=1e-12)
+    expected = objective_loop(w, b, _SX, _SY, 1e-12)
+    assert abs(float(got) - expected) < 1e-12
+
+
+def objective_loop(w, b, x, y, c):
+    total = 0.5 * (float(w @ w) + float(b) ** 2)
+    for xi, yi in zip(x.tolist(), y.tolist()):
+        m = yi * (sum(a * v for a, v in zip(xi, w.tolist())) + float(b))
+        total += c * max(0.0, 1 - m) ** 2
+    return total
+
+
+@pytest.mark.task("vj_detect")
+def test_normalize_windows_tiny_eps_is_allowed(student):
+    windows = torch.tensor([[[1.0, 2.0], [3.0, 6.0]], [[4.0, 4.0], [4.0, 4.0]]], dtype=torch.float64)
+    got = student.normalize_windows(windows, eps=1e-300)
+    first = (windows[0] - 3.0) / math.sqrt(((windows[0] - 3.0) ** 2).mean().item())  # mean 3, population std
+    assert_tensor(got, torch.stack([first, torch.zeros(2, 2, dtype=torch.float64)]), atol=1e-12,
+                  case="eps = 1e-300: a flat window is 0, the other standardised")
+
+
+@pytest.mark.task("vj_detect")
+def test_detect_faces_sorted_by_decreasing_score(student):
+    # "by decreasing score, at most MAX_DETECTIONS": the order is part of the contract
+    s, scenes = faces_data()
+    student.train_face_detector(s["train_faces"][:30], s["train_nonfaces"][:30], seed=0, time_budget_s=0.0)
+    counts = 0
+    for image, _ in scenes:
+        out = student.detect_faces(image)
+        scores = out["scores"]
+        counts += scores.shape[0]
+        assert scores.shape[0] <= 100 and out["boxes"].shape == (scores.shape[0], 4)
+        assert bool((scores[:-1] >= scores[1:]).all()), "detections must come by decreasing score"
+    assert counts >= 2, "a trained first stage accepts some windows of the scenes"

@@ -345,3 +345,8 @@ def test_train_detector_and_detect_are_well_formed(student):
         if k:
             hits += int((torchvision.ops.box_iou(b[:3], scene["boxes"]) > 0.5).any())
     assert hits >= 2, f"the top 3 detections hit a figure (IoU > 0.5) in only {hits} of 3 easy scenes"
+    # the documented input errors, here because only a working detector makes them count
+    with pytest.raises(ValueError, match="box|figure"):
+        student.train_detector([s["image"] for s in test], [torch.zeros(0, 4)] * 3, seed=0, time_budget_s=5.0)
+    with pytest.raises(ValueError, match="length"):
+        student.train_detector([s["image"] for s in test], [s["boxes"] for s in test[:2]], seed=0, time_budget_s=5.0)

@@ -470,6 +470,24 @@ def test_coco_evaluate_ignores_detections_of_crowd_regions(student, scenes, seed
 
 
 @pytest.mark.task("ap")
+def test_coco_evaluate_crowd_overlap_of_sub_pixel_detections(student):
+    # detections smaller than a pixel around a crowd region: their coverage is the exact
+    # intersection over their own area (no intersection is rounded up to a pixel)
+    targets = [{"boxes": torch.tensor([[0.0, 0.0, 20.0, 20.0], [100.0, 100.0, 200.0, 200.0]]),
+                "labels": torch.tensor([1, 1]), "iscrowd": torch.tensor([False, True])}]
+    tiny = [[99.2, 150.0, 99.9, 150.8],  # left of the region: no overlap
+            [200.1, 120.0, 201.0, 121.0],  # right of it
+            [99.5, 99.5, 100.3, 100.4],  # corner: covers 0.12 / 0.72 of itself
+            [199.8, 150.0, 200.4, 150.5],  # covers 1/3 of itself
+            [199.5, 160.0, 200.2, 160.5]]  # covers 5/7: ignored up to t = 0.7
+    predictions = [{"boxes": torch.tensor([[0.5, 0.0, 20.0, 20.5]] + tiny),
+                    "scores": torch.tensor([0.3, 0.9, 0.8, 0.7, 0.6, 0.5]), "labels": torch.ones(6, dtype=torch.int64)}]
+    expected = cocoeval_stats(coco_dict(targets), predictions)
+    got = student.coco_evaluate(predictions, targets)
+    assert_coco_stats(got, expected, case="sub-pixel detections at a crowd region's border")
+
+
+@pytest.mark.task("ap")
 def test_coco_evaluate_crowd_rules(student):
     crowd = torch.tensor([False, True])
     targets = [

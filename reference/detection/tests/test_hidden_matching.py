@@ -265,3 +265,15 @@ def test_assign_anchor_targets_checks_each_box_argument(student, name):
     # equal thresholds are allowed (no ignored band)
     got = student.assign_anchor_targets(good, good[:1], 0.5, 0.5, False)
     assert got.tolist() == [0, -1]
+
+
+@pytest.mark.task("matching")
+@pytest.mark.parametrize("allow_low", [False, True])
+def test_assign_anchor_targets_with_a_single_anchor(student, allow_low):
+    # the smallest non-empty anchor set: one anchor, matched like any other (torchvision's Matcher)
+    gt = torch.tensor([[10.0, 10.0, 50.0, 40.0], [60.0, 5.0, 90.0, 45.0]])
+    for anchor in ([12.0, 11.0, 49.0, 41.0], [30.0, 10.0, 70.0, 40.0], [100.0, 100.0, 120.0, 130.0]):
+        anchors = torch.tensor([anchor])
+        expected = Matcher(0.7, 0.3, allow_low)(torchvision.ops.box_iou(gt, anchors))
+        assert_tensor(student.assign_anchor_targets(anchors, gt, 0.7, 0.3, allow_low), expected,
+                      case=f"one anchor {anchor}, allow_low_quality_matches={allow_low}")

@@ -430,3 +430,18 @@ def test_roi_ops_on_inverted_rois(student, op, dtype):
         expected = torchvision.ops.roi_align(x, rois, (2, 3), 1.0, 2, aligned)
         assert_tensor(student.roi_align(x, rois, (2, 3), 1.0, 2, aligned), expected, **TOL[dtype],
                       case=f"inverted RoIs, aligned={aligned}")
+
+
+@pytest.mark.task("roi_align")
+@pytest.mark.parametrize("aligned", [False, True])
+def test_roi_align_rois_between_one_and_two_cells(student, aligned):
+    # aligned=False clamps a RoI's size to at least 1 cell (for the bins and for the adaptive
+    # sampling grid ceil(size / output)): sizes of 0.3 to 1.9 cells, fixed and adaptive sampling
+    x = feature_map(1, 2, 8, 9, seed=19)
+    rois = torch.tensor([[0, 1.0, 2.0, 2.5, 3.2], [0, 3.3, 1.1, 5.2, 2.6], [0, 0.4, 4.0, 1.6, 5.9],
+                         [0, 2.2, 2.4, 2.5, 3.0], [0, 6.1, 0.3, 6.8, 0.7], [0, 2.7, 5.0, 3.4, 5.6]])
+    for size in (1, 2, 3):
+        for ratio in (2, 0):
+            expected = torchvision.ops.roi_align(x, rois, size, 1.0, ratio, aligned)
+            assert_tensor(student.roi_align(x, rois, size, 1.0, ratio, aligned), expected, **TOL[torch.float32],
+                          case=f"RoIs of 0.3 to 1.9 cells, output {size}, sampling_ratio {ratio}, aligned={aligned}")

@@ -61,6 +61,20 @@ def test_fpn_on_device(student, device):
 
 
 @pytest.mark.task("fpn")
+def test_fresh_fpn_has_the_documented_zero_biases(student):
+    # "zero bias": without loaded weights, all-zero maps give all-zero outputs (as torchvision's
+    # FeaturePyramidNetwork, initialised the same way); a random input gives a non-trivial pyramid
+    fpn = student.FeaturePyramidNetwork([3, 5], 4)
+    zeros = {"a": torch.zeros(2, 3, 8, 6), "b": torch.zeros(2, 5, 4, 3)}
+    got = fpn(zeros)
+    for k, shape in (("a", (2, 4, 8, 6)), ("b", (2, 4, 4, 3))):
+        assert_tensor(got[k], torch.zeros(shape), case=f"a fresh pyramid, output {k} of all-zero maps")
+    x = {k: torch.randn(v.shape, generator=torch.Generator().manual_seed(1)) for k, v in zeros.items()}
+    out = fpn(x)
+    assert all(float(out[k].abs().max()) > 0 for k in out), "kaiming-initialised weights map noise to non-zero maps"
+
+
+@pytest.mark.task("fpn")
 def test_fpn_load_weights_is_strict(student):
     _, sd = fpn_pair([4, 8], 6, seed=3)
     fpn = student.FeaturePyramidNetwork([4, 8], 6)

@@ -7,6 +7,7 @@ are checked numerically in float64.
 """
 
 import importlib.util
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -229,3 +230,20 @@ def test_postprocess_on_device(student, device):
                                         [t.to(device) for t in anchors], (64, 64))
     for g, e, name in zip(got, expected, ("boxes", "scores", "labels")):
         assert_tensor(g, e.to(device), atol=1e-4 if name != "labels" else 0, case=f"{name} on {device}")
+
+
+@pytest.mark.task("retinanet")
+@pytest.mark.parametrize("prior", [0.01, 0.2])
+def test_fresh_heads_have_the_documented_biases(student, prior):
+    # the documented initialisation (torchvision's): conv biases 0 and the cls_logits bias at the
+    # prior, so that all-zero features give exactly the prior logit and zero regression codes
+    zeros = [torch.zeros(2, 6, 5, 4), torch.zeros(2, 6, 3, 2)]
+    cls_ref = RetinaNetClassificationHead(6, 3, 4, prior_probability=prior)
+    got = student.RetinaNetClassificationHead(6, 3, 4, prior)(zeros)
+    assert_tensor(got, cls_ref(zeros).detach(), atol=1e-6, case=f"fresh classification head, prior {prior}")
+    assert abs(float(got.flatten()[0]) - math.log(prior / (1 - prior))) < 1e-5
+    reg_ref = RetinaNetRegressionHead(6, 3)
+    assert_tensor(student.RetinaNetRegressionHead(6, 3)(zeros), reg_ref(zeros).detach(), atol=1e-6,
+                  case="fresh regression head: zero codes")
+    x = [torch.randn(z.shape, generator=torch.Generator().manual_seed(2)) for z in zeros]
+    assert float((student.RetinaNetRegressionHead(6, 3)(x)).abs().max()) > 0, "weights normal(0.01), not zero"

@@ -126,6 +126,21 @@ def test_generate_proposals_of_one_level(student):
 
 
 @pytest.mark.task("rpn")
+@pytest.mark.parametrize("output", [0, 1], ids=["boxes", "scores"])
+def test_generate_proposals_lets_no_gradient_through(student, output):
+    # "No gradient flows into them": the proposals are constants for the second stage
+    anchors = oracles.random_boxes(150, seed=3, width=50, height=40, outside=5)
+    objectness = oracles.distinct_logits(150, seed=4)
+    deltas = oracles.randn(150, 4, seed=5, scale=0.2)
+    expected = expected_proposals(objectness, deltas, anchors, (40, 50), [150], 100, 40, 0.6, 0.5, 0.0)
+    out, grads = student.vjp("generate_proposals", (objectness, deltas, anchors, (40, 50), 100, 40, 0.6, 0.5),
+                             wrt=(0, 1), output=output)
+    assert_tensor(out, expected[output], atol=1e-4 if output == 0 else 1e-6, rtol=1e-5, case="the proposals")
+    for name, grad in zip(("objectness", "deltas"), grads, strict=True):
+        assert grad is None or not bool(grad.any()), f"a gradient reaches {name} through the {out.dim()}-D output"
+
+
+@pytest.mark.task("rpn")
 @pytest.mark.parametrize("device", devices())
 def test_generate_proposals_on_device(student, device):
     anchors, per_level = level_anchors((32, 32), [4, 8], [8, 16])
@@ -206,3 +221,43 @@ def test_rpn_loss_of_negatives_only_has_no_box_loss(student):
 def test_rpn_loss_rejects_mismatched_shapes(student):
     with pytest.raises(ValueError):
         student.rpn_loss(torch.zeros(4), torch.zeros(4, 4), torch.zeros(3), torch.zeros(4, 4))
+
+
+@pytest.mark.task("rpn")
+@pytest.mark.parametrize("depth", [1, 2])
+def test_fresh_rpn_head_has_zero_biases(student, depth):
+    # "every conv initialised with normal_(std=0.01) and zero bias" (torchvision's RPNHead):
+    # all-zero features give zero objectness and zero deltas; noise gives non-zero ones
+    zeros = [torch.zeros(1, 4, 5, 6), torch.zeros(1, 4, 2, 3)]
+    ref = RPNHead(4, 3, conv_depth=depth)
+    obj, deltas = student.RPNHead(4, 3, depth)(zeros)
+    e_obj, e_deltas = ref(zeros)
+    for i in range(2):
+        assert_tensor(obj[i], e_obj[i].detach(), atol=1e-7, case=f"depth {depth}, level {i}: objectness")
+        assert_tensor(deltas[i], e_deltas[i].detach(), atol=1e-7, case=f"depth {depth}, level {i}: deltas")
+    x = [torch.randn(z.shape, generator=torch.Generator().manual_seed(3)) for z in zeros]
+    obj, _ = student.RPNHead(4, 3, depth)(x)
+    assert float(obj[0].abs().max()) > 0, "weights normal(0.01), not zero"
+
+
+@pytest.mark.task("rpn")
+def test_generate_proposals_without_anchors(student):
+    # A = 0 (an empty level list or a map too small for any anchor): no proposal, not an error
+    boxes, scores = student.generate_proposals(torch.zeros(0), torch.zeros(0, 4), torch.zeros(0, 4), (40, 50),
+                                               100, 40, 0.6, 0.5)
+    assert_tensor(boxes, torch.zeros(0, 4), case="no anchors: boxes")
+    assert_tensor(scores, torch.zeros(0), case="no anchors: scores")
+    anchors = oracles.random_boxes(150, seed=3, width=50, height=40, outside=5)
+    objectness, deltas = oracles.distinct_logits(150, seed=4), oracles.randn(150, 4, seed=5, scale=0.2)
+    expected = expected_proposals(objectness, deltas, anchors, (40, 50), [0, 150, 0], 100, 40, 0.6, 0.5, 0.0)
+    got = student.generate_proposals(objectness, deltas, anchors, (40, 50), 100, 40, 0.6, 0.5,
+                                      num_anchors_per_level=[0, 150, 0])
+    assert_tensor(got[0], expected[0], atol=1e-4, rtol=1e-5, case="empty first and last levels: boxes")
+
+
+@pytest.mark.task("rpn")
+def test_rpn_loss_without_anchors_is_zero(student):
+    # A = 0 means no sampled anchor: both losses 0 (the documented rule), not a shape error
+    obj, box = student.rpn_loss(torch.zeros(0), torch.zeros(0, 4), torch.zeros(0), torch.zeros(0, 4))
+    assert_tensor(obj, torch.tensor(0.0), case="no anchors: loss_objectness")
+    assert_tensor(box, torch.tensor(0.0), case="no anchors: loss_box")

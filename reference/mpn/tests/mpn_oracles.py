@@ -264,3 +264,19 @@ def nx_max_units(edge_index: torch.Tensor, num_nodes: int) -> int:
         g.add_edge(u, ("e", e), capacity=1)
         g.add_edge(("e", e), v, capacity=1)
     return int(nx.maximum_flow_value(g, 0, 1))
+
+
+def check_track_rows(out, num_frames, case):
+    """track_sequence's documented format: float32 [M, 6] rows (frame, id, box), integer-valued
+    frame in 1..num_frames and id >= 1, one row per (frame, id), sorted by frame then id."""
+    if type(out) is not torch.Tensor or out.dtype != torch.float32 or out.dim() != 2 or out.shape[1] != 6:
+        raise AssertionError(f"[{case}] expected a float32 Tensor[M, 6], got {type(out).__name__} "
+                             f"{getattr(out, 'dtype', '')} {list(getattr(out, 'shape', []))}")
+    frames, ids = out[:, 0], out[:, 1]
+    assert bool(torch.isfinite(out).all()), f"[{case}] non-finite values"
+    assert bool((frames == frames.round()).all() and (ids == ids.round()).all()), f"[{case}] non-integer frame or id"
+    assert bool(((frames >= 1) & (frames <= num_frames)).all()), f"[{case}] frame outside [1, {num_frames}]"
+    assert bool((ids >= 1).all()), f"[{case}] id < 1"
+    keys = (frames * 100000 + ids).tolist()
+    assert len(set(keys)) == len(keys), f"[{case}] two rows with the same (frame, id)"
+    assert keys == sorted(keys), f"[{case}] rows not sorted by frame, then id"

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from harness.testkit import assert_tensor
-from mpn_oracles import (SCALE, check_flow, edge_features_oracle, flow_graph_oracle, greedy_oracle, nx_min_cost,
-                         synthetic_tracks)
+from mpn_oracles import (SCALE, check_flow, check_track_rows, edge_features_oracle, flow_graph_oracle, greedy_oracle,
+                         nx_min_cost, synthetic_tracks)
 
 
 def detections(n, num_frames, dim, seed, dtype=torch.float64):
@@ -367,19 +367,6 @@ def test_track_sequence_rejects_malformed_frames(student):
         student.track_sequence(dets, [f[:, :8] for f in feats])  # wrong embedding size
 
 
-def check_track_rows(out, num_frames, case):
-    if type(out) is not torch.Tensor or out.dtype != torch.float32 or out.dim() != 2 or out.shape[1] != 6:
-        raise AssertionError(f"[{case}] expected a float32 Tensor[M, 6], got {type(out).__name__} "
-                             f"{getattr(out, 'dtype', '')} {list(getattr(out, 'shape', []))}")
-    frames, ids = out[:, 0], out[:, 1]
-    assert bool(torch.isfinite(out).all()), f"[{case}] non-finite values"
-    assert bool(((frames >= 1) & (frames <= num_frames)).all()), f"[{case}] frame outside [1, {num_frames}]"
-    assert bool((ids >= 1).all()), f"[{case}] id < 1"
-    keys = (frames * 100000 + ids).tolist()
-    assert len(set(keys)) == len(keys), f"[{case}] two rows with the same (frame, id)"
-    assert keys == sorted(keys), f"[{case}] rows not sorted by frame, then id"
-
-
 @pytest.mark.task("postprocess")
 def test_track_sequence_of_no_frames_is_empty(student):
     out = student.track_sequence([], [])
@@ -396,6 +383,24 @@ def test_track_sequence_of_unrelated_detections(student):
     out = student.track_sequence(dets, feats)
     check_track_rows(out, 2, "two unrelated detections")
     assert out.shape[0] <= 2, f"two detections in two frames gave {out.shape[0]} rows"
+
+
+@pytest.mark.task("postprocess")
+def test_track_sequence_float64_inputs_give_the_same_tracks(student):
+    # "float32 or float64 tensors: the same values give the same tracks" (three objects moving
+    # steadily over six frames, each with its own embedding; values exact in float32)
+    gen = torch.Generator().manual_seed(4)
+    emb = torch.randn(3, 16, generator=gen).mul(4).round().div(4)
+    dets, feats = [], []
+    for t in range(6):
+        rows = [[20.0 + 8 * t + 150 * k, 40.0 + 2 * t, 60.0 + 8 * t + 150 * k, 140.0 + 2 * t, 0.75] for k in range(3)]
+        dets.append(torch.tensor(rows))
+        feats.append(emb.clone())
+    single = student.track_sequence(dets, feats)
+    double = student.track_sequence([d.double() for d in dets], [f.double() for f in feats])
+    check_track_rows(double, 6, "float64 detections and features")
+    assert single.shape[0] > 0, "three steady objects give tracks"
+    assert_tensor(double, single, atol=1e-4, case="float64 inputs vs the same values in float32")
 
 
 # ================================================================ classes of one-mistake variants

@@ -11,7 +11,8 @@ import torch
 
 from cv3data.mot import frame_detections, make_sequence
 from harness.testkit import assert_tensor, devices
-from mpn_oracles import SCALE, build_graph_oracle, check_postprocess_valid, greedy_oracle, matching_oracle
+from mpn_oracles import (SCALE, build_graph_oracle, check_postprocess_valid, check_track_rows, greedy_oracle,
+                         matching_oracle)
 
 
 def scored_graph(n, num_frames, seed, top_k=3, max_gap=3, shuffle_directions=True):
@@ -96,26 +97,12 @@ def test_postprocess_rejects_bad_inputs(student):
 # ================================================================ track_sequence (format)
 
 
-def check_tracks(out, num_frames, case):
-    if type(out) is not torch.Tensor or out.dtype != torch.float32 or out.dim() != 2 or out.shape[1] != 6:
-        raise AssertionError(f"[{case}] expected a float32 Tensor[M, 6], got {type(out).__name__} "
-                             f"{getattr(out, 'dtype', '')} {list(getattr(out, 'shape', []))}")
-    frames, ids = out[:, 0], out[:, 1]
-    assert bool(torch.isfinite(out).all()), f"[{case}] non-finite values"
-    assert bool((frames == frames.round()).all() and (ids == ids.round()).all()), f"[{case}] non-integer frame or id"
-    assert bool(((frames >= 1) & (frames <= num_frames)).all()), f"[{case}] frame outside [1, {num_frames}]"
-    assert bool((ids >= 1).all()), f"[{case}] id < 1"
-    keys = (frames * 100000 + ids).tolist()
-    assert len(set(keys)) == len(keys), f"[{case}] two rows with the same (frame, id)"
-    assert keys == sorted(keys), f"[{case}] rows not sorted by frame, then id"
-
-
 @pytest.mark.task("postprocess")
 def test_track_sequence_output_format(student):
     seq = make_sequence(77, num_frames=20, num_objects=6)
     dets, feats = frame_detections(seq)
     out = student.track_sequence(dets, feats)
-    check_tracks(out, 20, "20 frames")
+    check_track_rows(out, 20, "20 frames")
     assert out.shape[0] >= 0.5 * seq["gt"].shape[0], "far fewer boxes than objects"
 
 
@@ -124,8 +111,8 @@ def test_track_sequence_empty_frames(student):
     dets, feats = frame_detections(make_sequence(78, num_frames=12, num_objects=5))
     for t in (0, 5, 6, 11):
         dets[t], feats[t] = dets[t][:0], feats[t][:0]
-    check_tracks(student.track_sequence(dets, feats), 12, "frames 1, 6, 7, 12 empty")
+    check_track_rows(student.track_sequence(dets, feats), 12, "frames 1, 6, 7, 12 empty")
     dim = feats[1].shape[1]
     out = student.track_sequence([torch.zeros(0, 5)] * 3, [torch.zeros(0, dim)] * 3)
-    check_tracks(out, 3, "no detections at all")
+    check_track_rows(out, 3, "no detections at all")
     assert out.shape[0] == 0

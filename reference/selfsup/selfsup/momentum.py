@@ -155,7 +155,7 @@ def moco_logits(q: Tensor, k: Tensor, queue: Tensor, temperature: float = 0.07) 
         raise ValueError(f"q and k must be [N, D] and queue [K, D], got {list(q.shape)}, {list(k.shape)}, "
                          f"{list(queue.shape)}")
     q = F.normalize(q, dim=1)
-    k = F.normalize(k.detach(), dim=1)
+    k = F.normalize(k.detach(), dim=1).to(q.dtype)
     positive = (q * k).sum(1, keepdim=True)  # [N, 1]
     negative = q @ queue.detach().to(q.dtype).T  # [N, K]
     return torch.cat([positive, negative], dim=1) / temperature

@@ -117,7 +117,8 @@ def pretrain(images: Tensor, steps: int = 400, batch_size: int = 128, lr: float 
 
     Args:
         images (Tensor[N, 1, H, W]): unlabeled, in [0, 1] (on the device the model should use).
-        steps, batch_size (int): >= 1. lr, temperature (float): > 0. seed (int).
+        steps (int): >= 1. batch_size (int): >= 2 (a contrastive batch needs negatives).
+        lr, temperature (float): > 0. seed (int).
 
     Returns:
         list[float]: the loss of every step (the report plots it).

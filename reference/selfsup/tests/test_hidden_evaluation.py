@@ -135,3 +135,17 @@ def test_linear_probe_of_one_training_sample(student):
     x, y = clusters(10, 3, 2, seed=13)
     got = student.linear_probe(x[:1], y[:1].clamp(max=0), x)  # one class: probability 1
     assert_tensor(got, torch.ones(10, 1, dtype=torch.float64), atol=1e-12, case="N = 1, C = 1")
+
+
+@pytest.mark.task("evaluation")
+@pytest.mark.parametrize("bad", [-1, -2, 5], ids=["minus-one", "minus-two", "C"])
+def test_knn_classify_refuses_each_label_outside_the_classes(student, bad):
+    # "a label outside 0..C-1": the first value below and the first above, with C given
+    train, labels = clusters(40, 4, 5, seed=5, spread=2.0)
+    test, _ = clusters(10, 4, 5, seed=6, spread=2.0)
+    pred, _ = student.knn_classify(train, labels, test, 5, 0.1, num_classes=5)
+    assert pred.shape == (10,) and bool(((pred >= 0) & (pred < 5)).all())
+    wrong = labels.clone()
+    wrong[3] = bad
+    with pytest.raises(ValueError, match="label"):
+        student.knn_classify(train, wrong, test, 5, 0.1, num_classes=5)

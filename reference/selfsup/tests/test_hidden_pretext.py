@@ -281,3 +281,19 @@ def test_colorization_bins_reject_bad_arguments(student):
         student.quantize_ab(torch.zeros(3, 2, 2))
     with pytest.raises(ValueError, match="ab_max"):
         student.ab_bin_centres(10.0, -1.0)
+
+
+@pytest.mark.task("pretext")
+@pytest.mark.parametrize("fn", ["quantize_ab", "ab_bin_centres"])
+@pytest.mark.parametrize("bin_size, ab_max, name", [(0.0, 110.0, "bin_size"), (-1.0, 110.0, "bin_size"),
+                                                     (10.0, 0.0, "ab_max"), (10.0, -1e-9, "ab_max")])
+def test_colorization_bins_refuse_each_bound(student, fn, bin_size, ab_max, name):
+    # "bin_size/ab_max > 0": exactly 0 is refused as well as a negative value, for both functions;
+    # the smallest sensible grid (one bin per axis) works
+    call = {"quantize_ab": lambda b, m: student.quantize_ab(torch.full((2, 1, 2), 0.5), b, m),
+            "ab_bin_centres": lambda b, m: student.ab_bin_centres(b, m)}[fn]
+    one_bin = call(2.0, 1.0)
+    expected = torch.zeros(1, 2, dtype=torch.int64) if fn == "quantize_ab" else torch.zeros(1, 2)
+    assert_tensor(one_bin, expected, atol=1e-6, case="bin_size = 2 ab_max: one bin per axis")
+    with pytest.raises(ValueError, match=name):
+        call(bin_size, ab_max)

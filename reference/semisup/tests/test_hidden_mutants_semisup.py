@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from _common import digits_run, kl, mlp, moons_run, oracle_direction
-from harness.testkit import assert_tensor
+from harness.testkit import assert_tensor, task_rows
 
 
 def loop_cam(features, weight, idx):
@@ -234,9 +234,7 @@ BOUNDS = [
 ]
 
 
-@pytest.mark.parametrize("task, fn, args, kwargs, name",
-                         [pytest.param(*b, marks=pytest.mark.task(b[0]), id=f"{b[1]}-{b[4]}-{i}")
-                          for i, b in enumerate(BOUNDS)])
+@pytest.mark.parametrize("task, fn, args, kwargs, name", task_rows(BOUNDS))
 def test_every_documented_bound_is_enforced(student, task, fn, args, kwargs, name):
     with pytest.raises(ValueError, match=_named(name)):
         getattr(student, fn)(*args, **kwargs)
@@ -301,9 +299,7 @@ DIMS = [
 ]
 
 
-@pytest.mark.parametrize("task, fn, args, kwargs, name",
-                         [pytest.param(*b, marks=pytest.mark.task(b[0]), id=f"{b[1]}-{b[4]}-{i}")
-                          for i, b in enumerate(DIMS)])
+@pytest.mark.parametrize("task, fn, args, kwargs, name", task_rows(DIMS))
 def test_every_shaped_argument_checks_its_dimensions(student, task, fn, args, kwargs, name):
     with pytest.raises((ValueError, TypeError), match=_named(name)):
         getattr(student, fn)(*args, **kwargs)
@@ -654,9 +650,7 @@ TYPES = [
 ]
 
 
-@pytest.mark.parametrize("task, fn, args, kwargs, name",
-                         [pytest.param(*b, marks=pytest.mark.task(b[0]), id=f"{b[1]}-{b[4]}-{i}")
-                          for i, b in enumerate(TYPES)])
+@pytest.mark.parametrize("task, fn, args, kwargs, name", task_rows(TYPES))
 def test_every_tensor_argument_checks_its_type(student, task, fn, args, kwargs, name):
     with pytest.raises(TypeError if fn in _TYPE_ERROR_ONLY else (TypeError, ValueError), match=_named(name)):
         getattr(student, fn)(*args, **kwargs)
@@ -694,3 +688,28 @@ def test_fixmatch_digits_mask_rate_keeps_a_confidence_equal_to_the_threshold(stu
     assert float(rates[1:].min()) == 1.0, "the oracle's run saturates"  # the case is what it claims
     assert_tensor(out["mask_rate"], rates.float(), atol=1e-6, case="confidence 1.0 >= threshold 1.0 is kept")
     assert_tensor(out["losses"], losses.float(), rtol=1e-3, atol=1e-3, case="losses")
+
+
+# ------------------------------------------------------------------------------- seed 705 / older survivors
+# empty inputs of every documented shape, also a 0-d tensor where any shape (Tensor[...]) is allowed
+@pytest.mark.task("domain")
+@pytest.mark.parametrize("lambd", [0.5, -2.0])
+def test_grad_reverse_of_a_zero_dim_tensor(student, lambd):
+    x = torch.tensor(1.25, dtype=torch.float64)
+    out, (g,) = student.vjp("grad_reverse", [x, lambd], grad_outputs=torch.tensor(3.0, dtype=torch.float64))
+    assert_tensor(out, x, case="0-d x: the identity")
+    assert_tensor(g, torch.tensor(-3.0 * lambd, dtype=torch.float64), atol=1e-15, case="0-d x: -lambd * grad")
+
+
+@pytest.mark.task("cam")
+@pytest.mark.parametrize("h, w", [(0, 4), (3, 0)])
+def test_cam_of_an_empty_map_keeps_its_shape(student, h, w):
+    g = torch.Generator().manual_seed(h + 7 * w)
+    weight = torch.rand(2, 3, generator=g, dtype=torch.float64)
+    idx = torch.tensor([1, 0])
+    for normalize in (True, False):
+        got = student.class_activation_map(torch.zeros(2, 3, h, w, dtype=torch.float64), weight, idx, normalize)
+        assert_tensor(got, torch.zeros(2, h, w, dtype=torch.float64), case=f"empty {h} x {w}, normalize={normalize}")
+    f = torch.rand(2, 3, 4, 5, generator=g, dtype=torch.float64)
+    assert_tensor(student.class_activation_map(f, weight, idx), loop_cam(f, weight, idx), atol=1e-12,
+                  case="a non-empty map next to it")

@@ -217,6 +217,8 @@ def propagate_particles(particles: Tensor, std: Tensor | float, *, noise: Tensor
         raise ValueError(f"std must be >= 0, got {std_t.tolist()}")
     if noise is None:
         noise = torch.randn(tuple(particles.shape), generator=_generator(seed))
+    elif not isinstance(noise, Tensor):
+        raise TypeError(f"noise must be a torch.Tensor or None, got {type(noise).__name__}")
     elif tuple(noise.shape) != tuple(particles.shape):
         raise ValueError(f"noise must have the particles' shape {list(particles.shape)}, got {list(noise.shape)}")
     return particles + std_t * noise.to(dtype=particles.dtype, device=particles.device)
@@ -334,6 +336,7 @@ def resample_if_needed(particles: Tensor, weights: Tensor, *, threshold: float =
     """
     # BEGIN SOLUTION
     _check_tensor("particles", particles, 2)
+    _check_tensor("weights", weights, 1)
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must lie in [0, 1], got {threshold}")
     if particles.shape[0] != weights.shape[0]:

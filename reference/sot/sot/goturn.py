@@ -248,6 +248,8 @@ def sample_motion(box: Tensor, num_samples: int, *, shift_scale: float = 1.0 / 5
         gen = None if seed is None else torch.Generator().manual_seed(int(seed))
         uniform = torch.rand(num_samples, 4, generator=gen, dtype=torch.float64)
         uniform = uniform.clamp(min=torch.finfo(torch.float64).tiny)
+    elif not isinstance(uniform, Tensor):
+        raise TypeError(f"uniform must be a torch.Tensor or None, got {type(uniform).__name__}")
     elif tuple(uniform.shape) != (num_samples, 4):
         raise ValueError(f"uniform must have shape [{num_samples}, 4], got {list(uniform.shape)}")
     u = uniform.to(torch.float64)
@@ -321,6 +323,8 @@ class GoturnRegressor(nn.Module):
         # BEGIN SOLUTION
         s = self.crop_size
         for name, x in (("previous", previous), ("current", current)):
+            if not isinstance(x, Tensor):
+                raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
             if x.dim() != 4 or tuple(x.shape[1:]) != (3, s, s):
                 raise ValueError(f"{name} must have shape [N, 3, {s}, {s}], got {list(x.shape)}")
         if previous.shape[0] != current.shape[0]:

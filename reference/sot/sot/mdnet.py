@@ -86,6 +86,8 @@ class MDNet(nn.Module):
         """
         # BEGIN SOLUTION
         s = self.input_size
+        if not isinstance(patches, Tensor):
+            raise TypeError(f"patches must be a torch.Tensor, got {type(patches).__name__}")
         if patches.dim() != 4 or tuple(patches.shape[1:]) != (3, s, s):
             raise ValueError(f"patches must have shape [N, 3, {s}, {s}], got {list(patches.shape)}")
         return self.shared(patches)
@@ -149,6 +151,8 @@ def gaussian_samples(box: Tensor, num_samples: int, *, trans: float = 0.1, scale
     if noise is None:
         gen = None if seed is None else torch.Generator().manual_seed(int(seed))
         noise = torch.randn(num_samples, 3, generator=gen, dtype=torch.float64)
+    elif not isinstance(noise, Tensor):
+        raise TypeError(f"noise must be a torch.Tensor or None, got {type(noise).__name__}")
     elif tuple(noise.shape) != (num_samples, 3):
         raise ValueError(f"noise must have shape [{num_samples}, 3], got {list(noise.shape)}")
     n = (0.5 * noise.to(torch.float64)).clamp(-1.0, 1.0)  # [M, 3]
@@ -369,7 +373,9 @@ def apply_bbox_regressor(weights: Tensor, features: Tensor, boxes: Tensor) -> Te
     _check_boxes("boxes", boxes)
     if not isinstance(features, Tensor) or features.dim() != 2 or features.shape[0] != boxes.shape[0]:
         raise ValueError("features must be a Tensor[N, D] with one row per box")
-    if not isinstance(weights, Tensor) or tuple(weights.shape) != (features.shape[1] + 1, 4):
+    if not isinstance(weights, Tensor):
+        raise TypeError(f"weights must be a torch.Tensor, got {type(weights).__name__}")
+    if tuple(weights.shape) != (features.shape[1] + 1, 4):
         raise ValueError(f"weights must have shape [{features.shape[1] + 1}, 4], got {list(weights.shape)}")
     f = features.to(torch.float64)
     x = torch.cat((f, torch.ones(f.shape[0], 1, dtype=torch.float64, device=f.device)), dim=1)

@@ -143,7 +143,8 @@ class UpdaterOracle:
 
 
 @pytest.mark.task("mdnet")
-@pytest.mark.parametrize("params", [(20, 100, 10, 0.0), (3, 7, 4, 0.5), (2, 2, 1, -1.0)])
+@pytest.mark.parametrize("params", [(20, 100, 10, 0.0), (3, 7, 4, 0.5), (2, 2, 1, -1.0), (1, 1, 1, 0.0),
+                                    (1, 4, 3, 0.2)])
 def test_online_updater_state_machine(student, params):
     s, lt, li, thr = params
     updater = student.OnlineUpdater(s, lt, li, thr)

@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness.testkit import assert_tensor
+from harness.testkit import assert_tensor, task_rows
 
 
 def g(seed):
@@ -59,6 +59,19 @@ def test_gaussian_samples_seeded_draws_are_float64(student):
         noise = torch.randn(9, 3, generator=g(seed), dtype=torch.float64)
         assert_tensor(student.gaussian_samples(box, 9, seed=seed), student.gaussian_samples(box, 9, noise=noise),
                       atol=1e-12, case=f"seed {seed}: float64 torch.randn draws")
+
+
+@pytest.mark.task("bayes")
+@pytest.mark.parametrize("dtype, other", [(torch.float32, torch.float64), (torch.float64, torch.float32)])
+def test_propagate_particles_keeps_the_particles_dtype(student, dtype, other):
+    # "a new tensor of the particles' dtype", whatever the dtype of std and of the noise
+    particles = torch.randn(5, 2, generator=g(3), dtype=dtype)
+    std = torch.tensor([0.25, 2.0], dtype=other)
+    noise = torch.randn(5, 2, generator=g(4), dtype=other)
+    got = student.propagate_particles(particles, std, noise=noise)
+    assert got.dtype == dtype, f"particles in {dtype} with std and noise in {other} give {dtype}, got {got.dtype}"
+    assert_tensor(got, particles + std.to(dtype) * noise.to(dtype), atol=1e-6, rtol=1e-6,
+                  case="std and noise cast to the particles' dtype")
 
 
 @pytest.mark.task("bayes")
@@ -347,6 +360,12 @@ BOUNDS = [
     ("mdnet", "short_term", lambda s: s.OnlineUpdater(0, 5, 1), False),
     ("mdnet", "long_term", lambda s: s.OnlineUpdater(5, 4, 1), False),
     ("mdnet", "long_interval", lambda s: s.OnlineUpdater(5, 5, 0), False),
+    ("mdnet", "first_frame", lambda s: s.OnlineUpdater(first_frame=-1), False),  # (seed 711)
+    ("mdnet", "num_samples", lambda s: s.gaussian_samples(BOX, -1, seed=0), False),  # (seed 731)
+    ("goturn", "num_samples", lambda s: s.sample_motion(BOX, -1, seed=0), False),
+    ("mdnet", "num_domains", lambda s: s.MDNet(0), False),
+    ("mdnet", "domain", lambda s: s.MDNet(2, 4, 1, 1)(torch.zeros(1, 3, 4, 4), 2), False),
+    ("mdnet", "domain", lambda s: s.MDNet(2, 4, 1, 1)(torch.zeros(1, 3, 4, 4), -1), False),
     ("mdnet", "lam", lambda s: s.fit_bbox_regressor(F4, B1.repeat(4, 1) + F4.repeat(1, 2), BOX, 0.0), True),
     ("mdnet", "lam", lambda s: s.fit_bbox_regressor(torch.ones(1, 2), B1, BOX, -E), False),
     ("ope", "pixels", lambda s: s.precision_at(B1, B1, 0.0), True),
@@ -354,9 +373,7 @@ BOUNDS = [
 ]
 
 
-@pytest.mark.parametrize("task, name, call, accepted",
-                         [pytest.param(*b, marks=pytest.mark.task(b[0]), id=f"{b[0]}-{i}-{b[1]}")
-                          for i, b in enumerate(BOUNDS)])
+@pytest.mark.parametrize("task, name, call, accepted", task_rows(BOUNDS))
 def test_every_documented_bound(student, task, name, call, accepted):
     if accepted:
         call(student)
@@ -372,6 +389,8 @@ def test_every_documented_bound(student, task, name, call, accepted):
 T3 = torch.tensor([[0.5, 0.3, 0.2], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]], dtype=torch.float64) / 1.0000001
 W50 = torch.rand(50, generator=g(50), dtype=torch.float64)  # long enough for float32 sums to round
 P50 = torch.randn(50, 2, generator=g(51), dtype=torch.float64)
+L43 = torch.tensor([[0.9, 0.2, 0.3], [0.1, 0.7, 0.4], [0.3, 0.3, 0.8], [0.6, 0.1, 0.2]], dtype=torch.float64) / 1.3
+R1 = torch.tensor([[0.1, 0.3, 2.7667, 2.1]], dtype=torch.float64)  # float32 X2 - X1 and Y2 - Y1 round
 
 
 def _mix(x, cast):
@@ -387,14 +406,31 @@ MIXED = [
     ("bayes", "weighted_mean-particles", lambda s, c: s.weighted_mean(_mix(P50, c), W50)),
     ("goturn", "box_to_target", lambda s, c: s.box_to_target(_mix(B1 / 3, c), B1 + 0.1)),
     ("goturn", "target_to_box", lambda s, c: s.target_to_box(B1 / 7, _mix(B1 / 3, c))),
+    ("goturn", "target_to_box-targets", lambda s, c: s.target_to_box(_mix(B1 / 7, c), B1 / 3)),
     ("mdnet", "fit_bbox_regressor", lambda s, c: s.fit_bbox_regressor(  # "computed in float64"
         F4, _mix(B1.repeat(4, 1) / 3 + F4.repeat(1, 2) / 7, c), BOX / 3, 0.5)),
+    ("mdnet", "apply_bbox_regressor", lambda s, c: s.apply_bbox_regressor(  # "computed in float64"
+        _mix(torch.arange(12, dtype=torch.float64).reshape(3, 4) / 70, c), F4 / 3, B1.repeat(4, 1) + F4.repeat(1, 2))),
     ("ope", "frame_iou", lambda s, c: s.frame_iou(_mix(B1 / 3, c), B1 / 7)),
     ("ope", "centre_error", lambda s, c: s.centre_error(B1 / 3, _mix(B1 / 7, c))),
+    # (seed 701) the forward filter with each input in float32 (T = 4: several predict steps, where
+    # a float32 transition against a float64 belief must not meet in one product); regions whose
+    # float32 corners do not subtract exactly (x1 far from x2), so that W and H need float64
+    ("bayes", "hmm_forward-transition", lambda s, c: s.hmm_forward(W3, _mix(T3, c), L43)),
+    ("bayes", "hmm_forward-initial", lambda s, c: s.hmm_forward(_mix(W3 / 1.1, c), T3, L43)),
+    ("bayes", "hmm_forward-likelihoods", lambda s, c: s.hmm_forward(W3, T3, _mix(L43, c))),
+    ("bayes", "hmm_forward-initial+likelihoods", lambda s, c: s.hmm_forward(_mix(W3 / 1.1, c), T3, _mix(L43, c))),
+    ("goturn", "box_to_target-regions", lambda s, c: s.box_to_target(B1 / 7, _mix(R1, c))),
+    ("goturn", "target_to_box-regions", lambda s, c: s.target_to_box(B1 / 7, _mix(R1, c))),
+    ("ope", "frame_iou-pred", lambda s, c: s.frame_iou(_mix(R1, c), R1 / 2 + 0.05)),
+    ("ope", "centre_error-pred", lambda s, c: s.centre_error(_mix(R1, c), B1 / 7)),
+    ("ope", "centre_error-gt", lambda s, c: s.centre_error(B1 / 7, _mix(R1, c))),
+    ("mdnet", "fit_bbox_regressor-target", lambda s, c: s.fit_bbox_regressor(  # "computed in float64"
+        F4, B1.repeat(4, 1) / 3 + F4.repeat(1, 2) / 7, _mix(R1[0] * 3, c), 0.5)),
 ]
 
 
-@pytest.mark.parametrize("task, name, call", [pytest.param(*m, marks=pytest.mark.task(m[0]), id=m[1]) for m in MIXED])
+@pytest.mark.parametrize("task, name, call", task_rows(MIXED))
 def test_mixed_float32_and_float64_compute_in_float64(student, task, name, call):
     mixed, plain = call(student, True), call(student, False)
     for got, expected in zip(mixed if isinstance(mixed, tuple) else (mixed,),
@@ -439,12 +475,41 @@ DIMS = [
     ("mdnet", "features|same N", lambda s: s.apply_bbox_regressor(torch.zeros(3, 4), F4, B1)),
     ("ope", "gt", lambda s: s.frame_iou(B1, BOX)),
     ("ope", "pred", lambda s: s.centre_error(BOX, B1)),
+    ("bayes", "log_likelihood", lambda s: s.reweight(W3, W3[None])),
+    ("bayes", "noise", lambda s: s.propagate_particles(P3, 1.0, noise=P3[None])),
+    ("bayes", "transition", lambda s: s.hmm_forward(W3, torch.eye(3, dtype=torch.float64)[None], W3[None])),
+    # N made to agree, so that only the shape check can name the argument
+    ("goturn", "regions", lambda s: s.box_to_target(B1.repeat(4, 1), BOX)),
+    ("goturn", "regions", lambda s: s.box_to_target(B1, B1[None])),
+    ("goturn", "targets", lambda s: s.target_to_box(BOX, B1.repeat(4, 1))),
+    ("goturn", "targets", lambda s: s.target_to_box(B1[None], B1)),
+    ("goturn", "regions", lambda s: s.target_to_box(B1, B1[None])),
+    ("goturn", "previous", lambda s: s.GoturnRegressor(8, 1, 1)(torch.zeros(3, 8, 8), torch.zeros(1, 3, 8, 8))),
+    ("goturn", "current", lambda s: s.GoturnRegressor(8, 1, 1)(torch.zeros(1, 3, 8, 8), torch.zeros(3, 8, 8))),
+    ("mdnet", "patches", lambda s: s.MDNet(1, 32, 1, 1)(torch.zeros(3, 32, 32))),
+    ("mdnet", "samples", lambda s: s.label_by_iou(BOX, BOX)),
+    ("mdnet", "features", lambda s: s.fit_bbox_regressor(F4[0], B1.repeat(4, 1), BOX)),
+    ("mdnet", "boxes", lambda s: s.fit_bbox_regressor(F4, BOX, BOX)),
+    ("mdnet", "weights", lambda s: s.apply_bbox_regressor(torch.zeros(3, 4)[None], F4, B1.repeat(4, 1))),
+    ("ope", "pred", lambda s: s.frame_iou(BOX, B1)),
+    ("ope", "gt", lambda s: s.centre_error(B1, BOX)),
+    ("ope", "pred", lambda s: s.success_curve(BOX, B1)),
+    ("ope", "gt", lambda s: s.success_auc(B1, BOX)),
+    ("ope", "pred", lambda s: s.precision_curve(BOX, B1)),
+    ("ope", "gt", lambda s: s.precision_at(B1, BOX)),
+    # (seed 501) hmm_forward's sizes checked one at a time: a transition of another S with
+    # likelihoods that fit (T = 1 has no predict step to fail on), likelihoods of another S with a
+    # transition that fits (T = 0 has no update step to fail on either)
+    ("bayes", "transition", lambda s: s.hmm_forward(W3, torch.eye(4, dtype=torch.float64), W3[None])),
+    ("bayes", "transition", lambda s: s.hmm_forward(W3, torch.ones(3, 4, dtype=torch.float64) / 4, W3[None])),
+    ("bayes", "likelihoods", lambda s: s.hmm_forward(W3, torch.eye(3, dtype=torch.float64),
+                                                     torch.ones(1, 4, dtype=torch.float64))),
+    ("bayes", "likelihoods", lambda s: s.hmm_forward(W3, torch.eye(3, dtype=torch.float64),
+                                                     torch.ones(0, 4, dtype=torch.float64))),
 ]
 
 
-@pytest.mark.parametrize("task, name, call",
-                         [pytest.param(*d, marks=pytest.mark.task(d[0]), id=f"{d[0]}-{i}-{d[1]}")
-                          for i, d in enumerate(DIMS)])
+@pytest.mark.parametrize("task, name, call", task_rows(DIMS))
 def test_wrong_dimensions_name_the_argument(student, task, name, call):
     with pytest.raises((ValueError, TypeError), match=name):
         call(student)
@@ -462,3 +527,330 @@ def test_systematic_resample_float32_weights_use_float64_sums(student):
     got = student.systematic_resample(w, u=0.37)
     assert got.dtype == torch.int64
     assert torch.equal(got, expected), f"{int((got != expected).sum())} of {n} indices differ from float64 sums"
+
+
+# ------------------------------------------------------------------------------- generic geometry
+# (seed 301) a target box whose four coordinates all differ and whose width differs from its
+# height: with x1 = y1 or a square box, reading the wrong coordinate gives the same number
+@pytest.mark.task("mdnet")
+@pytest.mark.parametrize("box", [(31.0, 17.0, 64.0, 52.0), (5.5, 40.25, 47.0, 49.0)], ids=str)
+def test_label_by_iou_of_a_generic_target(student, box):
+    from torchvision.ops import box_iou
+
+    box = torch.tensor(box, dtype=torch.float64)
+    gen = g(int(box[0]))
+    w, h = float(box[2] - box[0]), float(box[3] - box[1])
+    centre = (box[:2] + box[2:]) / 2 + (torch.rand(500, 2, generator=gen, dtype=torch.float64) - 0.5) * \
+        torch.tensor([w, h], dtype=torch.float64) * 0.6
+    size = torch.tensor([w, h], dtype=torch.float64) * (0.6 + 0.8 * torch.rand(500, 2, generator=gen,
+                                                                              dtype=torch.float64))
+    samples = torch.cat((centre - size / 2, centre + size / 2), 1)
+    iou = box_iou(samples, box[None])[:, 0]
+    expected = torch.full((500,), -1, dtype=torch.int64)
+    expected[iou <= 0.5] = 0
+    expected[iou >= 0.7] = 1
+    assert {0, 1, -1} <= set(expected.tolist())
+    assert_tensor(student.label_by_iou(samples, box), expected, case=f"target {box.tolist()}")
+
+
+@pytest.mark.task("goturn")
+@pytest.mark.parametrize("side", [0.5, 1.0])
+def test_box_to_target_in_a_region_of_at_most_one_pixel(student, side):
+    # "positive width and height": a region of 0.5 px or exactly 1 px is allowed
+    regions = torch.tensor([[3.0, 2.0, 3.0 + side, 2.0 + side / 2]], dtype=torch.float64)
+    boxes = torch.tensor([[3.1, 2.05, 3.2, 2.2]], dtype=torch.float64)
+    wh = torch.tensor([side, side / 2, side, side / 2], dtype=torch.float64)
+    origin = torch.tensor([3.0, 2.0, 3.0, 2.0], dtype=torch.float64)
+    assert_tensor(student.box_to_target(boxes, regions), 10 * (boxes - origin) / wh, atol=1e-12,
+                  case=f"a {side} x {side / 2} px region")
+    assert_tensor(student.target_to_box(10 * (boxes - origin) / wh, regions), boxes, atol=1e-12,
+                  case=f"back from a {side} x {side / 2} px region")
+
+
+# ------------------------------------------------------------------------------- ties at scale
+@pytest.mark.task("mdnet")
+def test_hard_negative_mining_ties_keep_the_lower_index_at_scale(student):
+    # "equal scores keep the lower index first": a few hundred ties per level (a small input can
+    # come out of an unstable sort in order by luck; thousands do not)
+    scores = torch.randint(0, 4, (3000,), generator=g(30)).to(torch.float64) / 4
+    order = sorted(range(3000), key=lambda i: (-float(scores[i]), i))
+    for k in (1000, 3000):
+        assert_tensor(student.hard_negative_mining(scores, k), torch.tensor(order[:k]),
+                      case=f"k = {k} of 3000 scores on 4 levels")
+
+
+# ------------------------------------------------------------------------------- not a tensor
+# every tensor argument given as a nested list: the README's input errors (ValueError or
+# TypeError naming the argument), never an AttributeError from inside the computation
+T33 = torch.full((3, 3), 1 / 3, dtype=torch.float64)
+
+
+def _l(t):
+    return t.tolist()
+
+
+NOT_TENSOR = [
+    ("bayes", "belief", lambda s: s.hmm_predict(_l(W3), T33)),
+    ("bayes", "transition", lambda s: s.hmm_predict(W3, _l(T33))),
+    ("bayes", "prior", lambda s: s.hmm_update(_l(W3), W3)),
+    ("bayes", "likelihood", lambda s: s.hmm_update(W3, _l(W3))),
+    ("bayes", "initial", lambda s: s.hmm_forward(_l(W3), T33, W3[None])),
+    ("bayes", "transition", lambda s: s.hmm_forward(W3, _l(T33), W3[None])),
+    ("bayes", "likelihoods", lambda s: s.hmm_forward(W3, T33, _l(W3[None]))),
+    ("bayes", "particles", lambda s: s.propagate_particles(_l(P3), 1.0, seed=0)),
+    ("bayes", "noise", lambda s: s.propagate_particles(P3, 1.0, noise=_l(P3))),
+    ("bayes", "weights", lambda s: s.reweight(_l(W3), W3)),
+    ("bayes", "log_likelihood", lambda s: s.reweight(W3, _l(W3))),
+    ("bayes", "weights", lambda s: s.effective_sample_size(_l(W3))),
+    ("bayes", "weights", lambda s: s.systematic_resample(_l(W3), u=0.5)),
+    ("bayes", "particles", lambda s: s.resample_if_needed(_l(P3), W3, u=0.5)),
+    ("bayes", "weights", lambda s: s.resample_if_needed(P3, _l(W3), u=0.5)),
+    ("bayes", "particles", lambda s: s.weighted_mean(_l(P3), W3)),
+    ("bayes", "weights", lambda s: s.weighted_mean(P3, _l(W3))),
+    ("ope", "pred", lambda s: s.frame_iou(_l(B1), B1)),
+    ("ope", "gt", lambda s: s.frame_iou(B1, _l(B1))),
+    ("ope", "pred", lambda s: s.centre_error(_l(B1), B1)),
+    ("ope", "gt", lambda s: s.centre_error(B1, _l(B1))),
+    ("ope", "pred", lambda s: s.success_curve(_l(B1), B1)),
+    ("ope", "gt", lambda s: s.success_auc(B1, _l(B1))),
+    ("ope", "pred", lambda s: s.precision_curve(_l(B1), B1)),
+    ("ope", "gt", lambda s: s.precision_at(B1, _l(B1))),
+    ("goturn", "boxes", lambda s: s.context_box(_l(B1))),
+    ("goturn", "image", lambda s: s.crop_and_resize(_l(torch.zeros(1, 4, 4)), B1, 2)),
+    ("goturn", "regions", lambda s: s.crop_and_resize(torch.zeros(1, 4, 4), _l(B1), 2)),
+    ("goturn", "boxes", lambda s: s.box_to_target(_l(B1), B1)),
+    ("goturn", "regions", lambda s: s.box_to_target(B1, _l(B1))),
+    ("goturn", "targets", lambda s: s.target_to_box(_l(B1), B1)),
+    ("goturn", "regions", lambda s: s.target_to_box(B1, _l(B1))),
+    ("goturn", "u", lambda s: s.laplace_from_uniform([0.5])),
+    ("goturn", "box", lambda s: s.sample_motion(_l(BOX), 2, seed=0)),
+    ("goturn", "uniform", lambda s: s.sample_motion(BOX, 2, uniform=[[0.5] * 4] * 2)),
+    ("goturn", "previous", lambda s: s.GoturnRegressor(8, 1, 1)(_l(torch.zeros(1, 3, 8, 8)), torch.zeros(1, 3, 8, 8))),
+    ("goturn", "current", lambda s: s.GoturnRegressor(8, 1, 1)(torch.zeros(1, 3, 8, 8), _l(torch.zeros(1, 3, 8, 8)))),
+    ("mdnet", "patches", lambda s: s.MDNet(1, 32, 1, 1)(_l(torch.zeros(1, 3, 32, 32)))),
+    ("mdnet", "box", lambda s: s.gaussian_samples(_l(BOX), 2, seed=0)),
+    ("mdnet", "noise", lambda s: s.gaussian_samples(BOX, 2, noise=[[0.0] * 3] * 2)),
+    ("mdnet", "samples", lambda s: s.label_by_iou(_l(B1), BOX)),
+    ("mdnet", "box", lambda s: s.label_by_iou(B1, _l(BOX))),
+    ("mdnet", "neg_scores", lambda s: s.hard_negative_mining(_l(W3), 1)),
+    ("mdnet", "features", lambda s: s.fit_bbox_regressor(_l(F4), B1.repeat(4, 1), BOX)),
+    ("mdnet", "boxes", lambda s: s.fit_bbox_regressor(F4, _l(B1.repeat(4, 1)), BOX)),
+    ("mdnet", "target", lambda s: s.fit_bbox_regressor(F4, B1.repeat(4, 1), _l(BOX))),
+    ("mdnet", "weights", lambda s: s.apply_bbox_regressor(_l(torch.zeros(3, 4)), F4, B1.repeat(4, 1))),
+    ("mdnet", "features", lambda s: s.apply_bbox_regressor(torch.zeros(3, 4), _l(F4), B1.repeat(4, 1))),
+    ("mdnet", "boxes", lambda s: s.apply_bbox_regressor(torch.zeros(3, 4), F4, _l(B1.repeat(4, 1)))),
+    ("tracker", "frames", lambda s: s.track(_l(torch.zeros(2, 3, 4, 4, dtype=torch.uint8)), BOX)),
+    ("tracker", "first_box", lambda s: s.track(torch.zeros(2, 3, 8, 8, dtype=torch.uint8), _l(BOX))),
+]
+
+
+@pytest.mark.parametrize("task, name, call", task_rows(NOT_TENSOR))
+def test_every_tensor_argument_refuses_a_list(student, task, name, call):
+    with pytest.raises((TypeError, ValueError), match=name):
+        call(student)
+
+
+# ------------------------------------------------------------------------------- seed 401
+@pytest.mark.task("bayes")
+def test_systematic_resample_when_the_float64_cdf_ends_below_one(student):
+    # cumsum(w)[-1] / sum(w) = 0.9999999999999999 for these weights (the running sum rounds
+    # differently from the total): the last position (u + N - 1) / N with u a hair below 1 lies
+    # beyond the cdf and must still pick the last particle, never index N
+    w = torch.tensor([0.6767391209176791, 0.10973526023744606, 0.5237520594022435, 0.22602020293839054,
+                      0.5582430753802258, 0.5875289618364469, 0.6819456856802084], dtype=torch.float64)
+    cdf = torch.cumsum(w, 0) / w.sum()
+    assert float(cdf[-1]) < 1.0  # the case holds on this platform
+    u = 1.0 - 1e-16
+    positions = (u + torch.arange(7, dtype=torch.float64)) / 7
+    expected = torch.searchsorted(cdf, positions, right=True).clamp(max=6)
+    assert_tensor(student.systematic_resample(w, u=u), expected, case="positions past the rounded cdf")
+
+
+
+# ------------------------------------------------------------------------------- seed 701
+@pytest.mark.task("bayes")
+@pytest.mark.parametrize("std", [0.1, 1 / 3], ids=["0.1", "1/3"])
+def test_propagate_particles_python_float_std_in_float64(student, std):
+    # a Python float std with float64 particles is that float64 number, not its float32 rounding
+    particles = torch.randn(6, 2, generator=g(12), dtype=torch.float64) * 100
+    noise = torch.randn(6, 2, generator=g(13), dtype=torch.float64)
+    assert_tensor(student.propagate_particles(particles, std, noise=noise), particles + std * noise,
+                  atol=1e-13, rtol=1e-15, case=f"float64 particles, std = {std} as a Python float")
+
+
+def _ridge(features, boxes, target, lam):
+    """The documented ridge regression, written here in float64."""
+    f, b, t = features.double(), boxes.double(), target.double()
+    x = torch.cat((f, torch.ones(f.shape[0], 1, dtype=torch.float64)), 1)
+    pw, ph = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    px, py = b[:, 0] + pw / 2, b[:, 1] + ph / 2
+    gw, gh = t[2] - t[0], t[3] - t[1]
+    gx, gy = t[0] + gw / 2, t[1] + gh / 2
+    y = torch.stack(((gx - px) / pw, (gy - py) / ph, torch.log(gw / pw), torch.log(gh / ph)), 1)
+    pen = torch.full((x.shape[1],), float(lam), dtype=torch.float64)
+    pen[-1] = 0.0
+    return torch.linalg.solve(x.T @ x + torch.diag(pen), x.T @ y)
+
+
+@pytest.mark.task("mdnet")
+@pytest.mark.parametrize("lam", [0.1, 0.3, 2.7])
+def test_fit_bbox_regressor_penalty_is_the_float64_lam(student, lam):
+    # lam values that float32 cannot hold: the penalty must be lam itself ("computed in float64")
+    gen = g(int(lam * 10))
+    feats = torch.randn(6, 3, generator=gen, dtype=torch.float64)
+    xy = torch.rand(6, 2, generator=gen, dtype=torch.float64) * 10
+    boxes = torch.cat((xy, xy + 5 + torch.rand(6, 2, generator=gen, dtype=torch.float64) * 3), 1)
+    target = torch.tensor([3.3, 2.1, 10.7, 9.4], dtype=torch.float64)
+    assert_tensor(student.fit_bbox_regressor(feats, boxes, target, lam), _ridge(feats, boxes, target, lam),
+                  atol=1e-12, rtol=1e-10, case=f"lam = {lam}, 6 samples of 3 features")
+
+
+# ------------------------------------------------------------------------------- the tracker's floor
+@pytest.mark.task("tracker")
+def test_track_beats_the_accuracy_floor_on_public_sequences(student):
+    # sequences like the held-out ones (distractors, occluder, scale change) from a public seed:
+    # the mean success AUC must clear the accuracy check's floor (0.30; a box that never moves
+    # scores about 0.21, the reference about 0.57 here); the accuracy check grades the rest
+    from cv3data.sot import make_sot_split
+    from harness.metrics.sot import evaluate_many
+
+    seqs = make_sot_split(2024, 8, 48)
+    outs = [student.track(s["frames"], s["boxes"][0]) for s in seqs]
+    for s, out in zip(seqs, outs):
+        assert type(out) is torch.Tensor and tuple(out.shape) == (48, 4) and bool(torch.isfinite(out).all()), \
+            f"{s['name']}: expected finite boxes [48, 4]"
+    auc = evaluate_many([(o.double().numpy(), s["boxes"].numpy()) for o, s in zip(outs, seqs)])["auc"]
+    assert auc > 0.30, f"mean success AUC {auc:.3f} on 8 public sequences, at or below the floor 0.30"
+
+
+@pytest.mark.task("tracker")
+@pytest.mark.parametrize("box", [(30.0, 30.0, 30.5, 40.0), (30.0, 30.0, 44.0, 30.75)], ids=["w0.5", "h0.75"])
+def test_track_accepts_a_sub_pixel_side(student, box):
+    # "positive width and height": a side below one pixel is a valid first box
+    seq_frames = torch.zeros(3, 3, 64, 64, dtype=torch.uint8)
+    seq_frames[:, :, 28:42, 28:46] = 200
+    out = student.track(seq_frames, torch.tensor(box, dtype=torch.float64))
+    assert type(out) is torch.Tensor and tuple(out.shape) == (3, 4) and bool(torch.isfinite(out).all())
+    assert_tensor(out[0], torch.tensor(box, dtype=torch.float32), atol=1e-4, case="frame 0 is the given box")
+
+
+# ------------------------------------------------------------------------------- one of everything
+# (seed 711) N = 1 particle, S = 1 state, one sample, one frame: the smallest valid inputs give the
+# obvious answers, never a "need at least two" error
+D1 = torch.tensor([[2.0, 1.0, 6.0, 4.0]], dtype=torch.float64)
+ONE = torch.ones(1, dtype=torch.float64)
+I0 = torch.zeros(1, dtype=torch.int64)
+F64 = torch.float64
+SINGLE = [
+    ("bayes", "grid_transition", lambda s: s.grid_transition(1, 1, 0.5), torch.ones(1, 1, dtype=torch.float64)),
+    ("bayes", "hmm_predict", lambda s: s.hmm_predict(ONE, torch.ones(1, 1, dtype=torch.float64)), ONE),
+    ("bayes", "hmm_update", lambda s: s.hmm_update(ONE, ONE * 0.25)[1], torch.tensor(0.25, dtype=torch.float64)),
+    ("bayes", "hmm_forward", lambda s: s.hmm_forward(ONE, torch.ones(1, 1, dtype=torch.float64),
+                                                     torch.full((3, 1), 0.5, dtype=torch.float64))[0],
+     torch.ones(3, 1, dtype=torch.float64)),
+    ("bayes", "reweight", lambda s: s.reweight(ONE * 0.3, ONE * -5.0), ONE),
+    ("bayes", "effective_sample_size", lambda s: s.effective_sample_size(ONE * 0.7), torch.tensor(1.0, dtype=F64)),
+    ("bayes", "systematic_resample", lambda s: s.systematic_resample(ONE * 0.7, u=0.3), I0),
+    ("bayes", "systematic_resample-seed", lambda s: s.systematic_resample(ONE * 0.7, seed=3), I0),
+    ("bayes", "resample_if_needed", lambda s: s.resample_if_needed(P3[:1], ONE * 0.7, threshold=1.0, u=0.3)[1], ONE),
+    ("bayes", "weighted_mean", lambda s: s.weighted_mean(P3[1:2], ONE * 0.7), P3[1]),
+    ("bayes", "propagate_particles", lambda s: s.propagate_particles(P3[:1], 2.0, noise=P3[1:2]), P3[:1] + 2 * P3[1:2]),
+    ("goturn", "context_box", lambda s: s.context_box(D1, 1.0), D1),
+    ("goturn", "box_to_target", lambda s: s.box_to_target(D1, D1), torch.tensor([[0.0, 0.0, 10.0, 10.0]], dtype=F64)),
+    ("goturn", "sample_motion", lambda s: s.sample_motion(D1[0], 1, uniform=torch.full((1, 4), 0.5, dtype=F64)), D1),
+    ("mdnet", "gaussian_samples", lambda s: s.gaussian_samples(D1[0], 1, noise=torch.zeros(1, 3, dtype=F64)), D1),
+    ("mdnet", "label_by_iou", lambda s: s.label_by_iou(D1, D1[0]), torch.ones(1, dtype=torch.int64)),
+    ("mdnet", "hard_negative_mining", lambda s: s.hard_negative_mining(ONE, 1), I0),
+    ("mdnet", "hard_negative_mining-k", lambda s: s.hard_negative_mining(ONE, 5), I0),
+    ("ope", "frame_iou", lambda s: s.frame_iou(D1, D1), ONE),
+    ("ope", "centre_error", lambda s: s.centre_error(D1, D1 + 3), ONE * (18 ** 0.5)),
+    ("ope", "success_auc", lambda s: s.success_auc(D1, D1), torch.tensor(20 / 21, dtype=torch.float64)),
+    ("ope", "precision_at", lambda s: s.precision_at(D1, D1 + 3, 4.25), torch.tensor(1.0, dtype=torch.float64)),
+]
+
+
+@pytest.mark.parametrize("task, name, call, expected", task_rows(SINGLE))
+def test_one_of_everything(student, task, name, call, expected):
+    assert_tensor(call(student), expected, atol=1e-12, case=f"{name} of a single element")
+
+
+@pytest.mark.task("mdnet")
+def test_online_updater_at_its_smallest_bounds(student):
+    # short_term = long_term = long_interval = 1 and first_frame = 0 are all allowed
+    assert student.OnlineUpdater(first_frame=0).memory() == {"positive": [0], "negative": [0]}
+    u = student.OnlineUpdater(1, 1, 1)
+    assert u.observe(1, 0.5) == "long", "a success on frame 1 with long_interval 1 is a long-term update"
+    assert u.memory() == {"positive": [1], "negative": [1]}, "memories of one frame keep the newest"
+    assert u.update_frames("short") == ([1], [1])
+    assert u.observe(2, -1.0) == "short"
+    assert u.memory() == {"positive": [1], "negative": [1]}
+
+
+# ------------------------------------------------------------------------------- documented output dtypes
+# (seed 721) each documented output dtype, with inputs of another dtype where one is allowed; the
+# values must still be the float64 answer (rounded to the output dtype)
+W32 = torch.tensor([[0.01, -0.02, 0.1, 0.05], [0.03, 0.01, -0.1, 0.02], [0.2, -0.1, 0.05, 0.0]], dtype=torch.float64)
+B32 = (B1.repeat(4, 1) + F4.repeat(1, 2) * 1.5).float()  # float32 boxes of different sizes
+OUT_DTYPES = [
+    ("mdnet", "apply_bbox_regressor", lambda s, c: s.apply_bbox_regressor(W32, F4, c(B32)), torch.float32),
+    ("mdnet", "fit_bbox_regressor", lambda s, c: s.fit_bbox_regressor(c(F4.float()), B1.repeat(4, 1) + F4.repeat(1, 2),
+                                                                       BOX * 0.9 + 0.3, 0.5), torch.float32),
+    ("mdnet", "gaussian_samples", lambda s, c: s.gaussian_samples(c(BOX.float() + 0.25), 3,
+                                                                   noise=F4[:3, :1].repeat(1, 3)), torch.float32),
+    ("goturn", "context_box", lambda s, c: s.context_box(c(B32), 2.0), torch.float32),
+    ("goturn", "sample_motion", lambda s, c: s.sample_motion(c(BOX.float() + 0.25), 2,
+                                                             uniform=torch.full((2, 4), 0.3, dtype=torch.float64)),
+     torch.float32),
+    ("goturn", "laplace_from_uniform", lambda s, c: s.laplace_from_uniform(c(torch.tensor([0.1, 0.5, 0.93])), 0.5, 2.0),
+     torch.float32),
+    ("bayes", "effective_sample_size", lambda s, c: s.effective_sample_size(c(W3.float())), torch.float32),
+    ("bayes", "grid_transition", lambda s, c: c(s.grid_transition(2, 3, 0.7, dtype=torch.float32)), torch.float32),
+    ("ope", "frame_iou", lambda s, c: s.frame_iou(c(B32), c(B32 + 0.5)), torch.float64),
+    ("ope", "success_curve", lambda s, c: s.success_curve(c(B32), c(B32 + 0.5)), torch.float64),
+    ("ope", "precision_curve", lambda s, c: s.precision_curve(c(B32), c(B32 + 30.5)), torch.float64),
+    ("ope", "precision_at", lambda s, c: s.precision_at(c(B32), c(B32 + 1.5), 2.5), torch.float64),
+]
+
+
+@pytest.mark.parametrize("task, name, call, dtype", task_rows(OUT_DTYPES))
+def test_documented_output_dtypes(student, task, name, call, dtype):
+    got = call(student, lambda x: x)
+    assert type(got) is torch.Tensor and got.dtype == dtype, \
+        f"{name}: the docstring promises {dtype}, got {got.dtype if type(got) is torch.Tensor else type(got)}"
+    # the same values in float64 (an exact upcast), computed by the same student, rounded to dtype
+    wide = call(student, lambda x: x.double()).to(dtype) if name != "grid_transition" else \
+        student.grid_transition(2, 3, 0.7).to(dtype)
+    assert_tensor(got, wide, atol=1e-5, rtol=1e-5, case=f"{name}: the float64 answer in {dtype}")
+    assert bool((got != 0).any()), f"{name}: an all-zero answer"
+
+
+# ------------------------------------------------------------------------------- seed 731
+@pytest.mark.task("bayes")
+@pytest.mark.parametrize("u", [0.7, 0.1, 0.9])
+def test_systematic_resample_position_on_a_cdf_step_uses_the_float64_u(student, u):
+    # weights (u, 2 - u): C[0] = u / 2 equals the first position p_0 = u / 2 exactly in float64, so
+    # "C[i-1] <= p_k < C[i]" picks particle 1; u rounded to float32 moves p_0 off the step
+    w = torch.tensor([u, 2.0 - u], dtype=torch.float64)
+    cdf = torch.cumsum(w, 0) / w.sum()
+    positions = (u + torch.arange(2, dtype=torch.float64)) / 2
+    assert float(cdf[0]) == float(positions[0])  # the case holds on this platform
+    expected = torch.searchsorted(cdf, positions, right=True).clamp(max=1)
+    assert expected.tolist() == [1, 1]
+    assert_tensor(student.systematic_resample(w, u=u), expected, case=f"u = {u}: p_0 = C[0] exactly")
+
+
+@pytest.mark.task("mdnet")
+def test_label_by_iou_of_inverted_samples_matches_torchvision(student):
+    # "IoU as torchvision.ops.box_iou": a sample with y2 < y1 overlaps nothing (overlap clamped at
+    # 0 on each axis), even when its signed area would turn a negative overlap into IoU 1
+    from torchvision.ops import box_iou
+
+    box = torch.tensor([0.0, 0.0, 10.0, 10.0], dtype=torch.float64)
+    samples = torch.tensor([[0.0, 5.0, 120.0, 4.0], [0.0, 5.0, 115.0, 4.5], [2.0, 1.0, 9.0, 8.0],
+                            [1.0, 0.5, 10.0, 9.5]], dtype=torch.float64)
+    iou = box_iou(samples, box[None])[:, 0]
+    expected = torch.full((4,), -1, dtype=torch.int64)
+    expected[iou <= 0.5] = 0
+    expected[iou >= 0.7] = 1
+    assert expected.tolist() == [0, 0, 0, 1]
+    assert_tensor(student.label_by_iou(samples, box), expected, case="inverted samples overlap nothing")

@@ -35,3 +35,5 @@ def test_track_single_frame_and_bad_input(student):
         student.track(seq["frames"].float(), seq["boxes"][0])
     with pytest.raises(ValueError):
         student.track(seq["frames"], torch.tensor([5.0, 5.0, 5.0, 9.0], dtype=torch.float64))
+    with pytest.raises(ValueError, match="frames"):  # "T >= 1"
+        student.track(seq["frames"][:0], seq["boxes"][0])

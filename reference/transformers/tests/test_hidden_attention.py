@@ -203,3 +203,17 @@ def test_attention_memory_is_quadratic_not_more(student):
     report = ", ".join(f"N={n}: +{measured[n] / 2**20:.0f} MiB (N x N matrix {matrix[n] / 2**20:.0f} MiB)"
                        for n in measured)
     assert measured[2048] <= 8 * matrix[2048], f"peak memory grows faster than O(N^2): {report}"
+
+
+@pytest.mark.task("attention")
+@pytest.mark.parametrize("q_dtype, mask_dtype", [(torch.float32, torch.float64), (torch.float64, torch.float32)],
+                         ids=["float32-query", "float64-query"])
+def test_attention_additive_mask_of_another_dtype(student, q_dtype, mask_dtype):
+    # "same dtype as query": an additive mask of another floating dtype is cast to the query's
+    q, k, v = (randn(2, 4, 3, 8, seed=s, dtype=q_dtype) for s in (71, 72, 73))
+    mask = randn(4, 3, 5, seed=74, dtype=mask_dtype)[..., :3] / 3
+    got = student.attention(q, k, v, attn_mask=mask)
+    assert got.dtype == q_dtype, f"expected the query's dtype {q_dtype}, got {got.dtype}"
+    expected = F.scaled_dot_product_attention(q.double(), k.double(), v.double(), attn_mask=mask.to(q_dtype).double())
+    tol = 1e-5 if q_dtype == torch.float32 else 1e-12
+    assert_tensor(got, expected.to(q_dtype), atol=tol, rtol=tol, case=f"{mask_dtype} mask, {q_dtype} query")

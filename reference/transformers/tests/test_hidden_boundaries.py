@@ -17,6 +17,12 @@ def test_attention_needs_token_and_feature_axes(student):
     assert_tensor(student.attention_weights(q, q).sum(-1), torch.ones(3), atol=1e-6, case="rows sum to 1")
     with pytest.raises(ValueError, match="dimensions"):
         student.attention(torch.zeros(4), torch.zeros(4), torch.zeros(4))
+    with pytest.raises(ValueError, match="dimensions"):
+        student.attention_weights(torch.zeros(4), torch.zeros(4))
+    with pytest.raises(ValueError, match="feature"):
+        student.attention_weights(torch.zeros(3, 4), torch.zeros(3, 5))
+    with pytest.raises(TypeError, match="query"):
+        student.attention_weights(torch.zeros(3, 4, dtype=torch.int64), torch.zeros(3, 4))
 
 
 @pytest.mark.task("mha")

@@ -199,3 +199,15 @@ def test_detr_postprocess_keeps_overlapping_duplicates(student):
     boxes = torch.tensor([[[0.5, 0.5, 0.2, 0.2], [0.5, 0.5, 0.2, 0.2]]])
     out = student.detr_postprocess(logits, boxes, torch.tensor([[10, 10]]))
     assert out[0]["boxes"].shape == (2, 4), "DETR does no NMS: both duplicates stay"
+
+
+@pytest.mark.task("detr")
+@pytest.mark.parametrize("counts", [[1], [0, 1], [1, 0, 0]], ids=str)
+def test_set_criterion_with_one_box_in_the_batch(student, counts):
+    # the normaliser max(#boxes, 1) at its smallest non-empty value: one box in the whole batch
+    logits, boxes, targets = make_batch(4, counts, 3, seed=61 + len(counts))
+    got = student.set_criterion(logits, boxes, targets, 3)
+    expected = criterion_oracle(logits, boxes, targets, 3, 0.1)
+    for key in expected:
+        assert_tensor(got[key].double(), expected[key].reshape(()), atol=1e-5, rtol=1e-5,
+                      case=f"{key}, boxes per image {counts}")

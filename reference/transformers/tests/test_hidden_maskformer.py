@@ -91,6 +91,29 @@ def test_panoptic_inference(student, seed, omt, ot):
 
 
 @pytest.mark.task("maskformer")
+def test_panoptic_inference_mask_probability_exactly_one_half(student):
+    # "sigmoid(mask_pred) >= 0.5" keeps a pixel whose mask logit is exactly 0
+    cls = torch.tensor([[9.0, 0.0, 0.0], [0.0, 9.0, 0.0]])
+    masks = torch.full((2, 3, 4), -6.0)
+    masks[0, :, :2] = 0.0  # probability exactly 1/2: still the query's pixel
+    masks[1, :, 2:] = 5.0
+    seg, segments = student.panoptic_inference(cls, masks, [True, False], 0.5, 0.5)
+    exp_seg, exp_segments = panoptic_oracle(cls, masks, [True, False], 0.5, 0.5)
+    assert_tensor(segments, exp_segments, case="segments with a mask at probability 1/2")
+    assert_tensor(seg, exp_seg, case="map with a mask at probability 1/2")
+    assert int((seg == 1).sum()) == 6, "the six pixels of logit 0 belong to the first segment"
+
+
+@pytest.mark.task("maskformer")
+def test_sigmoid_focal_loss_alpha_zero_weights_positives_by_zero(student):
+    # alpha = 0 is a weighting (positives weigh 0); only alpha < 0 disables it
+    x, t = randn(3, 10, seed=91), (torch.rand(3, 10, generator=torch.Generator().manual_seed(92)) > 0.5).float()
+    for alpha in (0.0, -1.0):
+        fl = sigmoid_focal_loss(x, t, alpha=alpha, gamma=2.0, reduction="none").mean(1).sum() / 3.0
+        assert_tensor(student.sigmoid_focal_loss(x, t, 3.0, alpha, 2.0), fl, atol=1e-6, case=f"alpha {alpha}")
+
+
+@pytest.mark.task("maskformer")
 def test_panoptic_inference_merges_stuff(student):
     # two confident queries of the same stuff class: one segment
     cls = torch.tensor([[0.0, 9.0, 0.0], [0.0, 9.0, 0.0], [9.0, 0.0, 0.0]])

@@ -104,6 +104,8 @@ SWA_CASES = {
     "8x8, window 4, no shift": (8, 8, (4, 4), (0, 0)),
     "7x9 padded, shift 1": (7, 9, (3, 3), (1, 1)),
     "window covers the height": (4, 12, (4, 4), (2, 2)),
+    "window covers the width": (12, 4, (4, 4), (2, 2)),
+    "window covers the padded width": (8, 3, (4, 4), (1, 3)),
     "window covers the map": (3, 3, (4, 4), (2, 2)),
     "rectangular window": (6, 8, (3, 4), (1, 2)),
 }

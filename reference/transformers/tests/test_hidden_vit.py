@@ -118,3 +118,17 @@ def test_vit_on_device(student, device):
     mine.load_weights({k: v.to(device) for k, v in state_dict(ref).items()})
     x = randn(2, 3, 12, 12, seed=8)
     assert_tensor(mine(x.to(device)), ref(x).detach().to(device), atol=1e-4, rtol=1e-3, case=device)
+
+
+@pytest.mark.task("vit")
+def test_encoder_block_second_layer_norm_eps(student):
+    # a small residual stream AFTER the attention (its output projection scaled down) puts the
+    # second LayerNorm's input at variance ~1e-6, where its eps = 1e-6 matters as much as ln_1's
+    ref = perturbed(EncoderBlock(2, 8, 16, 0.0, 0.0), seed=81)
+    with torch.no_grad():
+        ref.self_attention.out_proj.weight.mul_(1e-3)
+        ref.self_attention.out_proj.bias.mul_(1e-3)
+    mine = student.EncoderBlock(2, 8, 16)
+    mine.load_weights(state_dict(ref))
+    x = randn(2, 5, 8, seed=82, scale=1e-3)
+    assert_tensor(mine(x), ref(x).detach(), atol=1e-6, rtol=1e-4, case="second LayerNorm on a tiny residual stream")

@@ -426,6 +426,20 @@ def test_lk_sparse_mixed_dtypes(student, dtypes):
 
 
 @pytest.mark.task("lk")
+def test_lk_sparse_of_one_point_is_the_same_as_among_many(student):
+    # the smallest non-empty point set: one point, tracked as it is among others
+    i0, i1 = textured_pair(27, (24, 32), (1.5, -0.75))
+    a, b = torch.from_numpy(i0), torch.from_numpy(i1)
+    pts = torch.tensor([[12.0, 10.0], [20.5, 14.25], [8.0, 16.0]], dtype=torch.float64)
+    many, many_status = student.lk_sparse(a, b, pts, radius=4, levels=2)
+    for k in range(3):
+        one, status = student.lk_sparse(a, b, pts[k:k + 1], radius=4, levels=2)
+        assert_tensor(status, many_status[k:k + 1], case=f"point {k} alone: status")
+        assert_tensor(one, many[k:k + 1], atol=1e-9, case=f"point {k} alone: position")
+    assert float((many - pts).abs().max()) > 0.5, "the points move (test setup)"
+
+
+@pytest.mark.task("lk")
 def test_lk_sparse_exact_border_points(student):
     # identical frames: every update is exactly 0, so a point stays where it is; points exactly on
     # the border rows and columns are inside ([0, W-1] x [0, H-1] is closed)

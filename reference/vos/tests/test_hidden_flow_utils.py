@@ -210,13 +210,15 @@ def assert_color(got, expected, case):
 
 @pytest.mark.task("flowutils")
 @pytest.mark.parametrize("max_flow", [None, 2.0, 10.0])
-def test_flow_to_color_wheel(student, max_flow):
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.float16, torch.bfloat16], ids=str)
+def test_flow_to_color_wheel(student, max_flow, dtype):
+    # "computed in float64 whatever the dtype": the oracle sees the same (exactly upcast) values
     y, x = torch.meshgrid(torch.linspace(-3, 3, 61, dtype=torch.float64),
                           torch.linspace(-4, 4, 81, dtype=torch.float64),
                           indexing="ij")
-    flow = torch.stack([x, y])
-    expected = flow_to_color_np(x.numpy(), y.numpy(), max_flow)
-    assert_color(student.flow_to_color(flow, max_flow), expected, f"max_flow {max_flow}")
+    flow = torch.stack([x, y]).to(dtype)
+    expected = flow_to_color_np(flow[0].double().numpy(), flow[1].double().numpy(), max_flow)
+    assert_color(student.flow_to_color(flow, max_flow), expected, f"{dtype} flow, max_flow {max_flow}")
 
 
 @pytest.mark.task("flowutils")

@@ -251,3 +251,28 @@ def test_deform_shift_range_is_relative_to_the_bounding_box(student):
         dy.append(abs(y - y0))
     assert max(dx) <= 18.5 + 1e-9 and max(dx) >= 17.5, f"largest |dx| {max(dx):.2f}: expected about bw = 18"
     assert max(dy) <= 7.5 + 1e-9 and max(dy) >= 6.5, f"largest |dy| {max(dy):.2f}: expected about bh = 7"
+
+
+@pytest.mark.task("masktrack")
+@pytest.mark.parametrize("shift", [(1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0), (2.0, -2.0)], ids=str)
+def test_affine_warp_reads_zero_just_outside_every_border(student, shift):
+    # a full mask moved by whole pixels: the pixels that read from one step outside the map are
+    # 0 (no wraparound to the opposite border, no clamping to the nearest one)
+    m = torch.ones(5, 6, dtype=torch.int64)
+    assert_tensor(student.affine_warp_mask(m, 1.0, shift, (2.0, 2.0)), warp_oracle(m, 1.0, shift, (2.0, 2.0)),
+                  case=f"a full 5 x 6 mask shifted by {shift}")
+
+
+@pytest.mark.task("masktrack")
+@pytest.mark.parametrize("bad, exc", [(lambda m: m.float(), TypeError), (lambda m: m[None], ValueError),
+                                      (lambda m: m.tolist(), TypeError)], ids=["float", "3-D", "list"])
+def test_every_mask_function_checks_the_mask(student, bad, exc):
+    m = blob()
+    assert torch.equal(student.deform_mask(m, seed=0, max_scale=0.0, max_shift=0.0, nonrigid=0.0), m)
+    calls = {"affine_warp_mask": lambda x: student.affine_warp_mask(x, 1.0, (0.0, 0.0)),
+             "dilate_mask": lambda x: student.dilate_mask(x, 1),
+             "deform_mask": lambda x: student.deform_mask(x, seed=0)}
+    for name, call in calls.items():
+        with pytest.raises(exc, match="mask"):
+            call(bad(m))
+            pytest.fail(f"{name} accepted a malformed mask")

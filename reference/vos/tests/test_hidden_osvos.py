@@ -60,6 +60,8 @@ def test_tiny_unet_on_device_and_shape_errors(student, device):
         net(torch.zeros(1, 4, 8, 8, device=device))
     with pytest.raises(ValueError, match="base_channels"):
         student.TinyUNet(3, 0)
+    with pytest.raises(ValueError, match="in_channels"):
+        student.TinyUNet(0, 2)
 
 
 # ----------------------------------------------------------------------------- the loss
@@ -270,6 +272,13 @@ def test_pseudo_labels_empty_and_full_previous_masks(student):
     assert int(custom.min()) in (1, 9) and set(custom.unique().tolist()) <= {1, 9}
     with pytest.raises(ValueError, match="alpha"):
         student.onavos_pseudo_labels(p, full, alpha=1.0)
+    for bad in (0.0, -0.5):  # "alpha in (0, 1)": both ends open
+        with pytest.raises(ValueError, match="alpha"):
+            student.onavos_pseudo_labels(p, full, alpha=bad)
+    with pytest.raises(ValueError, match="erosion"):
+        student.onavos_pseudo_labels(p, full, erosion=-1e-9)
+    assert_tensor(student.onavos_pseudo_labels(p, full, alpha=1e-9, margin=0.0, erosion=0.0),
+                  torch.where(p > 1e-9, 1, 255).long(), case="alpha a hair above 0, margin and erosion 0")
     with pytest.raises(ValueError, match="margin"):
         student.onavos_pseudo_labels(p, full, margin=-1.0)
     with pytest.raises(ValueError, match="shape"):

@@ -66,7 +66,7 @@ def transition_matrix(x: Tensor, y: Tensor, temperature: float = 0.07) -> Tensor
     _check_float("y", y, 3)
     if x.shape[0] != y.shape[0] or x.shape[2] != y.shape[2]:
         raise ValueError(f"x {list(x.shape)} and y {list(y.shape)} must agree in B and D")
-    sim = F.normalize(x, dim=-1) @ F.normalize(y, dim=-1).transpose(1, 2)  # [B, P, Q]
+    sim = F.normalize(x, dim=-1) @ F.normalize(y, dim=-1).to(x.dtype).transpose(1, 2)  # [B, P, Q]
     return torch.softmax(sim / t, dim=-1)
     # END SOLUTION
 

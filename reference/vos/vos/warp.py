@@ -168,7 +168,8 @@ def flow_to_color(flow: torch.Tensor, max_flow: float | None = None) -> torch.Te
     result is ``floor(255 * col)`` as uint8.
 
     Args:
-        flow (Tensor[2, H, W]): ``(u, v)``.
+        flow (Tensor[2, H, W]): ``(u, v)``, any floating dtype; the colours are computed in
+            float64 whatever the dtype (half-precision arithmetic moves them by many levels).
         max_flow (float, optional): > 0, the magnitude drawn fully saturated.
 
     Returns:
