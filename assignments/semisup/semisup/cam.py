@@ -50,7 +50,8 @@ def cam_to_mask(cams: torch.Tensor, size: tuple[int, int], threshold: float = 0.
         Tensor[N, H, W]: bool.
 
     Raises:
-        TypeError, ValueError: non-floating or non-3-D ``cams``, a bad ``size`` or ``threshold``.
+        TypeError, ValueError: non-floating or non-3-D ``cams``, maps of ``h`` or ``w`` 0 (when
+            ``N > 0``: nothing to upsample), a bad ``size`` or ``threshold``.
     """
     raise NotImplementedError("cam_to_mask: implement me (see README.md, section `cam`)")
 

@@ -70,8 +70,9 @@ def shifted_window_mask(height: int, width: int, window_size: int | tuple[int, i
     labels into windows (:func:`window_partition`); inside window ``w``, the mask between tokens
     ``i`` and ``j`` is 0 when they have the same label and -100 otherwise.
 
-    No shift is applied along an axis whose window covers the whole map (``M >= size``): then
-    that axis' shift counts as 0. With no shift at all the mask is all zeros.
+    No shift is applied along an axis whose window covers the whole map (``M == size``; a
+    larger window does not divide the map and raises): then that axis' shift counts as 0.
+    With no shift at all the mask is all zeros.
 
     Args:
         height (int): ``H`` (a multiple of ``M_h``).

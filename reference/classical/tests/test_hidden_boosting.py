@@ -408,6 +408,15 @@ def test_nms_equals_torchvision(student, thr, seed):
 
 
 @pytest.mark.task("vj_detect")
+@pytest.mark.parametrize("thr", [0.1, 0.5])
+def test_nms_equals_torchvision_on_sub_pixel_boxes(student, thr):
+    # normalised coordinates: every area and union is below one square unit
+    boxes, scores = clustered(60, 2)
+    boxes = boxes.double() / 200
+    assert_tensor(student.nms(boxes, scores.double(), thr), torchvision.ops.nms(boxes, scores.double(), thr))
+
+
+@pytest.mark.task("vj_detect")
 def test_nms_strict_threshold_and_empty(student):
     boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 5.0], [20.0, 20.0, 30.0, 30.0]])
     scores = torch.tensor([0.9, 0.8, 0.7])

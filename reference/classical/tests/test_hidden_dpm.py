@@ -99,9 +99,9 @@ def test_dt1d_empty(student):
 def test_dt1d_rejects_bad_input(student):
     with pytest.raises(ValueError, match="a"):
         student.distance_transform_1d(torch.zeros(4, dtype=torch.float64), 0.0, 0.0)
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match="scores|finite"):
         student.distance_transform_1d(torch.tensor([0.0, math.inf]), 1.0, 0.0)
-    with pytest.raises(TypeError, match="float32 or float64"):
+    with pytest.raises(TypeError, match="scores|float32 or float64"):
         student.distance_transform_1d(torch.zeros(4, dtype=torch.int64), 1.0, 0.0)
 
 
@@ -148,7 +148,7 @@ def test_dt2d_rejects_non_positive_quadratic_cost(student):
         student.distance_transform_2d(torch.zeros(3, 3), 1.0, 0.0, -1.0, 0.0)
     with pytest.raises(ValueError, match="ax"):
         student.distance_transform_2d(torch.zeros(3, 3), 0.0, 0.0, 1.0, 0.0)
-    with pytest.raises(ValueError, match="dimensions"):
+    with pytest.raises(ValueError, match="scores|dimensions"):
         student.distance_transform_2d(torch.zeros(3), 1.0, 0.0, 1.0, 0.0)
 
 
@@ -211,7 +211,7 @@ def test_dpm_score_rejects_bad_shapes(student):
     with pytest.raises(ValueError, match="parts"):
         student.dpm_score(torch.zeros(4, 5), torch.zeros(1, 5, 4), torch.zeros(1, 2, dtype=torch.int64),
                           torch.ones(1, 4))
-    with pytest.raises(ValueError, match="anchors"):
+    with pytest.raises((ValueError, TypeError), match="anchors"):  # a float dtype: either reading
         student.dpm_score(torch.zeros(4, 5), torch.zeros(1, 4, 5), torch.zeros(1, 2), torch.ones(1, 4))
     with pytest.raises(ValueError, match="deformations"):
         student.dpm_score(torch.zeros(4, 5), torch.zeros(1, 4, 5), torch.zeros(1, 2, dtype=torch.int64),

@@ -299,9 +299,9 @@ def test_hog_rejects_bad_sizes(student, kw, word):
 
 @pytest.mark.task("hog")
 def test_hog_rejects_bad_images(student):
-    with pytest.raises(TypeError, match="float32 or float64"):
+    with pytest.raises(TypeError, match="image|float32 or float64"):
         student.hog(torch.zeros(32, 32, dtype=torch.uint8))
-    with pytest.raises(ValueError, match="H, W"):
+    with pytest.raises(ValueError, match="image|H, W"):
         student.hog(torch.zeros(3, 32, 32))
     with pytest.raises(ValueError, match="transform_sqrt"):
         student.hog(rand_image(32, 32, seed=0) - 0.5, pixels_per_cell=8, cells_per_block=2, transform_sqrt=True)
@@ -309,7 +309,7 @@ def test_hog_rejects_bad_images(student):
 
 @pytest.mark.task("hog")
 def test_hog_rejects_wrong_argument_types(student):
-    with pytest.raises(TypeError, match="torch.Tensor"):
+    with pytest.raises(TypeError, match="image|torch.Tensor"):
         student.hog_gradients([[0.0, 1.0], [1.0, 0.0]])
     with pytest.raises(TypeError, match="pixels_per_cell"):
         student.cell_histograms(rand_image(16, 16, seed=0), pixels_per_cell="8")
@@ -317,5 +317,5 @@ def test_hog_rejects_wrong_argument_types(student):
         student.cell_histograms(rand_image(16, 16, seed=0), orientations=4.5)
     with pytest.raises(TypeError, match="histograms"):
         student.normalize_blocks(torch.zeros(3, 3, 9, dtype=torch.int64), cells_per_block=2)
-    with pytest.raises(ValueError, match="R, C, n"):
+    with pytest.raises(ValueError, match="histograms|R, C, n"):
         student.normalize_blocks(torch.zeros(3, 9), cells_per_block=2)

@@ -611,8 +611,8 @@ ONE_BAD = [
     ("dpm", "scores", TypeError, lambda s: s.distance_transform_2d(torch.zeros(2, 3, dtype=torch.int64))),
     ("dpm", "parts", ValueError, lambda s: s.dpm_score(torch.zeros(2, 3, dtype=torch.float64),
                                                       torch.zeros(1, 3, 2, dtype=torch.float64), _P01, _DEF)),
-    ("dpm", "anchors", ValueError, lambda s: s.dpm_score(torch.zeros(2, 3, dtype=torch.float64),
-                                                        torch.zeros(1, 2, 3, dtype=torch.float64), _P01.int(), _DEF)),
+    ("dpm", "anchors", (ValueError, TypeError), lambda s: s.dpm_score(  # a dtype: "TypeError / ValueError"
+        torch.zeros(2, 3, dtype=torch.float64), torch.zeros(1, 2, 3, dtype=torch.float64), _P01.int(), _DEF)),
     ("dpm", "anchors", ValueError, lambda s: s.dpm_score(torch.zeros(2, 3, dtype=torch.float64),
                                                         torch.zeros(1, 2, 3, dtype=torch.float64),
                                                         torch.tensor([[0, 1, 0]]), _DEF)),

@@ -130,7 +130,7 @@ def test_svm_rejects_bad_input(student):
     with pytest.raises(ValueError, match="labels"):
         student.svm_objective(torch.zeros(2, dtype=torch.float64), torch.tensor(0.0, dtype=torch.float64), x, y[:5],
                               C=1.0)
-    with pytest.raises(ValueError, match="N >= 1"):
+    with pytest.raises(ValueError, match="features|labels|N >= 1"):
         student.train_linear_svm(torch.zeros(0, 2, dtype=torch.float64), torch.zeros(0, dtype=torch.int64))
 
 
@@ -148,7 +148,7 @@ def test_train_linear_svm_max_iter_one_is_allowed(student):
 @pytest.mark.task("svm")
 def test_svm_rejects_bad_types_and_shapes(student):
     x, y = blobs(10, 2, seed=0)
-    with pytest.raises(TypeError, match="float32 or float64"):
+    with pytest.raises(TypeError, match="features|float32 or float64"):
         student.train_linear_svm(x.long(), y)
     with pytest.raises(ValueError, match="weight"):
         student.svm_objective(torch.zeros(3, dtype=torch.float64), torch.tensor(0.0, dtype=torch.float64), x, y)
@@ -193,7 +193,7 @@ def test_image_pyramid_rejects_bad_scale(student):
 
 @pytest.mark.task("sliding")
 def test_image_pyramid_rejects_bad_shapes(student):
-    with pytest.raises(ValueError, match="H, W"):
+    with pytest.raises(ValueError, match="image|H, W"):
         student.image_pyramid(torch.zeros(3, 40, 40))
     with pytest.raises(ValueError, match="min_size"):
         student.image_pyramid(torch.zeros(40, 40), min_size=(0, 4))
@@ -319,7 +319,7 @@ def test_detect_windows_window_of_one_block(student):
 def test_detect_windows_rejects_a_wrong_weight_length(student):
     with pytest.raises(ValueError, match="weight"):
         student.detect_windows(torch.rand(40, 40), torch.zeros(100), torch.tensor(0.0))
-    with pytest.raises(ValueError, match="whole number of cells"):
+    with pytest.raises(ValueError, match="window|whole number of cells"):
         student.detect_windows(torch.rand(40, 40), torch.zeros(756), torch.tensor(0.0), window=(30, 16))
 
 
@@ -348,5 +348,5 @@ def test_train_detector_and_detect_are_well_formed(student):
     # the documented input errors, here because only a working detector makes them count
     with pytest.raises(ValueError, match="box|figure"):
         student.train_detector([s["image"] for s in test], [torch.zeros(0, 4)] * 3, seed=0, time_budget_s=5.0)
-    with pytest.raises(ValueError, match="length"):
+    with pytest.raises(ValueError, match="images|boxes|length"):
         student.train_detector([s["image"] for s in test], [s["boxes"] for s in test[:2]], seed=0, time_budget_s=5.0)

@@ -149,6 +149,7 @@ def generate_proposals(
     per_level = [num] if num_anchors_per_level is None else [int(n) for n in num_anchors_per_level]
     if sum(per_level) != num or min(per_level, default=0) < 0:
         raise ValueError(f"num_anchors_per_level must be non-negative and sum to A = {num}, got {per_level}")
+    per_level = per_level or [0]  # no level at all: no anchors, an empty result
     objectness = objectness.detach()
     deltas = deltas.detach()
     picked, levels = [], []

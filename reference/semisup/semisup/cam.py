@@ -71,10 +71,13 @@ def cam_to_mask(cams: torch.Tensor, size: tuple[int, int], threshold: float = 0.
         Tensor[N, H, W]: bool.
 
     Raises:
-        TypeError, ValueError: non-floating or non-3-D ``cams``, a bad ``size`` or ``threshold``.
+        TypeError, ValueError: non-floating or non-3-D ``cams``, maps of ``h`` or ``w`` 0 (when
+            ``N > 0``: nothing to upsample), a bad ``size`` or ``threshold``.
     """
     # BEGIN SOLUTION
     float_tensor("cams", cams, 3, 3)
+    if cams.shape[0] and min(cams.shape[1:]) < 1:
+        raise ValueError(f"cams must be maps of at least 1 x 1 to upsample, got {list(cams.shape)}")
     threshold = probability("threshold", threshold)
     if (not isinstance(size, (tuple, list)) or len(size) != 2
             or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in size)):

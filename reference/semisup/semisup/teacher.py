@@ -61,7 +61,9 @@ def ema_update(teacher: dict[str, torch.Tensor] | None, student: dict[str, torch
     new = {}
     for name, s in student.items():
         t = teacher[name]
-        if not isinstance(t, torch.Tensor) or t.shape != s.shape:
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"teacher[{name!r}] must be a tensor, got {describe(t)}")
+        if t.shape != s.shape:
             raise ValueError(f"teacher[{name!r}] must be a tensor of shape {list(s.shape)}, got {describe(t)}")
         s = s.detach().to(device=t.device, dtype=t.dtype)
         is_float = t.is_floating_point()

@@ -284,6 +284,8 @@ DIMS = [
     ("cam", "class_activation_map", (_CAM_F[:, :, 0], _CAM_W, _CAM_I), {}, "features"),  # K still matches
     ("cam", "class_activation_map", (_CAM_F, _CAM_W, _CAM_I[:, None]), {}, "class_idx"),
     ("cam", "cam_to_mask", (_CAMS[0], (4, 4)), {}, "cams"),
+    ("cam", "cam_to_mask", (_CAMS[:, :0], (4, 4)), {}, "cams"),
+    ("cam", "cam_to_mask", (_CAMS[:, :, :0], (4, 4)), {}, "cams"),
     ("cam", "cam_masks", (_CAM_F[:, :, 0], _CAM_W, _CAM_I, (4, 4)), {}, "features"),
     ("cam", "cam_masks", (_CAM_F[..., None], _CAM_W, _CAM_I, (4, 4)), {}, "features"),
     ("cam", "cam_masks", (_CAM_F, _CAM_W[0], _CAM_I, (4, 4)), {}, "fc_weight"),

@@ -96,6 +96,8 @@ def test_ema_bad_inputs(student):
         student.ema_update({"w": torch.zeros(3)}, s, 0.5)
     with pytest.raises(TypeError, match="student"):
         student.ema_update(None, {"w": [1.0, 2.0]}, 0.5)
+    with pytest.raises(TypeError, match="teacher"):
+        student.ema_update({"w": [0.0, 0.0]}, s, 0.5)
 
 
 @pytest.mark.task("mean_teacher")

@@ -82,8 +82,8 @@ def window_reverse(windows: Tensor, window_size: int | tuple[int, int], height: 
     """
     # BEGIN SOLUTION
     mh, mw = _pair(window_size)
-    if (windows.dim() != 4 or height % mh or width % mw or tuple(windows.shape[1:3]) != (mh, mw)
-            or windows.shape[0] % ((height // mh) * (width // mw))):
+    if (windows.dim() != 4 or mh < 1 or mw < 1 or height % mh or width % mw
+            or tuple(windows.shape[1:3]) != (mh, mw) or windows.shape[0] % ((height // mh) * (width // mw))):
         raise ValueError(f"windows {list(windows.shape)} do not tile a {height} x {width} map with windows "
                          f"{(mh, mw)}")
     gh, gw = height // mh, width // mw
@@ -103,8 +103,9 @@ def shifted_window_mask(height: int, width: int, window_size: int | tuple[int, i
     labels into windows (:func:`window_partition`); inside window ``w``, the mask between tokens
     ``i`` and ``j`` is 0 when they have the same label and -100 otherwise.
 
-    No shift is applied along an axis whose window covers the whole map (``M >= size``): then
-    that axis' shift counts as 0. With no shift at all the mask is all zeros.
+    No shift is applied along an axis whose window covers the whole map (``M == size``; a
+    larger window does not divide the map and raises): then that axis' shift counts as 0.
+    With no shift at all the mask is all zeros.
 
     Args:
         height (int): ``H`` (a multiple of ``M_h``).
