@@ -160,7 +160,7 @@ def test_decode_matches_loop(student, dtype):
 def test_decode_rejects_bad_layout(student):
     with pytest.raises(ValueError, match="pred"):
         student.yolo_decode(torch.zeros(7, 7, 29), 7, 2, 20)
-    with pytest.raises(ValueError, match="S, B and C"):
+    with pytest.raises(ValueError, match=r"S, B and C|\bB\b"):
         student.yolo_decode(torch.zeros(7, 7, 30), 7, 0, 30)
 
 
@@ -387,7 +387,7 @@ def test_loss_on_device(student, device):
 @pytest.mark.task("yolo")
 def test_loss_rejects_bad_arguments(student):
     pred, boxes, labels = batch(seed=37, n=2, counts=(1, 1))
-    with pytest.raises(ValueError, match="boxes and labels"):
+    with pytest.raises(ValueError, match="boxes|labels"):
         student.yolo_loss(pred, boxes[:1], labels, 7, 2, 3)
     with pytest.raises(ValueError, match="pred"):
         student.yolo_loss(pred[0], boxes, labels, 7, 2, 3)

@@ -70,11 +70,12 @@ def test_receptive_field_rejects(student):
         student.receptive_field([(3, 0, 1)])
     with pytest.raises(ValueError, match="layers"):
         student.receptive_field([(3, 1)])
-    with pytest.raises(ValueError, match="too small"):
+    with pytest.raises(ValueError, match="size|layers|too small"):
         student.gradient_receptive_field([(3, 1, 4)], 5)
-    with pytest.raises(ValueError, match="size must be"):
+    with pytest.raises(ValueError, match="size must be|size"):
         student.gradient_receptive_field([(3, 1, 1)], 0)
-    with pytest.raises(ValueError, match="size must be"):
+    # a non-int size is not in the docstring's Raises section: either type is accepted
+    with pytest.raises((ValueError, TypeError), match="size must be|size"):
         student.gradient_receptive_field([(1, 1, 1)], 2.5)
 
 
@@ -102,7 +103,7 @@ def test_fc_to_conv_same_logits_and_dense_map(student, c, kh, kw):
 
 @pytest.mark.task("fcn")
 def test_fc_to_conv_rejects(student):
-    with pytest.raises(ValueError, match="weight"):
+    with pytest.raises(ValueError, match="weight|in_channels|kernel_size"):
         student.fc_to_conv(torch.randn(3, 10), torch.randn(3), 2, 2)
-    with pytest.raises(ValueError, match="bias"):
+    with pytest.raises(ValueError, match="bias|weight"):
         student.fc_to_conv(torch.randn(3, 8), torch.randn(4), 2, 2)

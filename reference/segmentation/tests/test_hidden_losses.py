@@ -77,11 +77,11 @@ def test_cross_entropy_gradient(student):
 @pytest.mark.task("loss_metric")
 def test_cross_entropy_rejects_bad_input(student):
     logits = torch.randn(1, 3, 2, 2)
-    with pytest.raises(ValueError, match="target"):
+    with pytest.raises(ValueError, match="target|logits"):
         student.pixel_cross_entropy(logits, torch.zeros(1, 2, 3, dtype=torch.int64))
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match="target|logits|outside"):
         student.pixel_cross_entropy(logits, torch.full((1, 2, 2), 3))
-    with pytest.raises(TypeError, match="int64"):
+    with pytest.raises(TypeError, match="target|int64"):
         student.pixel_cross_entropy(logits, torch.zeros(1, 2, 2))
     with pytest.raises(ValueError, match="reduction"):
         student.pixel_cross_entropy(logits, torch.zeros(1, 2, 2, dtype=torch.int64), reduction="avg")
@@ -117,11 +117,11 @@ def test_confusion_matrix_rows_are_targets(student):
 
 @pytest.mark.task("loss_metric")
 def test_confusion_matrix_rejects_bad_labels(student):
-    with pytest.raises(ValueError, match="pred"):
+    with pytest.raises(ValueError, match="pred|num_classes"):
         student.confusion_matrix(torch.tensor([0, 5]), torch.tensor([0, 1]), 3)
-    with pytest.raises(ValueError, match="target"):
+    with pytest.raises(ValueError, match="target|num_classes"):
         student.confusion_matrix(torch.tensor([0, 1]), torch.tensor([0, 7]), 3)
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match="pred|target|shape"):
         student.confusion_matrix(torch.tensor([0, 1]), torch.tensor([0]), 3)
     with pytest.raises(ValueError, match="num_classes"):
         student.confusion_matrix(torch.tensor([0]), torch.tensor([0]), 0)
@@ -169,7 +169,7 @@ def test_mean_iou_values_and_absent_classes(student):
 
 @pytest.mark.task("loss_metric")
 def test_mean_iou_rejects_non_square(student):
-    with pytest.raises(ValueError, match="square"):
+    with pytest.raises(ValueError, match="confusion|square"):
         student.mean_iou(torch.zeros(2, 3))
-    with pytest.raises(ValueError, match="negative"):
+    with pytest.raises(ValueError, match="confusion|negative"):
         student.mean_iou(torch.tensor([[1, -1], [0, 1]]))

@@ -313,31 +313,39 @@ FCB = torch.randn(5, generator=g(17), dtype=torch.float64)
 
 # ------------------------------------------------------------------------------- bounds
 # (task, name, call(s) -> (got, expected)) accepted at the bound, compared with the oracle; or
-# (task, name, call(s), None): a hair past the bound, a ValueError naming the parameter.
+# (task, name, call(s), None): a hair past the bound, a ValueError naming the parameter; or
+# (task, name, call(s), EITHER): the same where the docstring's Raises section says "TypeError,
+# ValueError" or does not say which of the two applies (a float where an int is documented):
+# a TypeError or a ValueError naming the parameter.
+EITHER = "TypeError or ValueError"
 BOUNDS = [
     # loss_metric
     ("loss_metric", "target", lambda s: (s.pixel_cross_entropy(LOGITS, TARGET * 0 + 2),
                                          _ce(LOGITS, TARGET * 0 + 2)), True),
-    ("loss_metric", "target", lambda s: s.pixel_cross_entropy(LOGITS, TARGET.masked_fill(TARGET == 1, 3)), None),
-    ("loss_metric", "target", lambda s: s.pixel_cross_entropy(LOGITS, TARGET.masked_fill(TARGET == 1, -1)), None),
+    ("loss_metric", "target|logits", lambda s: s.pixel_cross_entropy(LOGITS, TARGET.masked_fill(TARGET == 1, 3)), None),
+    ("loss_metric", "target|logits",
+     lambda s: s.pixel_cross_entropy(LOGITS, TARGET.masked_fill(TARGET == 1, -1)), None),
     ("loss_metric", "ignore_index", lambda s: (
         s.pixel_cross_entropy(LOGITS, TARGET.masked_fill(TARGET == 1, -1), ignore_index=-1, reduction="sum"),
         _ce(LOGITS, TARGET.masked_fill(TARGET == 1, -1), -1, "sum")), True),
     ("loss_metric", "num_classes", lambda s: (s.confusion_matrix(PRED * 0, TARGET * 0, 1),
                                               torch.tensor([[PRED.numel()]])), True),
     ("loss_metric", "num_classes", lambda s: s.confusion_matrix(PRED * 0, TARGET * 0, 0), None),
-    ("loss_metric", "pred", lambda s: s.confusion_matrix(PRED.masked_fill(PRED == 0, 3), TARGET, 3), None),
-    ("loss_metric", "pred", lambda s: s.confusion_matrix(PRED.masked_fill(PRED == 0, -1), TARGET, 3), None),
-    ("loss_metric", "target", lambda s: s.confusion_matrix(PRED, TARGET.masked_fill(TARGET == 0, 3), 3), None),
-    ("loss_metric", "target", lambda s: s.confusion_matrix(PRED, TARGET.masked_fill(TARGET == 0, -1), 3), None),
-    ("loss_metric", "target", lambda s: s.confusion_matrix(PRED, TARGET.masked_fill(TARGET == 0, -2), 3), None),
+    ("loss_metric", "pred|num_classes", lambda s: s.confusion_matrix(PRED.masked_fill(PRED == 0, 3), TARGET, 3), None),
+    ("loss_metric", "pred|num_classes", lambda s: s.confusion_matrix(PRED.masked_fill(PRED == 0, -1), TARGET, 3), None),
+    ("loss_metric", "target|num_classes",
+     lambda s: s.confusion_matrix(PRED, TARGET.masked_fill(TARGET == 0, 3), 3), None),
+    ("loss_metric", "target|num_classes",
+     lambda s: s.confusion_matrix(PRED, TARGET.masked_fill(TARGET == 0, -1), 3), None),
+    ("loss_metric", "target|num_classes",
+     lambda s: s.confusion_matrix(PRED, TARGET.masked_fill(TARGET == 0, -2), 3), None),
     ("loss_metric", "target", lambda s: (s.confusion_matrix(PRED, TARGET.masked_fill(TARGET == 0, 7), 3,
                                                             ignore_index=7),
                                          _confusion(PRED, TARGET.masked_fill(TARGET == 0, 7), 3, 7)), True),
     ("loss_metric", "confusion", lambda s: (s.mean_iou(torch.tensor([[3]])),
                                             (torch.tensor(1.0, dtype=torch.float64),
                                              torch.tensor([1.0], dtype=torch.float64))), True),
-    ("loss_metric", "confusion", lambda s: s.mean_iou(torch.zeros(0, 0, dtype=torch.int64)), None),
+    ("loss_metric", "confusion", lambda s: s.mean_iou(torch.zeros(0, 0, dtype=torch.int64)), EITHER),
     ("loss_metric", "confusion", lambda s: s.mean_iou(CONF.masked_fill(CONF == 3, -1)), None),
     ("loss_metric", "confusion", lambda s: (s.mean_iou(CONF.masked_fill(CONF == 7, 0)),
                                             _miou(CONF.masked_fill(CONF == 7, 0))), True),
@@ -353,10 +361,10 @@ BOUNDS = [
     ("transposed", "output_padding", lambda s: s.transposed_output_size(4, 3, 2, 0, -1), None),
     ("transposed", "output_padding", lambda s: (s.transposed_output_size(4, 3, 2, 0, 1, 1),
                                                 _tsize(4, 3, 2, 0, 1, 1)), True),
-    ("transposed", "output_padding", lambda s: s.transposed_output_size(4, 3, 2, 0, 2, 1), None),
+    ("transposed", "output_padding|stride|dilation", lambda s: s.transposed_output_size(4, 3, 2, 0, 2, 1), None),
     ("transposed", "output_padding", lambda s: (s.transposed_output_size(4, 3, 1, 0, 2, 3),
                                                 _tsize(4, 3, 1, 0, 2, 3)), True),
-    ("transposed", "output_padding", lambda s: s.transposed_output_size(4, 3, 1, 0, 3, 3), None),
+    ("transposed", "output_padding|stride|dilation", lambda s: s.transposed_output_size(4, 3, 1, 0, 3, 3), None),
     ("transposed", "dilation", lambda s: (s.transposed_output_size(4, 3, 2, 1, 0, 1), _tsize(4, 3, 2, 1, 0, 1)), True),
     ("transposed", "dilation", lambda s: s.transposed_output_size(4, 3, 2, 1, 0, 0), None),
     ("transposed", "empty", lambda s: (s.transposed_output_size(1, 3, 1, 1), 1), True),  # the result 1 is allowed
@@ -369,7 +377,8 @@ BOUNDS = [
     ("transposed", "output_padding", lambda s: (
         s.conv_transpose2d(X4, WT, stride=(2, 1), output_padding=(1, 0)),
         F.conv_transpose2d(X4, WT, stride=(2, 1), output_padding=(1, 0))), True),
-    ("transposed", "output_padding", lambda s: s.conv_transpose2d(X4, WT, stride=2, output_padding=(0, 2)), None),
+    ("transposed", "output_padding|stride|dilation",
+     lambda s: s.conv_transpose2d(X4, WT, stride=2, output_padding=(0, 2)), None),
     ("transposed", "output_padding", lambda s: s.conv_transpose2d(X4, WT, stride=2, output_padding=(0, -1)), None),
     ("transposed", "output_padding", lambda s: (
         s.conv_transpose2d(X4, WT, dilation=(1, 3), output_padding=(0, 2)),
@@ -389,23 +398,23 @@ BOUNDS = [
     ("unpool", "kernel_size", lambda s: (s.max_pool2d_with_indices(X4, 1), _pool(X4, 1)), True),
     ("unpool", "kernel_size", lambda s: (s.max_pool2d_with_indices(X4, (1, 3), (1, 2)), _pool(X4, (1, 3), (1, 2))),
      True),
-    ("unpool", "kernel_size", lambda s: s.max_pool2d_with_indices(X4, 0), None),
-    ("unpool", "kernel_size", lambda s: s.max_pool2d_with_indices(X4, (2, 0)), None),
+    ("unpool", "kernel_size", lambda s: s.max_pool2d_with_indices(X4, 0), EITHER),
+    ("unpool", "kernel_size", lambda s: s.max_pool2d_with_indices(X4, (2, 0)), EITHER),
     ("unpool", "stride", lambda s: (s.max_pool2d_with_indices(X4, 2, 1), _pool(X4, 2, 1)), True),
-    ("unpool", "stride", lambda s: s.max_pool2d_with_indices(X4, 2, (1, 0)), None),
-    ("unpool", "padding", lambda s: s.max_pool2d_with_indices(X4, 3, 1, -1), None),
-    ("unpool", "padding", lambda s: s.max_pool2d_with_indices(X4, 3, 1, (0, -1)), None),
+    ("unpool", "stride", lambda s: s.max_pool2d_with_indices(X4, 2, (1, 0)), EITHER),
+    ("unpool", "padding", lambda s: s.max_pool2d_with_indices(X4, 3, 1, -1), EITHER),
+    ("unpool", "padding", lambda s: s.max_pool2d_with_indices(X4, 3, 1, (0, -1)), EITHER),
     ("unpool", "padding", lambda s: (s.max_pool2d_with_indices(X4, (3, 5), 2, (1, 2)), _pool(X4, (3, 5), 2, (1, 2))),
      True),
-    ("unpool", "padding", lambda s: s.max_pool2d_with_indices(X4, (3, 5), 2, (1, 3)), None),
-    ("unpool", "padding", lambda s: s.max_pool2d_with_indices(X4, (3, 5), 2, (2, 2)), None),
+    ("unpool", "padding|kernel_size", lambda s: s.max_pool2d_with_indices(X4, (3, 5), 2, (1, 3)), EITHER),
+    ("unpool", "padding|kernel_size", lambda s: s.max_pool2d_with_indices(X4, (3, 5), 2, (2, 2)), EITHER),
     ("unpool", "empty", lambda s: (s.max_pool2d_with_indices(X4, (6, 7)), _pool(X4, (6, 7))), True),
-    ("unpool", "empty|output|size|kernel", lambda s: s.max_pool2d_with_indices(X4, (7, 2)), None),
+    ("unpool", r"empty|output|size|kernel|\bx\b", lambda s: s.max_pool2d_with_indices(X4, (7, 2)), EITHER),
     # max_unpool2d
     ("unpool", "kernel_size", lambda s: (s.max_unpool2d(*_unpool(X4, 1)[:2], 1), _unpool(X4, 1)[2]), True),
-    ("unpool", "kernel_size", lambda s: s.max_unpool2d(*_pool(X6, 2), 0, 2), None),
-    ("unpool", "stride", lambda s: s.max_unpool2d(*_pool(X6, 2), 2, (2, 0)), None),
-    ("unpool", "padding", lambda s: s.max_unpool2d(*_pool(X6, 2), 2, 2, (0, -1)), None),
+    ("unpool", "kernel_size", lambda s: s.max_unpool2d(*_pool(X6, 2), 0, 2), EITHER),
+    ("unpool", "stride", lambda s: s.max_unpool2d(*_pool(X6, 2), 2, (2, 0)), EITHER),
+    ("unpool", "padding", lambda s: s.max_unpool2d(*_pool(X6, 2), 2, 2, (0, -1)), EITHER),
     # with padding the default size is (H - 1) s - 2 p + k: 5 x 7 for these 5 x 7 inputs
     ("unpool", "padding", lambda s: (s.max_unpool2d(*_unpool(X5, 3, 2, 1)[:2], 3, 2, 1),
                                      _unpool(X5, 3, 2, 1)[2]), True),
@@ -430,24 +439,25 @@ BOUNDS = [
                                      F.max_unpool2d(V22, I22.masked_fill(I22 == 15, 19), 2, output_size=(4, 5))), True),
     ("unpool", "indices", lambda s: s.max_unpool2d(V22, I22.masked_fill(I22 == 15, 16), 2), None),
     ("unpool", "indices", lambda s: s.max_unpool2d(V22, I22.masked_fill(I22 == 15, -1), 2), None),
-    ("unpool", "indices", lambda s: s.max_unpool2d(V22, I22.masked_fill(I22 == 15, 20), 2, output_size=(4, 5)), None),
+    ("unpool", "indices|output_size",
+     lambda s: s.max_unpool2d(V22, I22.masked_fill(I22 == 15, 20), 2, output_size=(4, 5)), None),
     # "an int or a pair of ints": a float in a pair is rejected like a float alone
     ("unpool", "output_size", lambda s: s.max_unpool2d(*_unpool(X5, 3, 2, 1)[:2], 3, 2, 1, output_size=(5, 7.0)), None),
     ("unpool", "output_size", lambda s: s.max_unpool2d(*_unpool(X5, 3, 2, 1)[:2], 3, 2, 1, output_size=(5.0, 7)), None),
     ("unpool", "output_size", lambda s: s.max_unpool2d(*_unpool(X5, 3, 2, 1)[:2], 3, 2, 1,
                                                        output_size=(2, 3, 5, 7.0)), None),
-    ("unpool", "kernel_size", lambda s: s.max_unpool2d(*_pool(X6, 2), (2, 2.0)), None),
-    ("unpool", "stride", lambda s: s.max_unpool2d(*_pool(X6, 2), 2, (2.0, 2)), None),
-    ("unpool", "padding", lambda s: s.max_unpool2d(*_pool(X6, 2), 2, 2, (0, 0.0)), None),
-    ("unpool", "kernel_size", lambda s: s.max_pool2d_with_indices(X4, (2, 2.0)), None),
-    ("unpool", "stride", lambda s: s.max_pool2d_with_indices(X4, 2, (1.0, 1)), None),
-    ("unpool", "padding", lambda s: s.max_pool2d_with_indices(X4, 3, 1, (1, 1.0)), None),
-    ("transposed", "stride", lambda s: s.conv_transpose2d(X4, WT, stride=(2, 2.0)), None),
-    ("transposed", "padding", lambda s: s.conv_transpose2d(X4, WT, padding=(1.0, 1)), None),
-    ("transposed", "output_padding", lambda s: s.conv_transpose2d(X4, WT, stride=2, output_padding=(1, 1.0)), None),
-    ("transposed", "dilation", lambda s: s.conv_transpose2d(X4, WT, dilation=(2.0, 1)), None),
-    ("transposed", "stride", lambda s: s.transposed_output_size(4, 3, 2.0), None),
-    ("transposed", "scale_factor", lambda s: s.resize_conv2d(X4, CW, None, 2.0), None),
+    ("unpool", "kernel_size", lambda s: s.max_unpool2d(*_pool(X6, 2), (2, 2.0)), EITHER),
+    ("unpool", "stride", lambda s: s.max_unpool2d(*_pool(X6, 2), 2, (2.0, 2)), EITHER),
+    ("unpool", "padding", lambda s: s.max_unpool2d(*_pool(X6, 2), 2, 2, (0, 0.0)), EITHER),
+    ("unpool", "kernel_size", lambda s: s.max_pool2d_with_indices(X4, (2, 2.0)), EITHER),
+    ("unpool", "stride", lambda s: s.max_pool2d_with_indices(X4, 2, (1.0, 1)), EITHER),
+    ("unpool", "padding", lambda s: s.max_pool2d_with_indices(X4, 3, 1, (1, 1.0)), EITHER),
+    ("transposed", "stride", lambda s: s.conv_transpose2d(X4, WT, stride=(2, 2.0)), EITHER),
+    ("transposed", "padding", lambda s: s.conv_transpose2d(X4, WT, padding=(1.0, 1)), EITHER),
+    ("transposed", "output_padding", lambda s: s.conv_transpose2d(X4, WT, stride=2, output_padding=(1, 1.0)), EITHER),
+    ("transposed", "dilation", lambda s: s.conv_transpose2d(X4, WT, dilation=(2.0, 1)), EITHER),
+    ("transposed", "stride", lambda s: s.transposed_output_size(4, 3, 2.0), EITHER),
+    ("transposed", "scale_factor", lambda s: s.resize_conv2d(X4, CW, None, 2.0), EITHER),
     ("fcn", "kernel_size", lambda s: s.fc_to_conv(FCW, FCB, 3, (2, 2.0)), None),
     ("fcn", "in_channels", lambda s: s.fc_to_conv(FCW, FCB, 3.0, 2), None),
     # outputs of size exactly 1 along one axis are allowed
@@ -469,11 +479,11 @@ BOUNDS = [
     ("fcn", "size", lambda s: (s.gradient_receptive_field([(1, 1, 1)], 1), 1), True),
     ("fcn", "size", lambda s: (s.gradient_receptive_field([(3, 1, 1), (3, 1, 2)], 7),
                                _grad_rf([(3, 1, 1), (3, 1, 2)], 7)), True),
-    ("fcn", "size", lambda s: s.gradient_receptive_field([(3, 1, 1), (3, 1, 2)], 6), None),
+    ("fcn", "size|layers", lambda s: s.gradient_receptive_field([(3, 1, 1), (3, 1, 2)], 6), None),
     ("fcn", "size", lambda s: s.gradient_receptive_field([], 0), None),
     ("fcn", "size", lambda s: (s.gradient_receptive_field([(3, 2, 1), (3, 1, 1)], 7),
                                _grad_rf([(3, 2, 1), (3, 1, 1)], 7)), True),
-    ("fcn", "size", lambda s: s.gradient_receptive_field([(3, 2, 1), (3, 1, 1)], 6), None),
+    ("fcn", "size|layers", lambda s: s.gradient_receptive_field([(3, 2, 1), (3, 1, 1)], 6), None),
     ("fcn", "in_channels", lambda s: (s.fc_to_conv(FCW[:, :4], FCB, 1, 2), (FCW[:, :4].reshape(5, 1, 2, 2), FCB)),
      True),
     ("fcn", "in_channels", lambda s: s.fc_to_conv(FCW[:, :0], FCB, 0, 2), None),
@@ -531,10 +541,10 @@ BOUNDS = [
     ("spectral", "positions", lambda s: s.affinity_matrix(PTS, 1.0, radius=1.0), None),
     ("spectral", "tol", lambda s: (s.count_components(torch.block_diag(W6, W2, torch.zeros(1, 1, dtype=torch.float64)),
                                                       tol=1e-6), 3), True),
-    ("spectral", "tol", lambda s: s.count_components(W6, tol=0.0), None),
-    ("spectral", "tol", lambda s: s.count_components(W6, tol=-1.0), None),
+    ("spectral", "tol", lambda s: s.count_components(W6, tol=0.0), EITHER),
+    ("spectral", "tol", lambda s: s.count_components(W6, tol=-1.0), EITHER),
     ("spectral", "W", lambda s: (s.count_components(torch.zeros(1, 1, dtype=torch.float64)) + 1, 2), True),
-    ("spectral", "W", lambda s: s.count_components(torch.zeros(0, 0, dtype=torch.float64)), None),
+    ("spectral", "W", lambda s: s.count_components(torch.zeros(0, 0, dtype=torch.float64)), EITHER),
     ("spectral", "k", lambda s: (s.ncut_embedding(W6, 1), _gen_eig(W6, 1)), "eig"),
     ("spectral", "k", lambda s: (s.ncut_embedding(W6, 6), _gen_eig(W6, 6)), "eig"),
     ("spectral", "k", lambda s: s.ncut_embedding(W6, 0), None),
@@ -560,10 +570,10 @@ BOUNDS = [
     ("spectral", "W", lambda s: s.recursive_ncut(torch.zeros(0, 0, dtype=torch.float64)), None),
     # crf
     ("crf", "weight", lambda s: (s.potts_energy(UN3, LAB, 0.0), _potts(UN3, LAB, 0.0)), True),
-    ("crf", "weight", lambda s: s.potts_energy(UN3, LAB, -E), None),
+    ("crf", "weight", lambda s: s.potts_energy(UN3, LAB, -E), EITHER),
     ("crf", "labels", lambda s: (s.potts_energy(UN3, LAB * 0 + 2, 0.5), _potts(UN3, LAB * 0 + 2, 0.5)), True),
-    ("crf", "labels", lambda s: s.potts_energy(UN3, LAB.masked_fill(LAB == 0, 3), 0.5), None),
-    ("crf", "labels", lambda s: s.potts_energy(UN3, LAB.masked_fill(LAB == 0, -1), 0.5), None),
+    ("crf", "labels|unary", lambda s: s.potts_energy(UN3, LAB.masked_fill(LAB == 0, 3), 0.5), EITHER),
+    ("crf", "labels|unary", lambda s: s.potts_energy(UN3, LAB.masked_fill(LAB == 0, -1), 0.5), EITHER),
     ("crf", "unary", lambda s: (s.potts_energy(UN3[:1, :1, :1], LAB[:1, :1] * 0, 1.0),
                                 _potts(UN3[:1, :1, :1], LAB[:1, :1] * 0, 1.0)), True),
     ("crf", "unary", lambda s: (s.potts_energy(UN3[:, :, :1], LAB[:, :1], 1.0), _potts(UN3[:, :, :1], LAB[:, :1], 1.0)),
@@ -573,22 +583,22 @@ BOUNDS = [
     ("crf", "weight", lambda s: (s.binary_mincut(UN, 0.0), _mincut(UN, 0.0)), True),
     ("crf", "weight", lambda s: (s.binary_mincut(torch.stack([UN[0], UN[0]]), 0.0),
                                  torch.ones(3, 3, dtype=torch.int64)), True),  # every pixel a tie: label 1
-    ("crf", "weight", lambda s: s.binary_mincut(UN, -E), None),
+    ("crf", "weight", lambda s: s.binary_mincut(UN, -E), EITHER),
     ("crf", "unary", lambda s: (s.binary_mincut(UN[:, :, :1], 0.4), _mincut(UN[:, :, :1], 0.4)), True),
     ("crf", "unary", lambda s: (s.binary_mincut(UN[:, :1, :], 0.4), _mincut(UN[:, :1, :], 0.4)), True),
-    ("crf", "unary", lambda s: s.binary_mincut(UN3, 0.4), None),
+    ("crf", "unary", lambda s: s.binary_mincut(UN3, 0.4), EITHER),
     ("crf", "num_iters", lambda s: (s.dense_crf_mean_field(UN3, CIMG, num_iters=0), torch.softmax(-UN3, 0)), True),
     ("crf", "num_iters", lambda s: (s.dense_crf_mean_field(UN3, CIMG, num_iters=1), _mean_field(UN3, CIMG, 1)), True),
-    ("crf", "num_iters", lambda s: s.dense_crf_mean_field(UN3, CIMG, num_iters=-1), None),
+    ("crf", "num_iters", lambda s: s.dense_crf_mean_field(UN3, CIMG, num_iters=-1), EITHER),
     ("crf", "w_appearance", lambda s: (s.dense_crf_mean_field(UN3, CIMG, w_appearance=0.0, theta_gamma=E),
                                        _mean_field(UN3, CIMG, wa=0.0, tg=E)), True),
-    ("crf", "weight|w_appearance", lambda s: s.dense_crf_mean_field(UN3, CIMG, w_appearance=-E), None),
+    ("crf", "weight|w_appearance", lambda s: s.dense_crf_mean_field(UN3, CIMG, w_appearance=-E), EITHER),
     ("crf", "w_smooth", lambda s: (s.dense_crf_mean_field(UN3, CIMG, w_smooth=0.0, theta_beta=E, theta_alpha=0.5),
                                    _mean_field(UN3, CIMG, ws=0.0, tb=E, ta=0.5)), True),
-    ("crf", "weight|w_smooth", lambda s: s.dense_crf_mean_field(UN3, CIMG, w_smooth=-E), None),
-    ("crf", "theta_alpha", lambda s: s.dense_crf_mean_field(UN3, CIMG, theta_alpha=0.0), None),
-    ("crf", "theta_beta", lambda s: s.dense_crf_mean_field(UN3, CIMG, theta_beta=0.0), None),
-    ("crf", "theta_gamma", lambda s: s.dense_crf_mean_field(UN3, CIMG, theta_gamma=0.0), None),
+    ("crf", "weight|w_smooth", lambda s: s.dense_crf_mean_field(UN3, CIMG, w_smooth=-E), EITHER),
+    ("crf", "theta_alpha", lambda s: s.dense_crf_mean_field(UN3, CIMG, theta_alpha=0.0), EITHER),
+    ("crf", "theta_beta", lambda s: s.dense_crf_mean_field(UN3, CIMG, theta_beta=0.0), EITHER),
+    ("crf", "theta_gamma", lambda s: s.dense_crf_mean_field(UN3, CIMG, theta_gamma=0.0), EITHER),
     ("crf", "unary", lambda s: (s.dense_crf_mean_field(UN3[:1], CIMG, num_iters=2), torch.ones(1, 3, 4,
                                                                                                dtype=torch.float64)),
      True),
@@ -623,8 +633,8 @@ def _compare_eig(got, expected, case):
 
 @pytest.mark.parametrize("task, name, call, accepted", task_rows(BOUNDS))
 def test_every_documented_bound(student, task, name, call, accepted):
-    if accepted is None:
-        with pytest.raises(ValueError, match=name):
+    if accepted is None or accepted == EITHER:
+        with pytest.raises(ValueError if accepted is None else (ValueError, TypeError), match=name):
             call(student)
         return
     got, expected = call(student)
@@ -639,87 +649,88 @@ def test_every_documented_bound(student, task, name, call, accepted):
 # ------------------------------------------------------------------------------- input types
 # every documented TypeError: a non-floating tensor where floating point is required, a
 # non-integer (or not int64) tensor where labels or indices are required, mismatched dtypes
+# (TypeError or ValueError where the docstring's Raises section says "TypeError, ValueError")
 I4 = torch.zeros(1, 3, 4, 4, dtype=torch.int64)
 TYPES = [
-    ("loss_metric", "logits", lambda s: s.pixel_cross_entropy(LOGITS.long(), TARGET)),
-    ("loss_metric", "target", lambda s: s.pixel_cross_entropy(LOGITS, TARGET.int())),
-    ("loss_metric", "target", lambda s: s.pixel_cross_entropy(LOGITS, TARGET.double())),
-    ("loss_metric", "pred", lambda s: s.confusion_matrix(PRED.double(), TARGET, 3)),
-    ("loss_metric", "target", lambda s: s.confusion_matrix(PRED, TARGET.double(), 3)),
-    ("transposed", "x", lambda s: s.conv_transpose2d(X4.long(), WT.long())),
-    ("transposed", "weight", lambda s: s.conv_transpose2d(X4, WT.long())),
-    ("transposed", "dtype", lambda s: s.conv_transpose2d(X4.float(), WT)),
-    ("transposed", "x", lambda s: s.resize_conv2d(X4.long(), CW.long())),
-    ("transposed", "weight", lambda s: s.resize_conv2d(X4, CW.long())),
-    ("transposed", "dtype", lambda s: s.resize_conv2d(X4, CW.float())),
-    ("unpool", "x", lambda s: s.max_pool2d_with_indices(I4, 2)),
-    ("unpool", "indices", lambda s: s.max_unpool2d(_pool(X6, 2)[0], _pool(X6, 2)[1].int(), 2)),
-    ("kmeans", "image", lambda s: s.pixel_features(IMG.long())),
-    ("kmeans", "x", lambda s: s.kmeans(PTS.long(), 2)),
-    ("spectral", "features", lambda s: s.affinity_matrix(PTS.long(), 1.0)),
-    ("spectral", "W", lambda s: s.degree_matrix(W6.long())),
-    ("spectral", "W", lambda s: s.laplacian(W6.long(), normalized=True)),
-    ("spectral", "W", lambda s: s.count_components(W6.long())),
-    ("spectral", "labels", lambda s: s.ncut_value(W6, torch.tensor([0.0, 0, 1, 1, 2, 2]))),
-    ("crf", "unary", lambda s: s.potts_energy(UN3.long(), LAB, 1.0)),
-    ("crf", "labels", lambda s: s.potts_energy(UN3, LAB.double(), 1.0)),
-    ("crf", "unary", lambda s: s.binary_mincut(UN.long(), 1.0)),
-    ("crf", "unary", lambda s: s.dense_crf_mean_field(UN3.long(), CIMG)),
-    ("crf", "image", lambda s: s.dense_crf_mean_field(UN3, CIMG.long())),
+    ("loss_metric", "logits", lambda s: s.pixel_cross_entropy(LOGITS.long(), TARGET), TypeError),
+    ("loss_metric", "target", lambda s: s.pixel_cross_entropy(LOGITS, TARGET.int()), TypeError),
+    ("loss_metric", "target", lambda s: s.pixel_cross_entropy(LOGITS, TARGET.double()), TypeError),
+    ("loss_metric", "pred", lambda s: s.confusion_matrix(PRED.double(), TARGET, 3), TypeError),
+    ("loss_metric", "target", lambda s: s.confusion_matrix(PRED, TARGET.double(), 3), TypeError),
+    ("transposed", "x|weight", lambda s: s.conv_transpose2d(X4.long(), WT.long()), TypeError),
+    ("transposed", "weight", lambda s: s.conv_transpose2d(X4, WT.long()), TypeError),
+    ("transposed", r"dtype|\bx\b|weight", lambda s: s.conv_transpose2d(X4.float(), WT), TypeError),
+    ("transposed", "x|weight", lambda s: s.resize_conv2d(X4.long(), CW.long()), TypeError),
+    ("transposed", "weight", lambda s: s.resize_conv2d(X4, CW.long()), TypeError),
+    ("transposed", r"dtype|\bx\b|weight", lambda s: s.resize_conv2d(X4, CW.float()), TypeError),
+    ("unpool", "x", lambda s: s.max_pool2d_with_indices(I4, 2), (TypeError, ValueError)),
+    ("unpool", "indices", lambda s: s.max_unpool2d(_pool(X6, 2)[0], _pool(X6, 2)[1].int(), 2), TypeError),
+    ("kmeans", "image", lambda s: s.pixel_features(IMG.long()), TypeError),
+    ("kmeans", "x", lambda s: s.kmeans(PTS.long(), 2), TypeError),
+    ("spectral", "features", lambda s: s.affinity_matrix(PTS.long(), 1.0), TypeError),
+    ("spectral", "W", lambda s: s.degree_matrix(W6.long()), (TypeError, ValueError)),
+    ("spectral", "W", lambda s: s.laplacian(W6.long(), normalized=True), (TypeError, ValueError)),
+    ("spectral", "W", lambda s: s.count_components(W6.long()), (TypeError, ValueError)),
+    ("spectral", "labels", lambda s: s.ncut_value(W6, torch.tensor([0.0, 0, 1, 1, 2, 2])), TypeError),
+    ("crf", "unary", lambda s: s.potts_energy(UN3.long(), LAB, 1.0), (TypeError, ValueError)),
+    ("crf", "labels", lambda s: s.potts_energy(UN3, LAB.double(), 1.0), (TypeError, ValueError)),
+    ("crf", "unary", lambda s: s.binary_mincut(UN.long(), 1.0), (TypeError, ValueError)),
+    ("crf", "unary", lambda s: s.dense_crf_mean_field(UN3.long(), CIMG), (TypeError, ValueError)),
+    ("crf", "image", lambda s: s.dense_crf_mean_field(UN3, CIMG.long()), (TypeError, ValueError)),
 ]
 
 
-@pytest.mark.parametrize("task, name, call", task_rows(TYPES))
-def test_documented_type_errors(student, task, name, call):
-    with pytest.raises(TypeError, match=name):
+@pytest.mark.parametrize("task, name, call, exc", task_rows(TYPES))
+def test_documented_type_errors(student, task, name, call, exc):
+    with pytest.raises(exc, match=name):
         call(student)
 
 
 # ------------------------------------------------------------------------------- wrong dimensions
 DIMS = [
-    ("loss_metric", "logits", lambda s: s.pixel_cross_entropy(LOGITS[0], TARGET[0])),
+    ("loss_metric", "logits|target", lambda s: s.pixel_cross_entropy(LOGITS[0], TARGET[0])),
     ("loss_metric", "target", lambda s: s.pixel_cross_entropy(LOGITS, TARGET[None])),
     ("loss_metric", "target", lambda s: s.pixel_cross_entropy(LOGITS, TARGET[0])),
-    ("loss_metric", "target", lambda s: s.pixel_cross_entropy(LOGITS, TARGET[:, :3])),
+    ("loss_metric", "target|logits", lambda s: s.pixel_cross_entropy(LOGITS, TARGET[:, :3])),
     ("loss_metric", "pred|target|shape", lambda s: s.confusion_matrix(PRED, TARGET[0], 3)),
     ("loss_metric", "confusion", lambda s: s.mean_iou(CONF[0])),
     ("loss_metric", "confusion", lambda s: s.mean_iou(CONF[None])),
     ("loss_metric", "confusion", lambda s: s.mean_iou(CONF[:2])),
     ("transposed", "x", lambda s: s.conv_transpose2d(X4[0], WT)),
     ("transposed", "weight", lambda s: s.conv_transpose2d(X4, WT[0])),
-    ("transposed", "weight", lambda s: s.conv_transpose2d(X4, WT[:2])),
+    ("transposed", r"weight|\bx\b", lambda s: s.conv_transpose2d(X4, WT[:2])),
     ("transposed", "bias", lambda s: s.conv_transpose2d(X4, WT, torch.zeros(1, 2, dtype=torch.float64))),
-    ("transposed", "bias", lambda s: s.conv_transpose2d(X4, WT, torch.zeros(3, dtype=torch.float64))),
+    ("transposed", "bias|weight", lambda s: s.conv_transpose2d(X4, WT, torch.zeros(3, dtype=torch.float64))),
     ("transposed", "x", lambda s: s.resize_conv2d(X4[0], CW)),
     ("transposed", "weight", lambda s: s.resize_conv2d(X4, CW[0])),
-    ("transposed", "weight", lambda s: s.resize_conv2d(X4, CW[:, :2])),
-    ("transposed", "kernel|square|odd", lambda s: s.resize_conv2d(X4, CW[:, :, :2, :2])),
-    ("transposed", "kernel|square|odd", lambda s: s.resize_conv2d(X4, CW[:, :, :, :1])),
+    ("transposed", r"weight|\bx\b", lambda s: s.resize_conv2d(X4, CW[:, :2])),
+    ("transposed", "kernel|square|odd|weight", lambda s: s.resize_conv2d(X4, CW[:, :, :2, :2])),
+    ("transposed", "kernel|square|odd|weight", lambda s: s.resize_conv2d(X4, CW[:, :, :, :1])),
     ("unpool", "x", lambda s: s.max_pool2d_with_indices(X4[0], 2)),
     ("unpool", "x", lambda s: s.max_unpool2d(_pool(X6, 2)[0][0], _pool(X6, 2)[1], 2)),
     ("unpool", "indices", lambda s: s.max_unpool2d(_pool(X6, 2)[0], _pool(X6, 2)[1][0], 2)),
-    ("unpool", "indices", lambda s: s.max_unpool2d(_pool(X6, 2)[0], _pool(X6, 2)[1][:1], 2)),
+    ("unpool", r"indices|\bx\b", lambda s: s.max_unpool2d(_pool(X6, 2)[0], _pool(X6, 2)[1][:1], 2)),
     ("unpool", "output_size", lambda s: s.max_unpool2d(*_pool(X6, 2), 2, output_size=(3, 6, 6))),
     ("fcn", "weight", lambda s: s.fc_to_conv(FCW[0], FCB, 3, 2)),
     ("fcn", "weight", lambda s: s.fc_to_conv(FCW[None], FCB, 3, 2)),
-    ("fcn", "weight", lambda s: s.fc_to_conv(FCW, FCB, 3, 3)),
+    ("fcn", "weight|in_channels|kernel_size", lambda s: s.fc_to_conv(FCW, FCB, 3, 3)),
     ("fcn", "bias", lambda s: s.fc_to_conv(FCW, FCB[None], 3, 2)),
-    ("fcn", "bias", lambda s: s.fc_to_conv(FCW, FCB[:4], 3, 2)),
+    ("fcn", "bias|weight", lambda s: s.fc_to_conv(FCW, FCB[:4], 3, 2)),
     ("aspp", "x|shape", lambda s: s.ASPP(3, [1], 2)(torch.zeros(3, 5, 5))),
-    ("aspp", "x|shape", lambda s: s.ASPP(3, [1], 2)(torch.zeros(1, 2, 5, 5))),
+    ("aspp", "x|shape|in_channels", lambda s: s.ASPP(3, [1], 2)(torch.zeros(1, 2, 5, 5))),
     ("unet", "x|shape", lambda s: s.UNet(3, 2, 2, 1)(torch.zeros(3, 4, 4))),
-    ("unet", "divisible", lambda s: s.UNet(3, 2, 2, 2)(torch.zeros(1, 3, 8, 4 + 2))),
+    ("unet", r"divisible|\bx\b|depth", lambda s: s.UNet(3, 2, 2, 2)(torch.zeros(1, 3, 8, 4 + 2))),
     ("kmeans", "image", lambda s: s.pixel_features(IMG[0])),
     ("kmeans", "image", lambda s: s.pixel_features(IMG[None])),
     ("kmeans", "x", lambda s: s.kmeans(PTS[:, 0], 2)),
     ("kmeans", "x", lambda s: s.kmeans(PTS[None], 2)),
     ("kmeans", "init", lambda s: s.kmeans(PTS, 2, init=PTS[0])),
-    ("kmeans", "init", lambda s: s.kmeans(PTS, 2, init=PTS[:3])),
-    ("kmeans", "init", lambda s: s.kmeans(PTS, 2, init=PTS[:2, :1])),
+    ("kmeans", r"init|\bk\b", lambda s: s.kmeans(PTS, 2, init=PTS[:3])),
+    ("kmeans", r"init|\bx\b", lambda s: s.kmeans(PTS, 2, init=PTS[:2, :1])),
     ("kmeans", "init", lambda s: s.kmeans(PTS, 2, init="k-means++")),
     ("spectral", "features", lambda s: s.affinity_matrix(PTS[:, 0], 1.0)),
     ("spectral", "positions", lambda s: s.affinity_matrix(PTS, 1.0, positions=PTS[:, 0], radius=1.0)),
-    ("spectral", "positions", lambda s: s.affinity_matrix(PTS, 1.0, positions=PTS[:5], radius=1.0)),
+    ("spectral", "positions|features", lambda s: s.affinity_matrix(PTS, 1.0, positions=PTS[:5], radius=1.0)),
     ("spectral", "W", lambda s: s.degree_matrix(W6[0])),
     ("spectral", "W", lambda s: s.degree_matrix(W6[None])),
     ("spectral", "W", lambda s: s.laplacian(W6[:5])),
@@ -727,17 +738,17 @@ DIMS = [
     ("spectral", "W", lambda s: s.ncut_embedding(W6[:5], 2)),
     ("spectral", "W", lambda s: s.ncut_value(W6[None], torch.zeros(6, dtype=torch.int64))),
     ("spectral", "labels", lambda s: s.ncut_value(W6, torch.zeros(1, 6, dtype=torch.int64))),
-    ("spectral", "labels", lambda s: s.ncut_value(W6, torch.zeros(5, dtype=torch.int64))),
+    ("spectral", r"labels|\bW\b", lambda s: s.ncut_value(W6, torch.zeros(5, dtype=torch.int64))),
     ("spectral", "W", lambda s: s.ncut_bipartition(W6[:5])),
     ("spectral", "W", lambda s: s.recursive_ncut(W6[None])),
     ("crf", "unary", lambda s: s.potts_energy(UN3[0], LAB, 1.0)),
     ("crf", "labels", lambda s: s.potts_energy(UN3, LAB[None], 1.0)),
-    ("crf", "labels", lambda s: s.potts_energy(UN3, LAB[:2], 1.0)),
+    ("crf", "labels|unary", lambda s: s.potts_energy(UN3, LAB[:2], 1.0)),
     ("crf", "unary", lambda s: s.binary_mincut(UN[0], 1.0)),
     ("crf", "unary", lambda s: s.binary_mincut(UN[:1], 1.0)),
     ("crf", "unary", lambda s: s.dense_crf_mean_field(UN3[0], CIMG)),
     ("crf", "image", lambda s: s.dense_crf_mean_field(UN3, CIMG[0])),
-    ("crf", "image", lambda s: s.dense_crf_mean_field(UN3, CIMG[:, :2])),
+    ("crf", "image|unary", lambda s: s.dense_crf_mean_field(UN3, CIMG[:, :2])),
 ]
 
 
@@ -889,8 +900,12 @@ def test_layers_in_every_accepted_form(student, form):
     ({"conv": (3, 1, 1)}, TypeError),
 ], ids=["kernel 0", "two values", "four values", "float", "bool", "dilation 0", "flat", "str", "dict"])
 def test_gradient_receptive_field_checks_layers(student, layers, exc):
-    for fn in (lambda: student.receptive_field(layers), lambda: student.gradient_receptive_field(layers, 16)):
-        with pytest.raises(exc, match="layers"):
+    # receptive_field pins TypeError for a layers that is not a list or tuple; gradient_receptive_field
+    # documents only "ValueError: bad layers" for it: there either type is accepted
+    gradient_exc = exc if exc is ValueError else (TypeError, ValueError)
+    for fn, fn_exc in ((lambda: student.receptive_field(layers), exc),
+                       (lambda: student.gradient_receptive_field(layers, 16), gradient_exc)):
+        with pytest.raises(fn_exc, match="layers"):
             fn()
 
 
@@ -940,7 +955,8 @@ def test_train_rejects_bad_shapes(student, bad):
     args = {"images 3-d": (images[0], masks[0]), "images 1 channel": (images[:, :1], masks),
             "masks int32": (images, masks.int()), "masks of another size": (images, masks[:, :4]),
             "masks 4-d": (images, masks[:, None])}[bad]
-    with pytest.raises(ValueError, match=bad.split()[0]):
+    # masks of another size disagree with images: a message may name either
+    with pytest.raises(ValueError, match="masks|images" if bad == "masks of another size" else bad.split()[0]):
         student.train(*args, num_classes=3, steps=1, seed=0)
 
 
@@ -1162,9 +1178,10 @@ def test_recursive_ncut_with_singleton_segments(student):
 @pytest.mark.task("crf")
 def test_no_labels_is_rejected(student):
     # L = 0: no marginals can sum to 1 and no label lies in [0, 0)
-    with pytest.raises(ValueError, match="unary"):
+    # "TypeError, ValueError" in both docstrings: either type is accepted
+    with pytest.raises((ValueError, TypeError), match="unary"):
         student.dense_crf_mean_field(UN3[:0], CIMG)
-    with pytest.raises(ValueError, match="unary|labels"):
+    with pytest.raises((ValueError, TypeError), match="unary|labels"):
         student.potts_energy(UN3[:0], LAB * 0, 1.0)
 
 

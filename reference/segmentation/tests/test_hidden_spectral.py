@@ -63,7 +63,7 @@ def test_affinity_rejects(student):
     f = torch.randn(4, 2)
     with pytest.raises(ValueError, match="sigma"):
         student.affinity_matrix(f, 0.0)
-    with pytest.raises(ValueError, match="positions"):
+    with pytest.raises(ValueError, match="positions|radius"):
         student.affinity_matrix(f, 1.0, radius=2.0)
     with pytest.raises(ValueError, match="radius"):
         student.affinity_matrix(f, 1.0, positions=torch.zeros(4, 2), radius=-1.0)
@@ -98,9 +98,10 @@ def test_count_components_path_and_rejects(student):
         if i != 2:
             w[i, i + 1] = w[i + 1, i] = 0.01  # weak but present edges: two paths
     assert student.count_components(w) == 2
-    with pytest.raises(ValueError, match="square"):
+    # "TypeError, ValueError" in the docstrings: either type is accepted
+    with pytest.raises((ValueError, TypeError), match=r"\bW\b|square"):
         student.count_components(torch.zeros(2, 3, dtype=torch.float64))
-    with pytest.raises(ValueError, match="negative"):
+    with pytest.raises((ValueError, TypeError), match=r"\bW\b|negative"):
         student.laplacian(-torch.ones(2, 2, dtype=torch.float64))
 
 
@@ -135,7 +136,7 @@ def test_ncut_embedding_rejects_isolated_nodes(student):
     w = random_graph(4, 1)
     w[0, :] = 0
     w[:, 0] = 0
-    with pytest.raises(ValueError, match="degree"):
+    with pytest.raises(ValueError, match=r"\bW\b|degree"):
         student.ncut_embedding(w, 2)
     with pytest.raises(ValueError, match="k"):
         student.ncut_embedding(random_graph(4, 1), 5)

@@ -91,17 +91,17 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d(student):
 def test_conv_transpose2d_rejects_bad_arguments(student):
     x = torch.randn(1, 2, 3, 3)
     w = torch.randn(2, 1, 3, 3)
-    with pytest.raises(ValueError, match="output_padding"):
+    with pytest.raises(ValueError, match="output_padding|stride|dilation"):
         student.conv_transpose2d(x, w, None, stride=2, output_padding=2)
-    with pytest.raises(ValueError, match="weight"):
+    with pytest.raises(ValueError, match=r"weight|\bx\b"):
         student.conv_transpose2d(x, torch.randn(3, 1, 3, 3))
-    with pytest.raises(ValueError, match="bias"):
+    with pytest.raises(ValueError, match="bias|weight"):
         student.conv_transpose2d(x, w, torch.randn(2))
     with pytest.raises(ValueError, match="stride"):
         student.conv_transpose2d(x, w, None, stride=0)
-    with pytest.raises(TypeError, match="dtype"):
+    with pytest.raises(TypeError, match=r"\bx\b|weight|dtype"):
         student.conv_transpose2d(x.double(), w)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match=r"padding|\bx\b|weight|empty"):
         student.conv_transpose2d(torch.randn(1, 2, 1, 1), torch.randn(2, 1, 1, 1), None, padding=1)
 
 
@@ -118,11 +118,11 @@ def test_transposed_output_size(student, args):
 
 @pytest.mark.task("transposed")
 def test_transposed_output_size_rejects(student):
-    with pytest.raises(ValueError, match="output_padding"):
+    with pytest.raises(ValueError, match="output_padding|stride|dilation"):
         student.transposed_output_size(4, 3, 2, 0, 2, 1)
     with pytest.raises(ValueError, match="size"):
         student.transposed_output_size(0, 3)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="size|padding|empty"):
         student.transposed_output_size(1, 1, 1, 1)
 
 
@@ -201,7 +201,7 @@ def test_resize_conv2d_gradient_and_rejects(student):
     x = torch.randn(1, 2, 3, 3, generator=g, dtype=torch.float64)
     w = torch.randn(2, 2, 3, 3, generator=g, dtype=torch.float64)
     check_gradient(student, "resize_conv2d", [x, w, None, 2], wrt=(0, 1))
-    with pytest.raises(ValueError, match="odd"):
+    with pytest.raises(ValueError, match="weight|odd"):
         student.resize_conv2d(x, torch.randn(2, 2, 2, 2, dtype=torch.float64))
     with pytest.raises(ValueError, match="scale_factor"):
         student.resize_conv2d(x, w, None, 0)

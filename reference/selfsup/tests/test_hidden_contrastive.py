@@ -142,9 +142,9 @@ def test_contrastive_rejects_bad_inputs(student, name):
     fn = getattr(student, name)
     with pytest.raises(ValueError, match="temperature"):
         fn(randn(2, 3), randn(2, 3), 0.0)
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match="z1|z2|same shape"):
         fn(randn(2, 3), randn(3, 3), 0.5)
-    with pytest.raises(ValueError, match="N = 0"):
+    with pytest.raises(ValueError, match="z1|z2|N = 0"):
         fn(torch.zeros(0, 3), torch.zeros(0, 3), 0.5)
 
 

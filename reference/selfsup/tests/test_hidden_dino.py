@@ -63,7 +63,7 @@ def test_teacher_probabilities_default_temperature_and_bad_inputs(student):
                   case="default tau_t = 0.04")
     with pytest.raises(ValueError, match="teacher_temp"):
         student.teacher_probabilities(t, c, 0.0)
-    with pytest.raises(ValueError, match="center"):
+    with pytest.raises(ValueError, match="center|teacher_out"):
         student.teacher_probabilities(t, randn(5), 0.04)
 
 
@@ -103,9 +103,9 @@ def test_dino_loss_gradients_flow_into_the_student_only(student):
 
 @pytest.mark.task("dino")
 def test_dino_loss_rejects_bad_inputs(student):
-    with pytest.raises(ValueError, match="pair"):
+    with pytest.raises(ValueError, match="student_out|teacher_out|pair"):
         student.dino_loss(randn(1, 2, 3), randn(1, 2, 3), torch.zeros(3, dtype=torch.float64))
-    with pytest.raises(ValueError, match="student_out"):
+    with pytest.raises(ValueError, match="student_out|teacher_out"):
         student.dino_loss(randn(2, 2, 3), randn(2, 3, 3), torch.zeros(3, dtype=torch.float64))
     with pytest.raises(ValueError, match="student_temp"):
         student.dino_loss(randn(2, 2, 3), randn(2, 2, 3), torch.zeros(3, dtype=torch.float64), 0.04, 0.0)
@@ -131,7 +131,7 @@ def test_update_center_default_momentum_and_bad_inputs(student):
                   case="default m = 0.9")
     with pytest.raises(ValueError, match="momentum"):
         student.update_center(center, teacher, 1.5)
-    with pytest.raises(ValueError, match="center"):
+    with pytest.raises(ValueError, match="center|teacher_out"):
         student.update_center(torch.zeros(4), teacher, 0.9)
 
 
@@ -257,9 +257,9 @@ def test_multi_crop_without_local_crops_and_bad_arguments(student):
         student.multi_crop(image(1), 0, local_scale=(0.5, 0.2))
     with pytest.raises(ValueError, match="n_global"):
         student.multi_crop(image(1), 0, n_global=0)
-    with pytest.raises(ValueError, match="C, H, W"):
+    with pytest.raises(ValueError, match="image|C, H, W"):
         student.multi_crop(torch.zeros(1, 3, 8, 8), 0)
-    with pytest.raises(ValueError, match="sizes"):
+    with pytest.raises(ValueError, match="local_size|sizes"):
         student.multi_crop(image(1), 0, local_size=0)
     with pytest.raises(ValueError, match="ratio"):
         student.multi_crop(image(1), 0, ratio=(2.0, 1.0))

@@ -71,17 +71,17 @@ def test_knn_classify_more_neighbours_than_bank_and_extra_classes(student, devic
 @pytest.mark.task("evaluation")
 def test_knn_classify_rejects_bad_inputs(student):
     x, y = clusters(5, 3, 2, seed=7)
-    with pytest.raises(ValueError, match="k must"):
+    with pytest.raises(ValueError, match=r"\bk\b|k must"):
         student.knn_classify(x, y, x, 0)
     with pytest.raises(ValueError, match="temperature"):
         student.knn_classify(x, y, x, 3, 0.0)
-    with pytest.raises(ValueError, match="labels"):
+    with pytest.raises(ValueError, match="labels|train_features"):
         student.knn_classify(x, y[:4], x)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="train_features|train_labels|empty"):
         student.knn_classify(x[:0], y[:0], x)
-    with pytest.raises(ValueError, match="dimensions"):
+    with pytest.raises(ValueError, match="train_features|test_features|dimensions"):
         student.knn_classify(x, y, x[:, :2])
-    with pytest.raises(ValueError, match="train_labels"):
+    with pytest.raises(ValueError, match="train_labels|num_classes"):
         student.knn_classify(x, y + 5, x, num_classes=3)
     with pytest.raises(ValueError, match="test_features"):
         student.knn_classify(x, y, x[0])
@@ -124,9 +124,9 @@ def test_linear_probe_rejects_bad_inputs(student):
         student.linear_probe(x, y, x, -1.0)
     with pytest.raises(ValueError, match="steps"):
         student.linear_probe(x, y, x, 1e-4, 0)
-    with pytest.raises(ValueError, match="dimensions"):
+    with pytest.raises(ValueError, match="train_features|test_features|dimensions"):
         student.linear_probe(x, y, x[:, :2])
-    with pytest.raises(ValueError, match="N = 0"):
+    with pytest.raises(ValueError, match="train_features|train_labels|N = 0"):
         student.linear_probe(x[:0], y[:0], x)
 
 
@@ -147,5 +147,6 @@ def test_knn_classify_refuses_each_label_outside_the_classes(student, bad):
     assert pred.shape == (10,) and bool(((pred >= 0) & (pred < 5)).all())
     wrong = labels.clone()
     wrong[3] = bad
-    with pytest.raises(ValueError, match="label"):
+    # a label past C disagrees with num_classes: either may be named; a negative one is wrong alone
+    with pytest.raises(ValueError, match="label|num_classes" if bad >= 0 else "label"):
         student.knn_classify(train, wrong, test, 5, 0.1, num_classes=5)

@@ -88,21 +88,21 @@ def test_unpatchify_inverts_patchify(student, c, h, w, p, grid):
 
 @pytest.mark.task("mae")
 def test_patchify_and_unpatchify_reject_bad_shapes(student):
-    with pytest.raises(ValueError, match="divisible"):
+    with pytest.raises(ValueError, match="images|patch_size|divisible"):
         student.patchify(torch.zeros(1, 3, 6, 8), 4)
     with pytest.raises(ValueError, match="patch_size"):
         student.patchify(torch.zeros(1, 3, 4, 4), 0)
-    with pytest.raises(ValueError, match="square"):
+    with pytest.raises(ValueError, match="patches|grid|square"):
         student.unpatchify(torch.zeros(1, 6, 12), 2)
-    with pytest.raises(ValueError, match="grid"):
+    with pytest.raises(ValueError, match="grid|patches"):
         student.unpatchify(torch.zeros(1, 6, 12), 2, (2, 2))
-    with pytest.raises(ValueError, match="multiple"):
+    with pytest.raises(ValueError, match="patches|patch_size|multiple"):
         student.unpatchify(torch.zeros(1, 4, 10), 2)
-    with pytest.raises(ValueError, match="N, C, H, W"):
+    with pytest.raises(ValueError, match="images|N, C, H, W"):
         student.patchify(torch.zeros(3, 4, 4), 2)
     with pytest.raises(ValueError, match="patch_size"):
         student.unpatchify(torch.zeros(1, 4, 12), 0)
-    with pytest.raises(ValueError, match="N, L"):
+    with pytest.raises(ValueError, match="patches|N, L"):
         student.unpatchify(torch.zeros(4, 12), 2)
 
 
@@ -136,9 +136,9 @@ def test_random_masking_without_noise_and_bad_arguments(student):
     assert torch.equal(ids_restore.sort(1).values, torch.arange(8).expand(3, 8))
     with pytest.raises(ValueError, match="mask_ratio"):
         student.random_masking(randn(1, 4, 2), 1.0)
-    with pytest.raises(ValueError, match="noise"):
+    with pytest.raises(ValueError, match=r"noise|\bx\b"):
         student.random_masking(randn(1, 4, 2), 0.5, torch.rand(1, 5))
-    with pytest.raises(ValueError, match="N, L, D"):
+    with pytest.raises(ValueError, match=r"\bx\b|N, L, D"):
         student.random_masking(randn(4, 2), 0.5)
 
 
@@ -169,9 +169,9 @@ def test_restore_with_mask_tokens_gradients(student):
 
 @pytest.mark.task("mae")
 def test_restore_with_mask_tokens_rejects_bad_shapes(student):
-    with pytest.raises(ValueError, match="mask_token"):
+    with pytest.raises(ValueError, match=r"mask_token|\bx\b"):
         student.restore_with_mask_tokens(randn(1, 3, 4), randn(5), torch.zeros(1, 4, dtype=torch.long))
-    with pytest.raises(ValueError, match="kept tokens"):
+    with pytest.raises(ValueError, match=r"\bx\b|ids_restore|kept tokens"):
         student.restore_with_mask_tokens(randn(1, 6, 4), randn(4), torch.zeros(1, 4, dtype=torch.long))
 
 
@@ -214,9 +214,9 @@ def test_mae_loss_gradcheck_and_float32(student):
 @pytest.mark.task("mae")
 def test_mae_loss_rejects_bad_inputs(student):
     imgs, pred, mask = loss_case(6)
-    with pytest.raises(ValueError, match="removes no patch"):
+    with pytest.raises(ValueError, match="mask|removes no patch"):
         student.mae_loss(imgs, pred, torch.zeros_like(mask), 4)
-    with pytest.raises(ValueError, match="pred"):
+    with pytest.raises(ValueError, match="pred|mask|images|patch_size"):
         student.mae_loss(imgs, pred[:, :3], mask, 4)
-    with pytest.raises(ValueError, match="mask"):
+    with pytest.raises(ValueError, match="mask|pred|images|patch_size"):
         student.mae_loss(imgs, pred, mask[:, :3], 4)

@@ -94,7 +94,7 @@ def test_momentum_update_rejects_bad_arguments(student):
     a, b = student.ProjectionHead(4, 6, 3), student.ProjectionHead(4, 5, 3)
     with pytest.raises(ValueError, match="momentum"):
         student.momentum_update(a, a, 1.5)
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match="online|target|shape"):
         student.momentum_update(a, b, 0.9)
     # the refused calls left the target as it was
     before = b.weights()
@@ -139,8 +139,8 @@ def test_dequeue_and_enqueue_keeps_the_queue_dtype_and_input(student):
 
 
 @pytest.mark.task("moco_byol")
-@pytest.mark.parametrize("k, ptr, b, match", [(10, 0, 4, "multiple"), (8, 2, 4, "ptr"), (8, 8, 4, "ptr"),
-                                               (8, 0, 0, "B = 0")])
+@pytest.mark.parametrize("k, ptr, b, match", [(10, 0, 4, "queue|keys|multiple"), (8, 2, 4, "ptr|keys"),
+                                               (8, 8, 4, "ptr|queue"), (8, 0, 0, "keys|B = 0")])
 def test_dequeue_and_enqueue_rejects_bad_sizes(student, k, ptr, b, match):
     with pytest.raises(ValueError, match=match):
         student.dequeue_and_enqueue(torch.zeros(k, 3), ptr, torch.ones(b, 3))
@@ -148,7 +148,7 @@ def test_dequeue_and_enqueue_rejects_bad_sizes(student, k, ptr, b, match):
 
 @pytest.mark.task("moco_byol")
 def test_dequeue_and_enqueue_rejects_a_dimension_mismatch(student):
-    with pytest.raises(ValueError, match="K, D"):
+    with pytest.raises(ValueError, match="queue|keys|K, D"):
         student.dequeue_and_enqueue(torch.zeros(8, 3), 0, torch.ones(4, 2))
 
 
@@ -205,7 +205,7 @@ def test_moco_logits_gradient_flows_into_queries_only(student):
 def test_moco_logits_rejects_bad_inputs(student):
     with pytest.raises(ValueError, match="temperature"):
         student.moco_logits(randn(2, 3), randn(2, 3), randn(4, 3), 0.0)
-    with pytest.raises(ValueError, match="queue"):
+    with pytest.raises(ValueError, match=r"queue|\bq\b|\bk\b"):
         student.moco_logits(randn(2, 3), randn(2, 3), randn(4, 5))
 
 
@@ -256,9 +256,9 @@ def test_byol_loss_float32_and_bad_inputs(student):
     p = [randn(3, 4, seed=s, dtype=torch.float32) for s in range(4)]
     got = student.byol_loss(*p)
     assert got.dtype == torch.float32 and abs(float(got) - byol_oracle(*[x.double() for x in p])) < 1e-5
-    with pytest.raises(ValueError, match="one shape"):
+    with pytest.raises(ValueError, match="p1|p2|z1|z2|one shape"):
         student.byol_loss(p[0], p[1], p[2], torch.zeros(3, 5))
-    with pytest.raises(ValueError, match="N = 0"):
+    with pytest.raises(ValueError, match="p1|p2|z1|z2|N = 0"):
         student.byol_loss(*[torch.zeros(0, 4)] * 4)
 
 

@@ -69,9 +69,9 @@ def test_rotate_batch_of_no_images(student):
 
 @pytest.mark.task("pretext")
 def test_rotate_batch_rejects_non_square_images(student):
-    with pytest.raises(ValueError, match="square"):
+    with pytest.raises(ValueError, match="images|square"):
         student.rotate_batch(torch.zeros(1, 1, 4, 5))
-    with pytest.raises(ValueError, match="N, C, H, W"):
+    with pytest.raises(ValueError, match="images|N, C, H, W"):
         student.rotate_batch(torch.zeros(4, 4))
 
 
@@ -123,7 +123,7 @@ def test_hamming_permutations_nine_tiles(student):
 
 
 @pytest.mark.task("pretext")
-@pytest.mark.parametrize("n, m, what", [(1, 1, "num_tiles"), (10, 5, "num_tiles"), (3, 7, "num_permutations"),
+@pytest.mark.parametrize("n, m, what", [(1, 1, "num_tiles"), (10, 5, "num_tiles"), (3, 7, "num_permutations|num_tiles"),
                                         (3, 0, "num_permutations")])
 def test_hamming_permutations_rejects_bad_arguments(student, n, m, what):
     with pytest.raises(ValueError, match=what):
@@ -168,10 +168,10 @@ def test_jigsaw_tiles_default_grid_and_no_images(student):
 
 @pytest.mark.task("pretext")
 @pytest.mark.parametrize("shape, labels, perm_len, match", [
-    ((1, 1, 7, 9), [0], 9, "divisible"),
-    ((1, 1, 6, 6), [2], 9, "labels"),
-    ((1, 1, 6, 6), [0], 4, "permutations"),
-    ((2, 1, 6, 6), [0], 9, "labels"),
+    ((1, 1, 7, 9), [0], 9, "images|grid|divisible"),
+    ((1, 1, 6, 6), [2], 9, "labels|permutations"),
+    ((1, 1, 6, 6), [0], 4, "permutations|grid"),
+    ((2, 1, 6, 6), [0], 9, "labels|images"),
 ])
 def test_jigsaw_tiles_rejects_bad_inputs(student, shape, labels, perm_len, match):
     perms = torch.arange(perm_len)[None].repeat(2, 1)
@@ -184,7 +184,7 @@ def test_jigsaw_tiles_rejects_bad_grid_and_dims(student):
     perms = torch.arange(9)[None]
     with pytest.raises(ValueError, match="grid"):
         student.jigsaw_tiles(torch.zeros(1, 1, 6, 6), torch.tensor([0]), torch.arange(1)[None], 0)
-    with pytest.raises(ValueError, match="N, C, H, W"):
+    with pytest.raises(ValueError, match="images|N, C, H, W"):
         student.jigsaw_tiles(torch.zeros(1, 6, 6), torch.tensor([0]), perms, 3)
 
 
@@ -221,9 +221,9 @@ def test_rgb_to_lab_of_one_image_and_white(student):
 
 @pytest.mark.task("pretext")
 def test_rgb_to_lab_rejects_bad_inputs(student):
-    with pytest.raises(ValueError, match="3, H, W"):
+    with pytest.raises(ValueError, match="rgb|3, H, W"):
         student.rgb_to_lab(torch.zeros(1, 4, 2, 2))
-    with pytest.raises(TypeError, match="floating"):
+    with pytest.raises(TypeError, match="rgb|floating"):
         student.rgb_to_lab(torch.zeros(1, 3, 2, 2, dtype=torch.uint8))
 
 
@@ -277,7 +277,7 @@ def test_ab_bin_centres_match_a_loop_and_round_trip(student, bin_size, ab_max):
 def test_colorization_bins_reject_bad_arguments(student):
     with pytest.raises(ValueError, match="bin_size"):
         student.quantize_ab(torch.zeros(2, 2, 2), 0.0)
-    with pytest.raises(ValueError, match="2, H, W"):
+    with pytest.raises(ValueError, match=r"\bab\b|2, H, W"):
         student.quantize_ab(torch.zeros(3, 2, 2))
     with pytest.raises(ValueError, match="ab_max"):
         student.ab_bin_centres(10.0, -1.0)

@@ -111,7 +111,7 @@ def test_mha_refuses_every_wrong_attn_mask_shape(student, shape):
 def test_shifted_window_mask_refuses_each_shift_outside_its_window(student, shift):
     ok = student.shifted_window_mask(4, 6, (2, 3), (1, 2))
     assert ok.shape == (4, 6, 6) and set(ok.unique().tolist()) == {0.0, -100.0}
-    with pytest.raises(ValueError, match="shift"):
+    with pytest.raises(ValueError, match="shift|window_size"):
         student.shifted_window_mask(4, 6, (2, 3), shift)
 
 
@@ -142,7 +142,8 @@ def test_mha_refuses_sizes_past_their_bounds(student, embed_dim, num_heads, name
     mine.load_weights(state_dict(ref))
     q = randn(3, 2, 4, seed=35)
     assert_tensor(mine(q, q, q)[0], ref(q, q, q)[0].detach(), atol=2e-5, rtol=1e-4, case="E=4, heads=4")
-    with pytest.raises(ValueError, match=name):
+    # num_heads that does not divide embed_dim: a message may name either of them
+    with pytest.raises(ValueError, match=name + "|embed_dim" if embed_dim > 0 and num_heads > 0 else name):
         student.MultiHeadAttention(embed_dim, num_heads)
 
 
@@ -187,8 +188,9 @@ BOUNDS = [
     ("posenc", "grid", lambda s: s.interpolate_pos_embedding(PE5[:, :1], (0, 2), (2, 2))),
     ("posenc", "pos_embedding", lambda s: s.interpolate_pos_embedding(PE5.expand(2, 5, 4), (2, 2), (2, 2))),
     ("posenc", "pos_embedding", lambda s: s.interpolate_pos_embedding(PE5[None], (2, 2), (2, 2))),
-    ("posenc", "pos_embedding|tokens", lambda s: s.interpolate_pos_embedding(PE5[:, :4], (2, 2), (3, 3))),
-    ("posenc", "pos_embedding|tokens", lambda s: s.interpolate_pos_embedding(PE5, (2, 2), (3, 3), num_prefix_tokens=2)),
+    ("posenc", "pos_embedding|tokens|old_grid", lambda s: s.interpolate_pos_embedding(PE5[:, :4], (2, 2), (3, 3))),
+    ("posenc", "pos_embedding|tokens|old_grid",
+     lambda s: s.interpolate_pos_embedding(PE5, (2, 2), (3, 3), num_prefix_tokens=2)),
     # swin: window sides, map ranks and sizes, windows that do not tile the map, heads
     ("swin", "window", lambda s: s.window_partition(MAP, 0)),
     ("swin", "window", lambda s: s.window_partition(MAP, (2, 0))),
@@ -213,25 +215,25 @@ BOUNDS = [
     ("swin", "window_size|width", lambda s: s.shifted_window_mask(6, 8, (3, 3), 0)),
     ("swin", "shift", lambda s: s.shifted_window_mask(4, 6, (2, 3), (2, 1))),
     ("swin", "shift", lambda s: s.shifted_window_mask(4, 6, (2, 3), (1, 3))),
-    ("swin", "num_heads", lambda s: s.shifted_window_attention(MAP, *SWIN_W[:2], SWIN_W[2][None, :1].expand(
+    ("swin", r"num_heads|\bx\b", lambda s: s.shifted_window_attention(MAP, *SWIN_W[:2], SWIN_W[2][None, :1].expand(
         1, 3, 4, 4), (2, 2), 3, 0)),
     ("swin", r"\bx\b|num_heads", lambda s: s.shifted_window_attention(MAP[0], *SWIN_W, (2, 2), 1, 0)),
     # vit: patch sizes, image ranks and sizes, token ranks
     ("vit", "patch_size", lambda s: s.patchify(IMGS, 0)),
     ("vit", "patch_size", lambda s: s.patchify(IMGS, -2)),
-    ("vit", "patch_size", lambda s: s.patchify(IMGS, 3)),
-    ("vit", "patch_size", lambda s: s.patchify(IMGS[..., :6], 4)),
-    ("vit", "patch_size", lambda s: s.patchify(IMGS[..., :6, :], 4)),
+    ("vit", "patch_size|images", lambda s: s.patchify(IMGS, 3)),
+    ("vit", "patch_size|images", lambda s: s.patchify(IMGS[..., :6], 4)),
+    ("vit", "patch_size|images", lambda s: s.patchify(IMGS[..., :6, :], 4)),
     ("vit", "images", lambda s: s.patchify(IMGS[0], 4)),
     ("vit", "images", lambda s: s.patchify(IMGS[None], 4)),
     ("vit", "images", lambda s: s.PatchEmbedding(3, 4, 4)(IMGS[0])),
-    ("vit", "images", lambda s: s.PatchEmbedding(3, 4, 4)(IMGS[..., :6])),
-    ("vit", "images", lambda s: s.PatchEmbedding(3, 4, 4)(IMGS[..., :6, :])),
+    ("vit", "images|patch_size", lambda s: s.PatchEmbedding(3, 4, 4)(IMGS[..., :6])),
+    ("vit", "images|patch_size", lambda s: s.PatchEmbedding(3, 4, 4)(IMGS[..., :6, :])),
     ("vit", "patch_size", lambda s: s.VisionTransformer(8, 0, 1, 2, 4, 8, 3)),
-    ("vit", "patch_size", lambda s: s.VisionTransformer(8, 3, 1, 2, 4, 8, 3)),
+    ("vit", "patch_size|image_size", lambda s: s.VisionTransformer(8, 3, 1, 2, 4, 8, 3)),
     ("vit", "images", lambda s: s.VisionTransformer(8, 4, 1, 2, 4, 8, 3).tokens(IMGS[0])),
-    ("vit", "images", lambda s: s.VisionTransformer(8, 4, 1, 2, 4, 8, 3).tokens(IMGS[..., :4])),
-    ("vit", "images", lambda s: s.VisionTransformer(8, 4, 1, 2, 4, 8, 3)(IMGS[..., :4, :])),
+    ("vit", "images|image_size", lambda s: s.VisionTransformer(8, 4, 1, 2, 4, 8, 3).tokens(IMGS[..., :4])),
+    ("vit", "images|image_size", lambda s: s.VisionTransformer(8, 4, 1, 2, 4, 8, 3)(IMGS[..., :4, :])),
     ("vit", r"\bx\b", lambda s: s.EncoderBlock(2, 4, 8)(QKV[0])),
     ("vit", r"\bx\b", lambda s: s.EncoderBlock(2, 4, 8)(QKV[None])),
     # attention: kinds and shapes of query, key, value and mask
@@ -244,23 +246,24 @@ BOUNDS = [
     ("attention", "key", lambda s: s.attention_weights(QKV, QKV.long())),
     ("attention", "key", lambda s: s.attention(QKV, QKV[0, 0], QKV)),
     ("attention", "value", lambda s: s.attention(QKV, QKV, QKV[0, 0])),
-    ("attention", "value", lambda s: s.attention(QKV, QKV, QKV[:, :2])),
-    ("attention", "feature", lambda s: s.attention(QKV, QKV[..., :3], QKV)),
+    ("attention", "value|key", lambda s: s.attention(QKV, QKV, QKV[:, :2])),
+    ("attention", "feature|query|key", lambda s: s.attention(QKV, QKV[..., :3], QKV)),
     ("attention", "attn_mask", lambda s: s.attention(QKV, QKV, QKV, attn_mask=torch.ones(3, 3, dtype=torch.int64))),
     ("attention", "attn_mask", lambda s: s.attention_weights(QKV, QKV, attn_mask=torch.ones(3, 3, dtype=torch.uint8))),
-    ("attention", "is_causal", lambda s: s.attention(QKV, QKV, QKV, attn_mask=torch.zeros(3, 3), is_causal=True)),
-    ("attention", "is_causal", lambda s: s.attention_weights(
+    ("attention", "is_causal|attn_mask",
+     lambda s: s.attention(QKV, QKV, QKV, attn_mask=torch.zeros(3, 3), is_causal=True)),
+    ("attention", "is_causal|attn_mask", lambda s: s.attention_weights(
         QKV, QKV, attn_mask=torch.ones(3, 3, dtype=torch.bool), is_causal=True)),
     # multi-head attention: ranks and sizes of query, key, value and both masks
     ("mha", "query", lambda s: _mha(s)(QKV[0], QKV, QKV)),
     ("mha", "query", lambda s: _mha(s)(QKV[None], QKV, QKV)),
     ("mha", "key", lambda s: _mha(s)(QKV, QKV[0], QKV)),
     ("mha", "value", lambda s: _mha(s)(QKV, QKV, QKV[None])),
-    ("mha", "query", lambda s: _mha(s)(QKV[..., :2], QKV, QKV)),
-    ("mha", "key", lambda s: _mha(s)(QKV, QKV[..., :2], QKV)),
-    ("mha", "value", lambda s: _mha(s)(QKV, QKV, QKV[..., :2])),
+    ("mha", "query|embed_dim", lambda s: _mha(s)(QKV[..., :2], QKV, QKV)),
+    ("mha", "key|embed_dim", lambda s: _mha(s)(QKV, QKV[..., :2], QKV)),
+    ("mha", "value|embed_dim", lambda s: _mha(s)(QKV, QKV, QKV[..., :2])),
     ("mha", "key|value", lambda s: _mha(s)(QKV, QKV, QKV[:, :2])),
-    ("mha", "key|value", lambda s: _mha(s)(QKV, QKV[:1], QKV[:1])),
+    ("mha", "key|value|query", lambda s: _mha(s)(QKV, QKV[:1], QKV[:1])),
     ("mha", "key_padding_mask", lambda s: _mha(s)(QKV, QKV, QKV, key_padding_mask=torch.zeros(2, 4, dtype=torch.bool))),
     ("mha", "key_padding_mask", lambda s: _mha(s)(QKV, QKV, QKV, key_padding_mask=torch.zeros(1, 3, dtype=torch.bool))),
     ("mha", "key_padding_mask", lambda s: _mha(s)(QKV, QKV, QKV, key_padding_mask=torch.zeros(2, 3, 1))),
@@ -271,8 +274,9 @@ BOUNDS = [
     ("detr", "boxes2", lambda s: s.generalized_box_iou(BOX_OK, torch.tensor([[0.0, 0.0, -1e-3, 3.0]]))),
     ("detr", "boxes2", lambda s: s.generalized_box_iou(BOX_OK, torch.tensor([[0.0, 0.0, 2.0, 3.0],
                                                                               [0.0, 1.0, 1.0, 0.5]]))),
-    ("detr", "targets", lambda s: s.hungarian_match(torch.zeros(2, 3, 4), torch.rand(2, 3, 4, generator=gen(47)),
-                                                    [{"labels": torch.tensor([0]), "boxes": torch.rand(1, 4)}] * 3)),
+    ("detr", "targets|pred_logits|pred_boxes", lambda s: s.hungarian_match(
+        torch.zeros(2, 3, 4), torch.rand(2, 3, 4, generator=gen(47)),
+        [{"labels": torch.tensor([0]), "boxes": torch.rand(1, 4)}] * 3)),
     ("detr", "num_classes|pred_logits", lambda s: s.set_criterion(
         torch.zeros(1, 3, 4), torch.full((1, 3, 4), 0.3), [{"labels": torch.tensor([0]),
                                                             "boxes": torch.full((1, 4), 0.3)}], 2)),

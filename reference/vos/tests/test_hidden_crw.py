@@ -61,9 +61,9 @@ def test_transition_matrix_default_temperature_and_errors(student, device):
     f = feats_case(2, 1, 2, 4, 6)
     got = student.transition_matrix(f[:, 0].to(device), f[:, 1].to(device))
     assert_tensor(got, trans_oracle(f[:, 0], f[:, 1], 0.07).to(device), atol=1e-10, rtol=1e-10, case="default 0.07")
-    with pytest.raises(ValueError, match="temperature"):
+    with pytest.raises((ValueError, TypeError), match="temperature"):  # "TypeError / ValueError"
         student.transition_matrix(f[:, 0], f[:, 1], temperature=0.0)
-    with pytest.raises(ValueError, match="agree"):
+    with pytest.raises((ValueError, TypeError), match=r"\bx\b|\by\b|agree"):
         student.transition_matrix(f[:, 0], f[:, 1, :, :3])
 
 
@@ -88,7 +88,7 @@ def test_palindrome_walk_uses_backward_softmax_not_transpose(student):
     wrong = torch.bmm(a, a.transpose(1, 2))
     assert not torch.allclose(expected, wrong, atol=1e-3)
     assert_tensor(student.palindrome_walk(f, temperature=0.5), expected, atol=1e-10, rtol=1e-10)
-    with pytest.raises(ValueError, match="T >= 2"):
+    with pytest.raises(ValueError, match="feats|T >= 2"):
         student.palindrome_walk(f[:, :1])
 
 
@@ -131,9 +131,9 @@ def test_crw_input_checks(student):
         student.palindrome_walk(f.long())
     with pytest.raises(ValueError, match="feats"):
         student.palindrome_walk(f[0])
-    with pytest.raises(TypeError, match="x"):
+    with pytest.raises((ValueError, TypeError), match="x"):
         student.transition_matrix(f[:, 0].long(), f[:, 1])
-    with pytest.raises(ValueError, match="temperature"):
+    with pytest.raises((ValueError, TypeError), match="temperature"):
         student.cycle_consistency_loss(f, temperature=-1.0)
-    with pytest.raises(TypeError, match="y"):
+    with pytest.raises((ValueError, TypeError), match="y"):
         student.transition_matrix(f[:, 0], [[[1.0, 0.0]]])

@@ -80,7 +80,7 @@ def test_warp_gradients(student):
 def test_warp_errors(student):
     with pytest.raises(ValueError, match="flow"):
         student.warp(torch.zeros(1, 1, 4, 4), torch.zeros(1, 3, 4, 4))
-    with pytest.raises(ValueError, match="flow"):
+    with pytest.raises(ValueError, match="flow|image"):
         student.warp(torch.zeros(1, 1, 4, 4), torch.zeros(1, 2, 4, 5))
     with pytest.raises(ValueError, match="image"):
         student.warp(torch.zeros(4, 4), torch.zeros(1, 2, 4, 4))
@@ -118,11 +118,11 @@ def test_endpoint_error_edge_cases(student):
     assert_tensor(student.endpoint_error(f, g), torch.tensor(1.25), atol=1e-6, case="5 / 4 pixels")
     got = student.endpoint_error(f, g, torch.zeros(1, 2, 2, dtype=torch.bool))
     assert type(got) is torch.Tensor and got.dim() == 0 and bool(torch.isnan(got)), f"no valid pixel -> nan, got {got}"
-    with pytest.raises(ValueError, match="gt"):
+    with pytest.raises((ValueError, TypeError), match="gt|flow"):
         student.endpoint_error(f, torch.zeros(1, 2, 2, 3))
-    with pytest.raises(ValueError, match="valid"):
+    with pytest.raises((ValueError, TypeError), match="valid|flow"):
         student.endpoint_error(f, g, torch.ones(1, 2, 3, dtype=torch.bool))
-    with pytest.raises(TypeError, match="valid"):
+    with pytest.raises((ValueError, TypeError), match="valid"):
         student.endpoint_error(f, g, torch.ones(1, 2, 2))
 
 
@@ -174,9 +174,9 @@ def test_fb_occlusion_defaults_and_strictness(student):
     fw2[:, 0], fw2[:, 1] = 1.0, 2.0
     got = student.fb_occlusion(fw2, -fw2)
     assert_tensor(got, torch.zeros(1, 4, 4, dtype=torch.bool), case="w_b = -w_f")
-    with pytest.raises(ValueError, match="alpha"):
+    with pytest.raises((ValueError, TypeError), match="alpha"):
         student.fb_occlusion(fw, bw, alpha=-0.1)
-    with pytest.raises(ValueError, match="flow_bw"):
+    with pytest.raises((ValueError, TypeError), match="flow_bw|flow_fw"):
         student.fb_occlusion(fw, torch.zeros(1, 2, 3, 4))
 
 
@@ -236,9 +236,9 @@ def test_flow_to_color_known_colours(student):
                  "r > 1 darkened by 0.75")
     assert_tensor(student.flow_to_color(torch.zeros(2, 2, 3)), torch.full((2, 3, 3), 255, dtype=torch.uint8),
                   case="an all-zero field (max_flow None) is white")
-    with pytest.raises(ValueError, match="max_flow"):
+    with pytest.raises((ValueError, TypeError), match="max_flow"):
         student.flow_to_color(flow, 0.0)
-    with pytest.raises(ValueError, match="flow"):
+    with pytest.raises((ValueError, TypeError), match="flow"):
         student.flow_to_color(torch.zeros(3, 2, 2))
 
 
@@ -248,9 +248,9 @@ def test_flow_to_color_known_colours(student):
     ("warp", (torch.zeros(1, 1, 3, 3), torch.zeros(1, 2, 3, 3, dtype=torch.int64)), TypeError, "flow"),
     ("warp", ([[0.0]], torch.zeros(1, 2, 3, 3)), TypeError, "image"),
     ("warp", (torch.zeros(1, 1, 3, 3, dtype=torch.uint8), torch.zeros(1, 2, 3, 3)), TypeError, "image"),
-    ("endpoint_error", (torch.zeros(1, 2, 3, 3), [[0.0]]), TypeError, "gt"),
-    ("fb_occlusion", (torch.zeros(2, 3, 3), torch.zeros(2, 3, 3)), ValueError, "flow_fw"),
-    ("flow_to_color", ([[0.0]],), TypeError, "flow"),
+    ("endpoint_error", (torch.zeros(1, 2, 3, 3), [[0.0]]), (ValueError, TypeError), "gt"),
+    ("fb_occlusion", (torch.zeros(2, 3, 3), torch.zeros(2, 3, 3)), (ValueError, TypeError), "flow_fw|flow_bw"),
+    ("flow_to_color", ([[0.0]],), (ValueError, TypeError), "flow"),
 ])
 def test_input_errors(student, name, args, exc, match):
     with pytest.raises(exc, match=match):

@@ -66,7 +66,7 @@ def test_masktrack_input(student, dtype, mask_dtype):
 def test_masktrack_input_errors(student):
     frames = torch.zeros(2, 3, 4, 4)
     assert student.masktrack_input(frames, torch.zeros(2, 4, 4)).shape == (2, 4, 4, 4)
-    with pytest.raises(ValueError, match="prev_masks"):
+    with pytest.raises(ValueError, match="prev_masks|frames"):
         student.masktrack_input(frames, torch.zeros(2, 4, 5))
     with pytest.raises(TypeError, match="frames"):
         student.masktrack_input(frames.long(), torch.zeros(2, 4, 4))
@@ -204,11 +204,11 @@ def test_deform_dilation_and_errors(student):
     expected = ndimage.binary_dilation(m.numpy(), structure=disk(2).astype(bool)).astype(np.int64)
     assert_tensor(student.deform_mask(m, seed=5, max_scale=0.0, max_shift=0.0, nonrigid=0.0, dilation=2),
                   torch.from_numpy(expected))
-    with pytest.raises(ValueError, match="max_scale"):
+    with pytest.raises((ValueError, TypeError), match="max_scale"):  # "TypeError / ValueError"
         student.deform_mask(m, seed=0, max_scale=1.0)
-    with pytest.raises(ValueError, match="grid"):
+    with pytest.raises((ValueError, TypeError), match="grid"):
         student.deform_mask(m, seed=0, grid=0)
-    with pytest.raises(ValueError, match="nonrigid"):
+    with pytest.raises((ValueError, TypeError), match="nonrigid"):
         student.deform_mask(m, seed=0, nonrigid=-1.0)
 
 
@@ -218,21 +218,21 @@ def test_masktrack_input_checks(student):
     assert student.dilate_mask(m, 0).shape == m.shape
     with pytest.raises(TypeError, match="mask"):
         student.affine_warp_mask(m.float(), 1.0, (0.0, 0.0))
-    with pytest.raises(ValueError, match="mask"):
+    with pytest.raises((ValueError, TypeError), match="mask"):  # dilate_mask documents no mask error
         student.dilate_mask(m[None], 1)
-    with pytest.raises(ValueError, match="seed"):
+    with pytest.raises((ValueError, TypeError), match="seed"):
         student.deform_mask(m, seed=1.5)
-    with pytest.raises(ValueError, match="max_shift"):
+    with pytest.raises((ValueError, TypeError), match="max_shift"):
         student.deform_mask(m, seed=0, max_shift=-0.1)
-    with pytest.raises(ValueError, match="dilation"):
+    with pytest.raises((ValueError, TypeError), match="dilation"):
         student.deform_mask(m, seed=0, dilation=-1)
     with pytest.raises(ValueError, match="centre"):
         student.affine_warp_mask(m, 1.0, (0.0, 0.0), (1.0, 2.0, 3.0))
     with pytest.raises(ValueError, match="frames"):
         student.masktrack_input(torch.zeros(2, 4, 4, 4), torch.zeros(2, 4, 4))
-    with pytest.raises(TypeError, match="mask"):
+    with pytest.raises((ValueError, TypeError), match="mask"):
         student.dilate_mask([[0, 1]], 1)
-    with pytest.raises(TypeError, match="prev_masks"):
+    with pytest.raises((ValueError, TypeError), match="prev_masks"):  # no type documented for it
         student.masktrack_input(torch.zeros(1, 3, 2, 2), [[[0, 1], [1, 0]]])
 
 
@@ -265,7 +265,7 @@ def test_affine_warp_reads_zero_just_outside_every_border(student, shift):
 
 @pytest.mark.task("masktrack")
 @pytest.mark.parametrize("bad, exc", [(lambda m: m.float(), TypeError), (lambda m: m[None], ValueError),
-                                      (lambda m: m.tolist(), TypeError)], ids=["float", "3-D", "list"])
+                                      (lambda m: m.tolist(), (TypeError, ValueError))], ids=["float", "3-D", "list"])
 def test_every_mask_function_checks_the_mask(student, bad, exc):
     m = blob()
     assert torch.equal(student.deform_mask(m, seed=0, max_scale=0.0, max_shift=0.0, nonrigid=0.0), m)
@@ -273,6 +273,8 @@ def test_every_mask_function_checks_the_mask(student, bad, exc):
              "dilate_mask": lambda x: student.dilate_mask(x, 1),
              "deform_mask": lambda x: student.deform_mask(x, seed=0)}
     for name, call in calls.items():
-        with pytest.raises(exc, match="mask"):
+        # affine_warp_mask pins TypeError for a float mask and ValueError for a 3-D one; dilate_mask
+        # documents no mask error and deform_mask says "TypeError / ValueError": either is accepted
+        with pytest.raises(exc if name == "affine_warp_mask" else (TypeError, ValueError), match="mask"):
             call(bad(m))
             pytest.fail(f"{name} accepted a malformed mask")

@@ -54,7 +54,7 @@ def test_tiny_unet_on_device_and_shape_errors(student, device):
     net.load_weights({k: v.float().to(device) for k, v in sd.items()})
     x = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     assert_tensor(net(x.float().to(device)), unet_forward(sd, x).float().to(device), atol=1e-4, rtol=1e-4)
-    with pytest.raises(ValueError, match="divisible"):
+    with pytest.raises(ValueError, match=r"\bx\b|divisible"):
         net(torch.zeros(1, 3, 10, 8, device=device))
     with pytest.raises(ValueError, match="x"):
         net(torch.zeros(1, 4, 8, 8, device=device))
@@ -102,7 +102,7 @@ def test_balanced_bce_weights_the_rare_class_and_custom_ignore(student):
     assert_tensor(got, torch.tensor(-np.log(0.5) / 2, dtype=torch.float64), atol=1e-12)
     with pytest.raises(ValueError, match="labels"):
         student.balanced_bce_loss(logits, torch.tensor([1, 0, 2, 0]))
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match="labels|logits|shape"):
         student.balanced_bce_loss(logits, torch.tensor([1, 0, 0]))
 
 
@@ -138,7 +138,7 @@ def test_finetune_matches_adam_oracle(student):
     assert_tensor(net(x), unet_forward(sd, x.double()).float(), atol=1e-4, rtol=1e-4, case="after 0 steps")
     with pytest.raises(ValueError, match="steps"):
         student.finetune(net, x, labels, steps=-1)
-    with pytest.raises(ValueError, match="labels"):
+    with pytest.raises(ValueError, match="labels|images"):
         student.finetune(net, x, labels[:1], steps=1)
 
 
@@ -210,13 +210,13 @@ def test_osvos_contract_and_errors(student):
     start = time.monotonic()
     student.osvos_segment(x, mask, base_channels=2, steps=10 ** 6, time_budget_s=0.3)
     assert time.monotonic() - start < 8.0, "time_budget_s must stop the fine-tuning"
-    with pytest.raises(ValueError, match="first_mask"):
+    with pytest.raises((ValueError, TypeError), match="first_mask|frames"):  # "TypeError / ValueError"
         student.osvos_segment(x, mask[:4], steps=1)
     as64 = student.osvos_segment(x.double(), mask, base_channels=2, steps=2)
     assert torch.equal(as64, out), "float64 frames: the network is float32, convert them"
     one = student.osvos_segment(x[:1], mask, base_channels=2, steps=1)
     assert one.shape == (1, 8, 8), "a one-frame sequence is a sequence"
-    with pytest.raises(ValueError, match="frames"):
+    with pytest.raises((ValueError, TypeError), match="frames"):
         student.osvos_segment(x[:0], mask, steps=1)
 
 
@@ -281,7 +281,7 @@ def test_pseudo_labels_empty_and_full_previous_masks(student):
                   torch.where(p > 1e-9, 1, 255).long(), case="alpha a hair above 0, margin and erosion 0")
     with pytest.raises(ValueError, match="margin"):
         student.onavos_pseudo_labels(p, full, margin=-1.0)
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match="probs|prev_mask|shape"):
         student.onavos_pseudo_labels(p, full[:4])
 
 
@@ -307,9 +307,9 @@ def test_onavos_without_online_steps_is_osvos(student):
     assert torch.equal(a, b), "with online_steps=0 OnAVOS must equal OSVOS"
     c = student.onavos_segment(x, mask, parent=sd, base_channels=2, steps=6, online_steps=3, alpha=0.5)
     assert not torch.equal(c[1:], b[1:]), "online adaptation steps changed nothing"
-    with pytest.raises(ValueError, match="online_steps"):
+    with pytest.raises((ValueError, TypeError), match="online_steps"):  # onavos_segment documents no Raises
         student.onavos_segment(x, mask, online_steps=-1)
-    with pytest.raises(ValueError, match="online_lr"):
+    with pytest.raises((ValueError, TypeError), match="online_lr"):
         student.onavos_segment(x, mask, online_lr=0.0)
 
 
@@ -318,7 +318,7 @@ def test_osvos_input_checks(student):
     x, mask = small_sequence(frames=2, size=8)
     net = student.TinyUNet(3, 2)
     assert student.foreground_probs(net, x).shape == (2, 8, 8)
-    with pytest.raises(TypeError, match="x"):
+    with pytest.raises((ValueError, TypeError), match="x"):  # forward documents no dtype error
         net(torch.zeros(1, 3, 8, 8, dtype=torch.int64))
     with pytest.raises(TypeError, match="labels"):
         student.balanced_bce_loss(torch.zeros(3), torch.zeros(3))
@@ -328,11 +328,11 @@ def test_osvos_input_checks(student):
         student.finetune(net, x, mask[None].repeat(2, 1, 1), steps=1, lr=0.0)
     with pytest.raises(ValueError, match="images"):
         student.finetune(net, x[0], mask[None], steps=1)
-    with pytest.raises(ValueError, match="frames"):
+    with pytest.raises((ValueError, TypeError), match="frames"):
         student.osvos_segment(x[:, :2], mask, steps=1)
-    with pytest.raises(TypeError, match="frames"):
+    with pytest.raises((ValueError, TypeError), match="frames"):
         student.osvos_segment((x * 255).long(), mask, steps=1)
-    with pytest.raises(ValueError, match="frames"):
+    with pytest.raises((ValueError, TypeError), match="frames"):  # foreground_probs documents no Raises
         student.foreground_probs(net, x[0])
-    with pytest.raises(TypeError, match="probs"):
+    with pytest.raises((ValueError, TypeError), match="probs"):
         student.onavos_pseudo_labels([[0.5]], torch.zeros(1, 1, dtype=torch.int64))
