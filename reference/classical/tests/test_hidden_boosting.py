@@ -164,6 +164,8 @@ def test_adaboost_equals_viola_jones_table_1(student, seed):
     alphas, errors, preds = loop_adaboost(x, y, 6)
     assert set(model) >= {"feature", "threshold", "polarity", "alpha", "error"}
     assert model["feature"].dtype == torch.int64 and model["polarity"].dtype == torch.int64
+    assert [model[k].dtype for k in ("threshold", "alpha", "error")] == [torch.float64] * 3, \
+        "threshold, alpha and error are float64 [T] (a float32 threshold moves the stump)"
     assert_tensor(model["error"], torch.from_numpy(errors), atol=1e-10, rtol=1e-8)
     assert_tensor(model["alpha"], torch.from_numpy(alphas), atol=1e-8, rtol=1e-8)
     scores = student.boosted_scores(x, model)
@@ -214,7 +216,7 @@ def test_adaboost_reweighting_moves_to_the_hard_samples(student):
 @pytest.mark.parametrize("call, exc, match", [
     (lambda s: s.adaboost(torch.zeros(3, 2), torch.tensor([0, 1, 1]), 0), ValueError, "num_rounds"),
     (lambda s: s.adaboost(torch.zeros(3, 0), torch.tensor([0, 1, 1]), 1), ValueError, "features"),
-    (lambda s: s.adaboost(torch.zeros(3, 2), torch.tensor([1, 1, 1]), 2), ValueError, "both classes"),
+    (lambda s: s.adaboost(torch.zeros(3, 2), torch.tensor([1, 1, 1]), 2), ValueError, "labels|both classes"),
     (lambda s: s.adaboost(torch.zeros(3, 2), torch.tensor([0, 1, 1]), 2, weights=torch.zeros(3)),
      ValueError, "weights"),
     (lambda s: s.adaboost(torch.zeros(3, 2), torch.tensor([0, 1, 1]), 2, weights=torch.ones(2)),
@@ -360,7 +362,7 @@ def test_cascade_rates_of_a_stage_nobody_reaches_are_zero(student):
     (lambda s: s.stage_threshold(torch.zeros(3), torch.tensor([0, 1, 1]), 0.0), ValueError, "min_detection_rate"),
     (lambda s: s.stage_threshold(torch.zeros(3), torch.tensor([0, 1, 1]), 1.5), ValueError, "min_detection_rate"),
     (lambda s: s.stage_threshold(torch.zeros(3), torch.tensor([0, 0, 0]), 0.9), ValueError, "positive"),
-    (lambda s: s.stage_threshold(torch.zeros(3), torch.tensor([0, 1]), 0.9), ValueError, "same length"),
+    (lambda s: s.stage_threshold(torch.zeros(3), torch.tensor([0, 1]), 0.9), ValueError, "scores|labels|same length"),
     (lambda s: s.train_cascade(torch.zeros(3, 1), torch.tensor([0, 1, 1]), []), ValueError, "stage_rounds"),
     (lambda s: s.train_cascade(torch.zeros(3, 1), torch.tensor([0, 1, 1]), [1, 0]), ValueError, "stage_rounds"),
     (lambda s: s.train_cascade(torch.zeros(3, 1), torch.tensor([0, 1, 1]), [1], 0.0), ValueError,
@@ -368,7 +370,7 @@ def test_cascade_rates_of_a_stage_nobody_reaches_are_zero(student):
     (lambda s: s.cascade_predict(torch.zeros(3, 1), [{"feature": torch.zeros(1, dtype=torch.int64),
                                                       "threshold": torch.zeros(1), "polarity": torch.ones(1),
                                                       "alpha": torch.ones(1)}]), ValueError, "stage_threshold"),
-    (lambda s: s.cascade_rates(torch.zeros(3, 1), torch.tensor([1, 1, 1]), []), ValueError, "both classes"),
+    (lambda s: s.cascade_rates(torch.zeros(3, 1), torch.tensor([1, 1, 1]), []), ValueError, "labels|both classes"),
 ], ids=["rate-0", "rate-big", "no-pos", "length", "empty", "zero-rounds", "train-rate", "no-thr", "one-class"])
 def test_cascade_input_checks(student, call, exc, match):
     with pytest.raises(exc, match=match):

@@ -528,6 +528,7 @@ ONE_BAD = [
     ("stumps", "polarity", ValueError, lambda s: s.stump_predict(_X3, 0, 0.0, 2)),
     ("stumps", "labels", ValueError, lambda s: s.fit_stump(_X3, torch.tensor([0, 1, -1]), _W3)),
     ("stumps", "weights", ValueError, lambda s: s.fit_stump(_X3, _Y3, _W3[:, None])),
+    ("stumps", "features", ValueError, lambda s: s.fit_stump(_X3[:, :0], _Y3, _W3)),
     ("adaboost", "labels", TypeError, lambda s: s.adaboost(_X3, _Y3.tolist(), 1)),
     ("adaboost", "labels", ValueError, lambda s: s.adaboost(_X3, _Y3[:, None], 1)),
     ("adaboost", "num_rounds", ValueError, lambda s: s.adaboost(_X3, _Y3, -1)),

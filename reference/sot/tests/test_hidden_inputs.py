@@ -18,10 +18,10 @@ def _cases(*rows):
     (lambda s: s.hmm_predict([0.5, 0.5], torch.eye(2)), TypeError, "belief"),
     (lambda s: s.hmm_predict(torch.ones(2, 1), torch.eye(2)), ValueError, "belief"),
     (lambda s: s.hmm_predict(torch.ones(2, dtype=torch.int64), torch.eye(2)), TypeError, "belief"),
-    (lambda s: s.reweight(W, torch.zeros(3)), ValueError, "same shape"),
+    (lambda s: s.reweight(W, torch.zeros(3)), ValueError, "weights|log_likelihood|same shape"),
     (lambda s: s.reweight(torch.tensor([-0.5, 1.5]), torch.zeros(2)), ValueError, "weights"),
-    (lambda s: s.resample_if_needed(torch.zeros(3, 2), W), ValueError, "same N"),
-    (lambda s: s.weighted_mean(torch.zeros(2, 2), torch.zeros(2)), ValueError, "positive sum"),
+    (lambda s: s.resample_if_needed(torch.zeros(3, 2), W), ValueError, "particles|weights|same N"),
+    (lambda s: s.weighted_mean(torch.zeros(2, 2), torch.zeros(2)), ValueError, "weights|positive sum"),
     (lambda s: s.systematic_resample(W, seed=1.5), TypeError, "seed"),
 )
 def test_bayes_input_checks(student, call, exc, match):
@@ -45,7 +45,7 @@ def test_systematic_resample_from_the_global_generator(student):
     (lambda s: s.crop_and_resize(torch.zeros(4, 4), B, 2), ValueError, "image"),
     (lambda s: s.box_to_target(B, B, 0.0), ValueError, "scale"),
     (lambda s: s.box_to_target(B, torch.tensor([[0.0, 0.0, 0.0, 4.0]])), ValueError, "width"),
-    (lambda s: s.target_to_box(torch.zeros(2, 4), B), ValueError, "same N"),
+    (lambda s: s.target_to_box(torch.zeros(2, 4), B), ValueError, "targets|regions|same N"),
     (lambda s: s.target_to_box(B, B, -1.0), ValueError, "scale"),
     (lambda s: s.laplace_from_uniform(torch.tensor([1, 2]), 0.0, 1.0), TypeError, "u"),
     (lambda s: s.sample_motion(torch.zeros(3), 2), ValueError, "box"),
@@ -70,7 +70,7 @@ def test_goturn_input_checks(student, call, exc, match):
     (lambda s: s.OnlineUpdater(20, 10, 10), ValueError, "long_term"),
     (lambda s: s.OnlineUpdater(first_frame=-1), ValueError, "first_frame"),
     (lambda s: s.fit_bbox_regressor(torch.zeros(3), B, BOX), ValueError, "features"),
-    (lambda s: s.fit_bbox_regressor(torch.zeros(2, 3), B, BOX), ValueError, "same N"),
+    (lambda s: s.fit_bbox_regressor(torch.zeros(2, 3), B, BOX), ValueError, "features|boxes|same N"),
     (lambda s: s.apply_bbox_regressor(torch.zeros(3, 4), torch.zeros(1, 3), B), ValueError, "weights"),
 )
 def test_mdnet_input_checks(student, call, exc, match):
@@ -81,7 +81,7 @@ def test_mdnet_input_checks(student, call, exc, match):
 @pytest.mark.task("ope")
 @_cases(
     (lambda s: s.frame_iou(torch.zeros(3, 3), torch.zeros(3, 4)), ValueError, "pred"),
-    (lambda s: s.centre_error(torch.zeros(0, 4), torch.zeros(0, 4)), ValueError, "at least one frame"),
+    (lambda s: s.centre_error(torch.zeros(0, 4), torch.zeros(0, 4)), ValueError, r"pred|\bgt\b|at least one frame"),
 )
 def test_ope_input_checks(student, call, exc, match):
     with pytest.raises(exc, match=match):

@@ -322,10 +322,10 @@ def test_iou_cost_degenerate_boxes_in_either_argument(student, side):
 @pytest.mark.parametrize("fn", ["linear_assignment", "associate"])
 def test_cost_checks_name_the_argument(student, fn):
     extra = (0.5,) if fn == "associate" else ()
-    cases = [([[0.1, 0.2]], TypeError, "cost must be a torch.Tensor"),
-             (torch.zeros(3), ValueError, "cost must be 2-D"),
-             (torch.zeros(2, 2, 2), ValueError, "cost must be 2-D"),
-             (torch.zeros(2, 2, dtype=torch.bool), ValueError, "cost must hold real numbers")]
+    cases = [([[0.1, 0.2]], TypeError, "cost"),
+             (torch.zeros(3), ValueError, "cost"),
+             (torch.zeros(2, 2, 2), ValueError, "cost"),
+             (torch.zeros(2, 2, dtype=torch.bool), (ValueError, TypeError), "cost")]  # dtype: not pinned
     for cost, error, match in cases:
         with pytest.raises(error, match=match):
             getattr(student, fn)(cost, *extra)
