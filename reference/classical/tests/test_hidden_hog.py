@@ -283,6 +283,16 @@ def test_hog_rejects_an_image_too_small_for_a_block(student):
 
 
 @pytest.mark.task("hog")
+@pytest.mark.parametrize("cells", [(3, 1), (1, 3)])
+def test_a_grid_too_small_on_one_axis_is_rejected(student, cells):
+    # the block must fit on both axes: a grid large enough on one of them is still too small
+    with pytest.raises(ValueError, match="histograms|cells_per_block|too small"):
+        student.normalize_blocks(torch.rand(*cells, 9, dtype=torch.float64), cells_per_block=(2, 2))
+    with pytest.raises(ValueError, match="image|cells_per_block|too small"):
+        student.hog(rand_image(8 * cells[0], 8 * cells[1], seed=1), pixels_per_cell=8, cells_per_block=2)
+
+
+@pytest.mark.task("hog")
 def test_hog_rejects_an_unknown_norm(student):
     with pytest.raises(ValueError, match="block_norm"):
         student.hog(rand_image(32, 32, seed=0), block_norm="L3")
