@@ -8,6 +8,8 @@ and ``torchvision.ops.nms``.
 """
 
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -238,8 +240,9 @@ def test_window_features_rejects_bad_input(student):
         student.window_features(torch.zeros(4, 4, 2, 2, 9), (0, 2))
 
 
-def expected_detections(image, weight, bias, threshold, iou, scale=1.2):
-    """Trusted detector: F.interpolate levels, skimage HOG per level, window loops, torchvision NMS."""
+def expected_detections(image, weight, bias, threshold, iou, scale=1.2, level_max=None):
+    """Trusted detector: F.interpolate levels, skimage HOG per level, window loops, torchvision NMS
+    (``level_max``: a list that receives each level's best window score)."""
     h, w = image.shape
     boxes, scores = [], []
     k = 0
@@ -250,12 +253,16 @@ def expected_detections(image, weight, bias, threshold, iou, scale=1.2):
         grid = torch.from_numpy(sk_hog(level.numpy(), orientations=9, pixels_per_cell=(4, 4), cells_per_block=(2, 2),
                                        block_norm="L2-Hys", feature_vector=False))
         sy, sx = h / size[0], w / size[1]
+        best = -math.inf
         for i in range(grid.shape[0] - 7 + 1):
             for j in range(grid.shape[1] - 3 + 1):
                 s = float(grid[i:i + 7, j:j + 3].reshape(-1) @ weight.double() + float(bias))
+                best = max(best, s)
                 if s > threshold:
                     boxes.append([4 * j * sx, 4 * i * sy, (4 * j + 16) * sx, (4 * i + 32) * sy])
                     scores.append(s)
+        if level_max is not None:
+            level_max.append(best)
         k += 1
     boxes = torch.tensor(boxes, dtype=torch.float64).reshape(-1, 4)
     scores = torch.tensor(scores, dtype=torch.float64)
@@ -276,6 +283,23 @@ def test_detect_windows_against_a_trusted_detector(student, seed, iou):
     assert es.shape[0] >= 3, "test setup: a few windows must survive"
     assert_tensor(scores, es, atol=2e-4, rtol=1e-4, case=f"scores after NMS (IoU > {iou}), sorted")
     assert_tensor(boxes, eb, atol=1e-3, case="boxes (x1, y1, x2, y2) mapped back by the level's true size ratio")
+
+
+@pytest.mark.task("sliding")
+def test_detect_windows_goes_on_after_levels_without_a_detection(student):
+    # a pyramid level with no window above the threshold ends nothing: coarser levels still count
+    image = make_hog_scenes(1, seed=102, min_objects=2)[0]["image"]
+    weight = torch.randn(756, generator=torch.Generator().manual_seed(0)) * 0.1
+    bias = torch.tensor(-0.05)
+    maxima = []
+    expected_detections(image, weight, bias, math.inf, 0.5, level_max=maxima)
+    threshold = (maxima[0] + max(maxima)) / 2
+    assert max(maxima) > maxima[0] + 0.1, "test setup: a coarser level must score above the first one"
+    boxes, scores = student.detect_windows(image, weight, bias, score_threshold=threshold, iou_threshold=0.5)
+    eb, es = expected_detections(image, weight, bias, threshold, 0.5)
+    assert es.shape[0] >= 1, "test setup: windows of a coarser level survive"
+    assert_tensor(scores, es, atol=2e-4, rtol=1e-4, case="scores of the levels after the empty ones")
+    assert_tensor(boxes, eb, atol=1e-3, case="boxes of the levels after the empty ones")
 
 
 @pytest.mark.task("sliding")
