@@ -2,30 +2,18 @@
 
 Oracles: brute force over every labelling of tiny grids, networkx minimum_cut on the s-t graph
 (its partition is the set reachable from the source in the residual graph), and a dense
-float64 mean-field implementation written here.
+float64 mean-field implementation (seg_oracles.py).
 """
 
 import itertools
 
 import networkx as nx
-import numpy as np
 import pytest
 import torch
 
+from seg_oracles import dense_mean_field, potts_energy
+
 from harness.testkit import assert_tensor, devices
-
-
-def energy(unary, labels, weight):
-    h, w = labels.shape
-    e = 0.0
-    for r in range(h):
-        for c in range(w):
-            e += float(unary[labels[r, c], r, c])
-            if c + 1 < w and labels[r, c] != labels[r, c + 1]:
-                e += weight
-            if r + 1 < h and labels[r, c] != labels[r + 1, c]:
-                e += weight
-    return e
 
 
 def brute_force(unary, weight):
@@ -33,7 +21,7 @@ def brute_force(unary, weight):
     best, best_l = None, []
     for bits in itertools.product([0, 1], repeat=h * w):
         lab = torch.tensor(bits).reshape(h, w)
-        e = energy(unary, lab, weight)
+        e = potts_energy(unary, lab, weight)
         if best is None or e < best - 1e-12:
             best, best_l = e, [lab]
         elif abs(e - best) <= 1e-12:
@@ -68,9 +56,9 @@ def test_potts_energy_matches_loop(student):
     unary = torch.randn(3, 4, 5, generator=g, dtype=torch.float64)
     labels = torch.randint(0, 3, (4, 5), generator=g)
     got = student.potts_energy(unary, labels, 0.7)
-    assert_tensor(got, torch.tensor(energy(unary, labels, 0.7), dtype=torch.float64), atol=1e-12)
+    assert_tensor(got, torch.tensor(potts_energy(unary, labels, 0.7), dtype=torch.float64), atol=1e-12)
     assert_tensor(student.potts_energy(unary.float(), labels, 0.0),
-                  torch.tensor(energy(unary.float(), labels, 0.0), dtype=torch.float64), atol=1e-5)
+                  torch.tensor(potts_energy(unary.float(), labels, 0.0), dtype=torch.float64), atol=1e-5)
 
 
 @pytest.mark.task("crf")
@@ -81,7 +69,7 @@ def test_mincut_reaches_the_brute_force_minimum(student, shape, weight, seed):
     best, argmins = brute_force(unary, weight)
     got = student.binary_mincut(unary, weight)
     assert type(got) is torch.Tensor and got.dtype == torch.int64 and tuple(got.shape) == shape
-    assert abs(energy(unary, got, weight) - best) < 1e-9, "not a minimum-energy labelling"
+    assert abs(potts_energy(unary, got, weight) - best) < 1e-9, "not a minimum-energy labelling"
     if len(argmins) == 1:
         assert_tensor(got, argmins[0])
 
@@ -97,7 +85,7 @@ def test_mincut_matches_networkx(student, seed):
                                                                                   dtype=torch.float64)
     value, expected = networkx_cut(unary, 0.6)
     got = student.binary_mincut(unary, 0.6)
-    assert abs(energy(unary, got, 0.6) - value) < 1e-9
+    assert abs(potts_energy(unary, got, 0.6) - value) < 1e-9
     assert_tensor(got, expected)
     assert int((got != truth).sum()) < int((noisy != truth).sum()), "smoothing must remove noise"
 
@@ -139,32 +127,6 @@ def test_crf_rejects(student):
         student.binary_mincut(torch.zeros(2, 2, 2, dtype=torch.int64), 1.0)
     with pytest.raises((TypeError, ValueError), match="labels"):
         student.potts_energy(torch.zeros(2, 2, 2), torch.zeros(2, 2), 1.0)
-
-
-def dense_mean_field(unary, image, num_iters, w1, ta, tb, w2, tg):
-    u = unary.double().numpy()
-    img = image.double().numpy()
-    nl, h, w = u.shape
-    ys, xs = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
-    pos = np.stack([ys.ravel(), xs.ravel()], 1).astype(np.float64)
-    col = img.reshape(img.shape[0], -1).T
-    dp = ((pos[:, None] - pos[None]) ** 2).sum(-1)
-    dc = ((col[:, None] - col[None]) ** 2).sum(-1)
-    k = w1 * np.exp(-dp / (2 * ta ** 2) - dc / (2 * tb ** 2)) + w2 * np.exp(-dp / (2 * tg ** 2))
-    np.fill_diagonal(k, 0.0)
-    U = u.reshape(nl, -1)
-
-    def softmax(z):
-        z = z - z.max(0, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(0, keepdims=True)
-
-    q = softmax(-U)
-    for _ in range(num_iters):
-        msg = q @ k.T
-        pair = np.stack([sum(msg[m] for m in range(nl) if m != lab) for lab in range(nl)])
-        q = softmax(-U - pair)
-    return torch.from_numpy(q.reshape(nl, h, w))
 
 
 MF_CASES = {

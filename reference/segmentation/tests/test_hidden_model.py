@@ -9,23 +9,7 @@ import time
 
 import pytest
 import torch
-
-
-def colour_scenes(n, size, seed, void=True):
-    """Each pixel's class is its colour (plus noise): a problem any working trainer solves."""
-    g = torch.Generator().manual_seed(seed)
-    masks = torch.zeros(n, size, size, dtype=torch.int64)
-    for i in range(n):
-        for _ in range(3):
-            r, c = torch.randint(0, size - 6, (2,), generator=g).tolist()
-            masks[i, r:r + 6, c:c + 6] = int(torch.randint(1, 4, (1,), generator=g))
-    palette = torch.tensor([[0.5, 0.5, 0.5], [0.9, 0.1, 0.1], [0.1, 0.9, 0.1], [0.1, 0.1, 0.9]])
-    images = palette[masks].permute(0, 3, 1, 2) + 0.05 * torch.randn(n, 3, size, size, generator=g)
-    images = images.clamp(0, 1).float()
-    labels = masks.clone()
-    if void:
-        labels[:, :, :2] = 255  # VOC void: must be ignored, never predicted
-    return images, masks, labels
+from seg_oracles import colour_scenes
 
 
 @pytest.mark.task("model")

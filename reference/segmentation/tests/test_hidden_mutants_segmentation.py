@@ -20,6 +20,7 @@ import scipy.linalg
 import torch
 import torch.nn.functional as F
 from scipy.sparse.csgraph import connected_components
+from seg_oracles import colour_scenes, dense_mean_field, potts_energy, unet_layout, unet_oracle
 from sklearn.cluster import KMeans
 from torchvision.models.segmentation.deeplabv3 import ASPP as TorchvisionASPP
 
@@ -158,16 +159,7 @@ def _ncut(w, labels):
 
 
 def _potts(unary, labels, weight):
-    _, h, w = unary.shape
-    e = 0.0
-    for r in range(h):
-        for c in range(w):
-            e += float(unary[labels[r, c], r, c])
-            if c + 1 < w and labels[r, c] != labels[r, c + 1]:
-                e += weight
-            if r + 1 < h and labels[r, c] != labels[r + 1, c]:
-                e += weight
-    return torch.tensor(e, dtype=torch.float64)
+    return torch.tensor(potts_energy(unary, labels, weight), dtype=torch.float64)
 
 
 def _mincut(unary, weight):
@@ -185,19 +177,7 @@ def _mincut(unary, weight):
 
 
 def _mean_field(unary, image, num_iters=5, wa=1.0, ta=8.0, tb=0.1, ws=1.0, tg=3.0):
-    nl, h, w = unary.shape
-    u = unary.double().reshape(nl, h * w)
-    pos = torch.tensor([[r, c] for r in range(h) for c in range(w)], dtype=torch.float64)
-    col = image.double().reshape(image.shape[0], h * w).t()
-    dp = ((pos[:, None] - pos[None]) ** 2).sum(-1)
-    dc = ((col[:, None] - col[None]) ** 2).sum(-1)
-    k = wa * torch.exp(-dp / (2 * ta ** 2) - dc / (2 * tb ** 2)) + ws * torch.exp(-dp / (2 * tg ** 2))
-    k.fill_diagonal_(0.0)
-    q = torch.softmax(-u, 0)
-    for _ in range(num_iters):
-        m = q @ k
-        q = torch.softmax(-u - (m.sum(0, keepdim=True) - m), 0)
-    return q.reshape(nl, h, w).to(unary.dtype)
+    return dense_mean_field(unary, image, num_iters, wa, ta, tb, ws, tg).to(unary.dtype)
 
 
 def _perturbed_aspp(c_in, rates, c_out, seed):
@@ -221,41 +201,9 @@ def _aspp_pair(s, c_in, rates, c_out, x):
 
 
 def _unet_state(in_ch, nc, base, depth, seed):
-    ch = [base * 2 ** i for i in range(depth + 1)]
-    shapes = {}
-
-    def dc(name, a, b):
-        shapes.update({f"{name}.0.weight": (b, a, 3, 3), f"{name}.0.bias": (b,), f"{name}.2.weight": (b, b, 3, 3),
-                       f"{name}.2.bias": (b,)})
-
-    for i in range(depth):
-        dc(f"encoders.{i}", in_ch if i == 0 else ch[i - 1], ch[i])
-    dc("bottleneck", ch[depth - 1], ch[depth])
-    for i in range(depth):
-        shapes[f"upsamplers.{i}.weight"] = (ch[i + 1], ch[i], 2, 2)
-        shapes[f"upsamplers.{i}.bias"] = (ch[i],)
-        dc(f"decoders.{i}", 2 * ch[i], ch[i])
-    shapes["head.weight"] = (nc, ch[0], 1, 1)
-    shapes["head.bias"] = (nc,)
     gen = g(seed)
-    return {k: torch.randn(v, generator=gen, dtype=torch.float64) * 0.5 for k, v in shapes.items()}
-
-
-def _unet_oracle(sd, x, depth):
-    def dc(name, h):
-        h = F.relu(F.conv2d(h, sd[f"{name}.0.weight"], sd[f"{name}.0.bias"], padding=1))
-        return F.relu(F.conv2d(h, sd[f"{name}.2.weight"], sd[f"{name}.2.bias"], padding=1))
-
-    skips, h = [], x
-    for i in range(depth):
-        h = dc(f"encoders.{i}", h)
-        skips.append(h)
-        h = F.max_pool2d(h, 2)
-    h = dc("bottleneck", h)
-    for i in reversed(range(depth)):
-        h = F.conv_transpose2d(h, sd[f"upsamplers.{i}.weight"], sd[f"upsamplers.{i}.bias"], stride=2)
-        h = dc(f"decoders.{i}", torch.cat([skips[i], h], dim=1))
-    return F.conv2d(h, sd["head.weight"], sd["head.bias"])
+    return {k: torch.randn(v, generator=gen, dtype=torch.float64) * 0.5
+            for k, v in unet_layout(in_ch, nc, base, depth).items()}
 
 
 def _unet_pair(s, in_ch, nc, base, depth, x):
@@ -263,7 +211,7 @@ def _unet_pair(s, in_ch, nc, base, depth, x):
     net = s.UNet(in_ch, nc, base, depth)
     net.load_weights({k: v.float() for k, v in sd.items()})
     with torch.no_grad():
-        return net(x.float()), _unet_oracle(sd, x.double(), depth).float()
+        return net(x.float()), unet_oracle(sd, x.double(), depth).float()
 
 
 def _graph(n, seed, power=1):
@@ -1186,27 +1134,12 @@ def test_no_labels_is_rejected(student):
 
 
 # ------------------------------------------------------------------------------- the reported loss
-def _colour_scenes(n, size, seed):
-    """Each pixel's class is its colour (plus noise), a VOC void border: any working trainer learns it."""
-    gen = g(seed)
-    masks = torch.zeros(n, size, size, dtype=torch.int64)
-    for i in range(n):
-        for _ in range(3):
-            r, c = torch.randint(0, size - 6, (2,), generator=gen).tolist()
-            masks[i, r:r + 6, c:c + 6] = int(torch.randint(1, 4, (1,), generator=gen))
-    palette = torch.tensor([[0.5, 0.5, 0.5], [0.9, 0.1, 0.1], [0.1, 0.9, 0.1], [0.1, 0.1, 0.9]])
-    images = (palette[masks].permute(0, 3, 1, 2) + 0.05 * torch.randn(n, 3, size, size, generator=gen)).clamp(0, 1)
-    labels = masks.clone()
-    labels[:, :, :2] = 255
-    return images.float(), labels
-
-
 @pytest.mark.task("model")
 def test_train_reports_a_mean_per_step_loss(student):
     # "loss: mean loss of the last 20 steps": a per-pixel cross-entropy, so after 120 steps on a
     # problem the trainer must solve (see the other model tests) it lies below log(4), the loss
     # of a uniform prediction over the 4 classes; a sum over steps would be 20 times larger
-    images, labels = _colour_scenes(16, 16, 41)
+    images, _, labels = colour_scenes(16, 16, 41)
     out = student.train(images, labels, num_classes=4, ignore_index=255, steps=120, seed=0)
     assert out.get("steps") == 120
     loss = out.get("loss")

@@ -1,60 +1,21 @@
 """Hidden tests of UNet [unet].
 
-Oracle: a functional float64 U-Net written here from the pinned state-dict layout (padded 3x3
+Oracle: a functional float64 U-Net (seg_oracles.py) from the pinned state-dict layout (padded 3x3
 convolutions, max pooling, transposed 2x2 convolutions, skip first in the concatenation).
 """
 
 import pytest
 import torch
-import torch.nn.functional as F
+
+from seg_oracles import unet_layout, unet_oracle
 
 from harness.testkit import assert_tensor, devices
-
-
-def layout(in_ch, num_classes, base, depth):
-    ch = [base * 2 ** i for i in range(depth + 1)]
-    shapes = {}
-
-    def dc(name, a, b):
-        shapes[f"{name}.0.weight"] = (b, a, 3, 3)
-        shapes[f"{name}.0.bias"] = (b,)
-        shapes[f"{name}.2.weight"] = (b, b, 3, 3)
-        shapes[f"{name}.2.bias"] = (b,)
-
-    for i in range(depth):
-        dc(f"encoders.{i}", in_ch if i == 0 else ch[i - 1], ch[i])
-    dc("bottleneck", ch[depth - 1], ch[depth])
-    for i in range(depth):
-        shapes[f"upsamplers.{i}.weight"] = (ch[i + 1], ch[i], 2, 2)
-        shapes[f"upsamplers.{i}.bias"] = (ch[i],)
-    for i in range(depth):
-        dc(f"decoders.{i}", 2 * ch[i], ch[i])
-    shapes["head.weight"] = (num_classes, ch[0], 1, 1)
-    shapes["head.bias"] = (num_classes,)
-    return shapes
 
 
 def random_state(shapes, seed, dtype=torch.float64):
     g = torch.Generator().manual_seed(seed)
     return {k: (torch.randn(s, generator=g, dtype=torch.float64) * (0.5 / max(1, (s[1] if len(s) > 1 else 1)) ** 0.5)
                 ).to(dtype) for k, s in shapes.items()}
-
-
-def oracle(sd, x, depth):
-    def dc(name, h):
-        h = F.relu(F.conv2d(h, sd[f"{name}.0.weight"], sd[f"{name}.0.bias"], padding=1))
-        return F.relu(F.conv2d(h, sd[f"{name}.2.weight"], sd[f"{name}.2.bias"], padding=1))
-
-    skips, h = [], x
-    for i in range(depth):
-        h = dc(f"encoders.{i}", h)
-        skips.append(h)
-        h = F.max_pool2d(h, 2)
-    h = dc("bottleneck", h)
-    for i in reversed(range(depth)):
-        h = F.conv_transpose2d(h, sd[f"upsamplers.{i}.weight"], sd[f"upsamplers.{i}.bias"], stride=2)
-        h = dc(f"decoders.{i}", torch.cat([skips[i], h], dim=1))
-    return F.conv2d(h, sd["head.weight"], sd["head.bias"])
 
 
 CASES = {"depth 1": (3, 2, 4, 1, (2, 6, 10)), "depth 2": (3, 4, 4, 2, (1, 8, 12)),
@@ -65,22 +26,22 @@ CASES = {"depth 1": (3, 2, 4, 1, (2, 6, 10)), "depth 2": (3, 4, 4, 2, (1, 8, 12)
 @pytest.mark.parametrize("case", list(CASES))
 def test_unet_matches_functional_oracle(student, case):
     in_ch, nc, base, depth, (n, h, w) = CASES[case]
-    sd = random_state(layout(in_ch, nc, base, depth), seed=depth)
+    sd = random_state(unet_layout(in_ch, nc, base, depth), seed=depth)
     net = student.UNet(in_ch, nc, base, depth)
     net.load_weights({k: v.float() for k, v in sd.items()})
     x = torch.randn(n, in_ch, h, w, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    expected = oracle(sd, x, depth)
+    expected = unet_oracle(sd, x, depth)
     assert_tensor(net(x.float()), expected.float(), atol=1e-4, rtol=1e-4, case=case)
 
 
 @pytest.mark.task("unet")
 @pytest.mark.parametrize("device", devices())
 def test_unet_on_device(student, device):
-    sd = random_state(layout(3, 2, 4, 2), seed=5, dtype=torch.float32)
+    sd = random_state(unet_layout(3, 2, 4, 2), seed=5, dtype=torch.float32)
     net = student.UNet(3, 2, 4, 2)
     net.load_weights({k: v.to(device) for k, v in sd.items()})
     x = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(2))
-    expected = oracle({k: v.double() for k, v in sd.items()}, x.double(), 2).float()
+    expected = unet_oracle({k: v.double() for k, v in sd.items()}, x.double(), 2).float()
     assert_tensor(net(x.to(device)), expected.to(device), atol=1e-4, rtol=1e-4, case=device)
 
 
@@ -94,11 +55,11 @@ def test_unet_keeps_the_input_size(student, size):
 
 @pytest.mark.task("unet")
 def test_unet_default_layout(student):
-    sd = random_state(layout(3, 4, 16, 3), seed=3, dtype=torch.float32)
+    sd = random_state(unet_layout(3, 4, 16, 3), seed=3, dtype=torch.float32)
     net = student.UNet(3, 4)
     net.load_weights(sd)  # strict: base_channels=16, depth=3 by default
     x = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(3))
-    expected = oracle({k: v.double() for k, v in sd.items()}, x.double(), 3).float()
+    expected = unet_oracle({k: v.double() for k, v in sd.items()}, x.double(), 3).float()
     assert_tensor(net(x), expected, atol=1e-4, rtol=1e-4)
 
 
@@ -111,7 +72,7 @@ def test_unet_rejects(student):
         net(torch.rand(1, 2, 8, 8))
     with pytest.raises(ValueError, match="depth"):
         student.UNet(3, 2, 2, 0)
-    sd = random_state(layout(3, 2, 2, 2), seed=1, dtype=torch.float32)
+    sd = random_state(unet_layout(3, 2, 2, 2), seed=1, dtype=torch.float32)
     del sd["decoders.0.2.bias"]
     with pytest.raises(RuntimeError):
         net.load_weights(sd)

@@ -13,6 +13,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from sot_oracles import iou_labels
+
 from harness.testkit import assert_tensor, task_rows
 
 
@@ -254,17 +256,12 @@ def test_gaussian_samples_parameter_bounds(student, kwargs, name):
 @pytest.mark.parametrize("side", [0.8, 0.25])
 def test_label_by_iou_sub_pixel_boxes_match_torchvision(student, side):
     # boxes smaller than a pixel: every overlap is below 1, so no clamp may round it up
-    from torchvision.ops import box_iou
-
     box = torch.tensor([0.0, 0.0, side, side], dtype=torch.float64)
     gen = g(int(side * 100))
     xy = (torch.rand(400, 2, generator=gen, dtype=torch.float64) - 0.5) * 3 * side
     wh = torch.rand(400, 2, generator=gen, dtype=torch.float64) * 1.5 * side + 0.05 * side
     samples = torch.cat((xy, xy + wh), 1)
-    iou = box_iou(samples, box[None])[:, 0]
-    expected = torch.full((400,), -1, dtype=torch.int64)
-    expected[iou <= 0.5] = 0
-    expected[iou >= 0.7] = 1
+    expected = iou_labels(samples, box)
     assert {0, 1, -1} <= set(expected.tolist())
     assert_tensor(student.label_by_iou(samples, box), expected, case=f"{side} px target, samples around it")
 
@@ -535,8 +532,6 @@ def test_systematic_resample_float32_weights_use_float64_sums(student):
 @pytest.mark.task("mdnet")
 @pytest.mark.parametrize("box", [(31.0, 17.0, 64.0, 52.0), (5.5, 40.25, 47.0, 49.0)], ids=str)
 def test_label_by_iou_of_a_generic_target(student, box):
-    from torchvision.ops import box_iou
-
     box = torch.tensor(box, dtype=torch.float64)
     gen = g(int(box[0]))
     w, h = float(box[2] - box[0]), float(box[3] - box[1])
@@ -545,10 +540,7 @@ def test_label_by_iou_of_a_generic_target(student, box):
     size = torch.tensor([w, h], dtype=torch.float64) * (0.6 + 0.8 * torch.rand(500, 2, generator=gen,
                                                                               dtype=torch.float64))
     samples = torch.cat((centre - size / 2, centre + size / 2), 1)
-    iou = box_iou(samples, box[None])[:, 0]
-    expected = torch.full((500,), -1, dtype=torch.int64)
-    expected[iou <= 0.5] = 0
-    expected[iou >= 0.7] = 1
+    expected = iou_labels(samples, box)
     assert {0, 1, -1} <= set(expected.tolist())
     assert_tensor(student.label_by_iou(samples, box), expected, case=f"target {box.tolist()}")
 
@@ -843,14 +835,9 @@ def test_systematic_resample_position_on_a_cdf_step_uses_the_float64_u(student, 
 def test_label_by_iou_of_inverted_samples_matches_torchvision(student):
     # "IoU as torchvision.ops.box_iou": a sample with y2 < y1 overlaps nothing (overlap clamped at
     # 0 on each axis), even when its signed area would turn a negative overlap into IoU 1
-    from torchvision.ops import box_iou
-
     box = torch.tensor([0.0, 0.0, 10.0, 10.0], dtype=torch.float64)
     samples = torch.tensor([[0.0, 5.0, 120.0, 4.0], [0.0, 5.0, 115.0, 4.5], [2.0, 1.0, 9.0, 8.0],
                             [1.0, 0.5, 10.0, 9.5]], dtype=torch.float64)
-    iou = box_iou(samples, box[None])[:, 0]
-    expected = torch.full((4,), -1, dtype=torch.int64)
-    expected[iou <= 0.5] = 0
-    expected[iou >= 0.7] = 1
+    expected = iou_labels(samples, box)
     assert expected.tolist() == [0, 0, 0, 1]
     assert_tensor(student.label_by_iou(samples, box), expected, case="inverted samples overlap nothing")

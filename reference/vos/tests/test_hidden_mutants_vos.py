@@ -11,6 +11,7 @@ import math
 import pytest
 import torch
 from flow_oracles import warp_loop
+from vos_oracles import knn_oracle
 
 from harness.testkit import assert_tensor, task_rows
 
@@ -600,18 +601,6 @@ _QRY = torch.randn(7, 3, generator=gen(31), dtype=torch.float64)
 _PL_PREV = torch.zeros(8, 8, dtype=torch.int64)
 _PL_PREV[2:6, 1:6] = 1
 
-def _knn64(ref, lab, query, k):
-    out = []
-    for q in query:
-        d = sorted((float(((q - r) ** 2).sum().sqrt()), i) for i, r in enumerate(ref))
-        votes = {}
-        for _, i in d[:k]:
-            votes[int(lab[i])] = votes.get(int(lab[i]), 0) + 1
-        best = max(votes.values())
-        out.append(min(v for v, c in votes.items() if c == best))
-    return torch.tensor(out, dtype=torch.int64)
-
-
 def _triplet64(e, lab, margin):
     lab = lab.tolist()
     d = torch.cdist(e, e)
@@ -638,9 +627,9 @@ def _bce64(logits, labels):
 
 LABEL_DTYPES = [
     ("retrieval", "nearest_neighbour_labels", lambda s, t: s.nearest_neighbour_labels(_REF, _REF_LAB.to(t), _QRY, k=3),
-     lambda: _knn64(_REF, _REF_LAB, _QRY, 3), [torch.int64, torch.int32, torch.uint8, torch.int16]),
+     lambda: knn_oracle(_REF, _REF_LAB, _QRY, 3), [torch.int64, torch.int32, torch.uint8, torch.int16]),
     ("retrieval", "nearest_neighbour_labels k=1", lambda s, t: s.nearest_neighbour_labels(
-        _REF, (_REF_LAB > 0).to(t), _QRY, k=1), lambda: _knn64(_REF, (_REF_LAB > 0).long(), _QRY, 1),
+        _REF, (_REF_LAB > 0).to(t), _QRY, k=1), lambda: knn_oracle(_REF, (_REF_LAB > 0).long(), _QRY, 1),
      [torch.int64, torch.int32, torch.uint8, torch.bool]),
     ("retrieval", "pixel_triplet_loss", lambda s, t: s.pixel_triplet_loss(_REF, _REF_LAB.to(t), margin=0.7),
      lambda: _triplet64(_REF, _REF_LAB, 0.7), [torch.int64, torch.int32, torch.uint8, torch.int16]),
@@ -672,7 +661,7 @@ def test_nearest_neighbour_ties_among_many_references(student, k):
     lab = torch.randint(0, 4, (300,), generator=g)
     query = torch.cat([values, values + 0.1, torch.randn(4, 2, generator=g, dtype=torch.float64)])
     got = student.nearest_neighbour_labels(ref, lab, query, k=k)
-    assert_tensor(got, _knn64(ref, lab, query, k), case=f"k={k}, 300 references with 3 distinct embeddings")
+    assert_tensor(got, knn_oracle(ref, lab, query, k), case=f"k={k}, 300 references with 3 distinct embeddings")
 
 
 # ----------------------------------------------------------------------------- thresholds at exactly 0.5

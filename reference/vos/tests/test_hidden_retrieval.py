@@ -10,11 +10,9 @@ import math
 import pytest
 import torch
 
+from vos_oracles import dist, knn_oracle
+
 from harness.testkit import assert_tensor, check_gradient, devices
-
-
-def dist(a, b):
-    return math.sqrt(max(sum((float(x) - float(y)) ** 2 for x, y in zip(a, b)), 1e-12))
 
 
 def triplet_oracle(e, labels, margin):
@@ -27,19 +25,6 @@ def triplet_oracle(e, labels, margin):
         if pos and neg:
             terms.append(max(0.0, min(pos) - min(neg) + margin))
     return sum(terms) / len(terms) if terms else 0.0
-
-
-def knn_oracle(ref, ref_labels, query, k):
-    out = []
-    for q in query:
-        d = [(dist(q, r), i) for i, r in enumerate(ref)]
-        d.sort()  # by distance, then index
-        votes = {}
-        for _, i in d[:k]:
-            votes[int(ref_labels[i])] = votes.get(int(ref_labels[i]), 0) + 1
-        best = max(votes.values())
-        out.append(min(lab for lab, v in votes.items() if v == best))
-    return torch.tensor(out, dtype=torch.int64)
 
 
 @pytest.mark.task("retrieval")

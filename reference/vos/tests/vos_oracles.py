@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -133,3 +135,22 @@ def onavos(sd, frames, first_mask, steps, online_steps, lr, online_lr, alpha, ma
         masks.append((p > 0.5).long())
         ps.append(p)
     return torch.stack(masks), torch.stack(ps)
+
+
+def dist(a, b):
+    """Euclidean distance of two embeddings in Python floats (at least 1e-6)."""
+    return math.sqrt(max(sum((float(x) - float(y)) ** 2 for x, y in zip(a, b)), 1e-12))
+
+
+def knn_oracle(ref, ref_labels, query, k):
+    """k-NN labels by a Python loop: a stable sort by distance, then index; ties in the vote go to the smaller label."""
+    out = []
+    for q in query:
+        d = [(dist(q, r), i) for i, r in enumerate(ref)]
+        d.sort()  # by distance, then index
+        votes = {}
+        for _, i in d[:k]:
+            votes[int(ref_labels[i])] = votes.get(int(ref_labels[i]), 0) + 1
+        best = max(votes.values())
+        out.append(min(lab for lab, v in votes.items() if v == best))
+    return torch.tensor(out, dtype=torch.int64)
