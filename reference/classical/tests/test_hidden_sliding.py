@@ -369,6 +369,15 @@ def test_train_detector_and_detect_are_well_formed(student):
         if k:
             hits += int((torchvision.ops.box_iou(b[:3], scene["boxes"]) > 0.5).any())
     assert hits >= 2, f"the top 3 detections hit a figure (IoU > 0.5) in only {hits} of 3 easy scenes"
+    # a crowded scene (the reference finds 150 windows before the cap): the cap keeps boxes, scores
+    # and labels of one length, the top 100 by score
+    crowd = make_hog_scenes(1, seed=9, image_size=(512, 512), min_objects=70, max_objects=70)[0]["image"]
+    (det,) = student.detect([crowd])
+    b, s, lab = det["boxes"], det["scores"], det["labels"]
+    assert s.dim() == 1 and s.shape[0] <= 100 and b.shape == (s.shape[0], 4) and lab.shape == s.shape, \
+        f"crowded scene: at most 100 detections, boxes {tuple(b.shape)}, scores {tuple(s.shape)} and " \
+        f"labels {tuple(lab.shape)} of one length"
+    assert bool((s[:-1] >= s[1:]).all()), "crowded scene: detections by decreasing score"
     # the documented input errors, here because only a working detector makes them count
     with pytest.raises(ValueError, match="box|figure"):
         student.train_detector([s["image"] for s in test], [torch.zeros(0, 4)] * 3, seed=0, time_budget_s=5.0)
