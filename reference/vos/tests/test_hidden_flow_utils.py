@@ -203,8 +203,12 @@ def test_fb_occlusion_uses_the_warped_backward_flow(student):
 def assert_color(got, expected, case):
     assert type(got) is torch.Tensor and got.dtype == torch.uint8, f"[{case}] expected uint8, got {got!r:.60}"
     assert tuple(got.shape) == expected.shape, f"[{case}] shape {list(got.shape)} != {list(expected.shape)}"
+    # floor(255 * col) sits exactly on an integer wherever the hue is a wheel entry (the axes, the
+    # diagonals), so any order of the float64 operations the docstring allows moves those pixels by
+    # one level: the docstring's own order (r = |flow| / max_flow) moves 1.8 % of this grid against
+    # the oracle's (flow / max_flow first); rounding instead of floor moves 20-36 %
     diff = np.abs(got.numpy().astype(int) - expected.astype(int))
-    assert diff.max() <= 1 and (diff > 0).mean() < 0.002, (
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.05, (
         f"[{case}] colours differ by up to {diff.max()} at {100 * (diff > 0).mean():.2f} % of the pixels")
 
 

@@ -218,7 +218,7 @@ def test_masktrack_input_checks(student):
     assert student.dilate_mask(m, 0).shape == m.shape
     with pytest.raises(TypeError, match="mask"):
         student.affine_warp_mask(m.float(), 1.0, (0.0, 0.0))
-    with pytest.raises((ValueError, TypeError), match="mask"):  # dilate_mask documents no mask error
+    with pytest.raises((ValueError, TypeError), match="mask"):
         student.dilate_mask(m[None], 1)
     with pytest.raises((ValueError, TypeError), match="seed"):
         student.deform_mask(m, seed=1.5)
@@ -273,8 +273,8 @@ def test_every_mask_function_checks_the_mask(student, bad, exc):
              "dilate_mask": lambda x: student.dilate_mask(x, 1),
              "deform_mask": lambda x: student.deform_mask(x, seed=0)}
     for name, call in calls.items():
-        # affine_warp_mask pins TypeError for a float mask and ValueError for a 3-D one; dilate_mask
-        # documents no mask error and deform_mask says "TypeError / ValueError": either is accepted
-        with pytest.raises(exc if name == "affine_warp_mask" else (TypeError, ValueError), match="mask"):
+        # affine_warp_mask and dilate_mask pin TypeError for a float mask and ValueError for a 3-D
+        # one; deform_mask says "TypeError / ValueError": either is accepted there
+        with pytest.raises(exc if name != "deform_mask" else (TypeError, ValueError), match="mask"):
             call(bad(m))
             pytest.fail(f"{name} accepted a malformed mask")

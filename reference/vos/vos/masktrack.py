@@ -129,8 +129,12 @@ def dilate_mask(mask: Tensor, radius: int) -> Tensor:
     """Binary dilation by a disk: output pixel ``p`` is 1 where some nonzero input pixel ``q`` has
     ``|p - q|^2 <= radius^2`` (skimage's ``disk``); ``mask``'s dtype, values in ``{0, 1}``.
 
+    Args:
+        mask (Tensor[H, W]): integer or bool, as for :func:`affine_warp_mask`.
+        radius (int): >= 0; 0 returns the mask binarised.
+
     Raises:
-        ValueError: ``radius`` not an int >= 0.
+        TypeError: ``mask`` floating. ValueError: ``mask`` not 2-d, ``radius`` not an int >= 0.
     """
     # BEGIN SOLUTION
     _check_mask("mask", mask)
