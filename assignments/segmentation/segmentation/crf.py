@@ -22,7 +22,7 @@ def potts_energy(unary: Tensor, labels: Tensor, weight: float) -> Tensor:
     (each unordered pair counted once).
 
     Args:
-        unary (Tensor[L, H, W]): cost of each label at each pixel, floating point, finite.
+        unary (Tensor[L, H, W]): cost of each label at each pixel, floating point, finite, ``L, H, W >= 1``.
         labels (Tensor[H, W]): int64 labels in ``[0, L)``.
         weight (float): Potts weight >= 0.
 
@@ -48,7 +48,7 @@ def binary_mincut(unary: Tensor, weight: float) -> Tensor:
     as saturated.
 
     Args:
-        unary (Tensor[2, H, W]): finite costs of labels 0 and 1.
+        unary (Tensor[2, H, W]): finite costs of labels 0 and 1, ``H, W >= 1``.
         weight (float): Potts weight >= 0 on each of the ``H (W - 1) + (H - 1) W`` neighbour pairs.
 
     Returns:
@@ -79,7 +79,7 @@ def dense_crf_mean_field(unary: Tensor, image: Tensor, *, num_iters: int = 5, w_
     over pixels is not (speed check).
 
     Args:
-        unary (Tensor[L, H, W]): unary energies (e.g. ``-log p``), floating point.
+        unary (Tensor[L, H, W]): unary energies (e.g. ``-log p``), floating point, ``L, H, W >= 1``.
         image (Tensor[C, H, W]): colours, same dtype.
         num_iters (int): >= 0 (0 returns ``Q^0``).
         w_appearance, w_smooth (float): kernel weights >= 0.

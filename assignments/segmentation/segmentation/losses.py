@@ -81,6 +81,6 @@ def mean_iou(confusion: Tensor) -> tuple[Tensor, Tensor]:
         tuple[Tensor, Tensor]: ``(miou, iou)``, a float64 scalar and float64 ``Tensor[C]``.
 
     Raises:
-        ValueError: ``confusion`` is not square or holds negative counts.
+        ValueError: ``confusion`` is empty (``C = 0``), not square or holds negative counts.
     """
     raise NotImplementedError("mean_iou: implement me (see README.md, section `loss_metric`)")

@@ -58,7 +58,8 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
     Raises:
         TypeError: non-tensor or non-floating inputs, or ``x`` and ``weight`` of different dtypes.
         ValueError: wrong ranks, ``weight.shape[0] != C_in``, a bias of the wrong shape, a
-            parameter out of range, or an empty output.
+            parameter out of range, an empty input (``N``, ``H`` or ``W`` = 0; unlike
+            ``F.conv_transpose2d``, which returns an empty batch for ``N = 0``) or an empty output.
     """
     raise NotImplementedError("conv_transpose2d: implement me (see README.md, section `transposed`)")
 

@@ -53,6 +53,20 @@ def test_kmeans_stopping_rules_match_sklearn(student, max_iter, tol):
 
 
 @pytest.mark.task("kmeans")
+def test_kmeans_tolerance_on_a_small_sample_matches_sklearn(student):
+    """Seven points: the tolerance scales the population variance (ddof 0, as scikit-learn's),
+    not the sample variance (7/6 larger), and a run stopped by it does no further update."""
+    g = torch.Generator().manual_seed(154)
+    torch.randint(6, 12, (1,), generator=g)  # the search that found the case drew its size first
+    x = torch.randn(7, 2, generator=g, dtype=torch.float64)
+    init = x[:3].clone()
+    labels, centres = student.kmeans(x, 3, init=init, tol=0.3)
+    el, ec, _ = sk(x, init, tol=0.3)
+    assert_tensor(labels, el, case="labels")
+    assert_tensor(centres, ec, atol=1e-9, rtol=1e-9, case="centres")
+
+
+@pytest.mark.task("kmeans")
 def test_kmeans_float32_keeps_dtype(student):
     x = blobs(20, [(0, 0), (3, 3)], 0.3, 3, torch.float32)
     labels, centres = student.kmeans(x, 2, init=x[[0, 25]].clone())

@@ -103,6 +103,9 @@ def test_conv_transpose2d_rejects_bad_arguments(student):
         student.conv_transpose2d(x.double(), w)
     with pytest.raises(ValueError, match=r"padding|\bx\b|weight|empty"):
         student.conv_transpose2d(torch.randn(1, 2, 1, 1), torch.randn(2, 1, 1, 1), None, padding=1)
+    for shape in [(0, 2, 3, 3), (1, 2, 0, 3), (1, 2, 3, 0)]:  # "an empty input": N, H or W = 0
+        with pytest.raises(ValueError, match=r"\bx\b|size|empty"):
+            student.conv_transpose2d(torch.zeros(shape), torch.randn(2, 1, 3, 3), None, stride=2)
 
 
 @pytest.mark.task("transposed")
