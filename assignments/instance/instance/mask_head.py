@@ -86,10 +86,14 @@ def paste_masks(
     Args:
         masks (Tensor[N, M, M]): float mask probabilities.
         boxes (Tensor[N, 4]): float ``(x1, y1, x2, y2)`` in image pixels.
-        image_size (tuple[int, int]): ``(H, W)``.
+        image_size (tuple[int, int]): ``(H, W)``, ints >= 1.
         padding (int): cells of zero padding, >= 0.
 
     Returns:
         Tensor[N, H, W]: dtype of ``masks``; ``[0, H, W]`` for no masks.
+
+    Raises:
+        TypeError: ``masks`` or ``boxes`` not floating point. ValueError: ``masks`` not 3-d, ``boxes`` not ``[N, 4]``,
+            ``image_size`` not two ints >= 1 (an empty image too), ``padding`` not an int >= 0.
     """
     raise NotImplementedError("paste_masks: implement me (see README.md, section `paste_masks`)")
