@@ -41,14 +41,14 @@ def svm_objective(weight: Tensor, bias: Tensor, features: Tensor, labels: Tensor
         bias (Tensor[]): a 0-d tensor of the same dtype.
         features (Tensor[N, D]): one sample per row, same dtype.
         labels (Tensor[N]): int64, each -1 or +1.
-        C (float): weight of the data term (> 0).
+        C (float): weight of the data term, finite and > 0.
 
     Returns:
         Tensor[]: ``J``, a 0-d tensor in the features' dtype (``N = 0`` gives ``(|w|^2 + b^2) / 2``).
 
     Raises:
         TypeError: if the tensors are not float32 / float64.
-        ValueError: on bad shapes, labels other than -1 / +1, or ``C <= 0``.
+        ValueError: on bad shapes, labels other than -1 / +1, or ``C`` not finite and > 0.
     """
     raise NotImplementedError("svm_objective: implement me (see README.md, section `svm`)")
 
@@ -63,7 +63,7 @@ def train_linear_svm(features: Tensor, labels: Tensor, C: float = 1.0, max_iter:
     Args:
         features (Tensor[N, D]): float32 or float64, ``N >= 1``.
         labels (Tensor[N]): int64, each -1 or +1 (one class only is allowed).
-        C (float): > 0.
+        C (float): finite and > 0.
         max_iter (int): iterations of the solver (>= 1).
         tol (float): stop once the gradient's largest absolute entry is below ``tol * (1 + N * C)``.
 

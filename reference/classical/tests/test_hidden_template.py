@@ -213,7 +213,8 @@ def test_fft_default_method_is_zncc_and_flat_windows(student):
 
 @pytest.mark.task("template_fft")
 @pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("dtypes", [(torch.float32, torch.float32), (torch.float32, torch.float64)])
+@pytest.mark.parametrize("dtypes", [(torch.float32, torch.float32), (torch.float32, torch.float64),
+                                    (torch.float64, torch.float32)])
 def test_fft_dtypes(student, method, dtypes):
     image = scene(14, 18, seed=16, dtype=dtypes[0])
     template = scene(3, 5, seed=17, dtype=dtypes[1])
