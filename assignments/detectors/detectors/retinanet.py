@@ -146,7 +146,8 @@ def retinanet_classification_loss(
     Args:
         cls_logits (Tensor[N, A, K]): class logits.
         matched_labels (Tensor[N, A] int64): class index, -1 (background) or -2 (ignored).
-        alpha (float): weight of the positives.
+        alpha (float): weight of the positives; a negative value disables the weighting
+            (``alpha_t = 1``), as in torchvision's ``sigmoid_focal_loss`` and the `detection` assignment.
         gamma (float): focusing parameter.
 
     Returns:
@@ -177,7 +178,7 @@ def retinanet_regression_loss(
         Tensor: scalar loss, differentiable with respect to ``bbox_regression``.
 
     Raises:
-        ValueError: if the shapes do not match.
+        ValueError: if the shapes do not match or ``matched_labels`` is not an integer tensor.
     """
     raise NotImplementedError("retinanet_regression_loss: implement me (see README.md, section `retinanet`)")
 

@@ -99,7 +99,7 @@ def label_by_iou(samples: Tensor, box: Tensor, pos_threshold: float = POS_IOU,
 
     Args:
         samples (Tensor[N, 4]): (x1, y1, x2, y2).
-        box (Tensor[4]): the target.
+        box (Tensor[4]): the target, of positive width and height.
         pos_threshold (float): in [0, 1].
         neg_threshold (float): in [0, 1], < ``pos_threshold``.
 
@@ -107,7 +107,8 @@ def label_by_iou(samples: Tensor, box: Tensor, pos_threshold: float = POS_IOU,
         Tensor[N]: int64 labels in {1, 0, -1}.
 
     Raises:
-        ValueError: thresholds outside [0, 1] or ``neg_threshold >= pos_threshold``.
+        ValueError: a target of zero width or height (no IoU is defined), thresholds outside
+            [0, 1] or ``neg_threshold >= pos_threshold``.
     """
     raise NotImplementedError("label_by_iou: implement me (see README.md, section `mdnet`)")
 

@@ -198,7 +198,8 @@ def retinanet_classification_loss(
     Args:
         cls_logits (Tensor[N, A, K]): class logits.
         matched_labels (Tensor[N, A] int64): class index, -1 (background) or -2 (ignored).
-        alpha (float): weight of the positives.
+        alpha (float): weight of the positives; a negative value disables the weighting
+            (``alpha_t = 1``), as in torchvision's ``sigmoid_focal_loss`` and the `detection` assignment.
         gamma (float): focusing parameter.
 
     Returns:
@@ -246,7 +247,7 @@ def retinanet_regression_loss(
         Tensor: scalar loss, differentiable with respect to ``bbox_regression``.
 
     Raises:
-        ValueError: if the shapes do not match.
+        ValueError: if the shapes do not match or ``matched_labels`` is not an integer tensor.
     """
     # BEGIN SOLUTION
     if not isinstance(bbox_regression, Tensor) or bbox_regression.dim() != 3 or bbox_regression.shape[2] != 4:

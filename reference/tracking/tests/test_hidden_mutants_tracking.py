@@ -417,9 +417,11 @@ def test_track_sequence_argument_checks(student):
         with pytest.raises(ValueError, match="detections"):
             student.track_sequence(bad)
     e = torch.zeros(1, 3)
-    for bad in ([e], [e, e, e], e):
+    for bad in ([e], [e, e, e]):
         with pytest.raises(ValueError, match="embeddings"):
             student.track_sequence([good, good], bad)
+    with pytest.raises((ValueError, TypeError), match="embeddings"):  # a tensor, not a list: a type error too
+        student.track_sequence([good, good], e)
     for bad in ("IoU", "kalman", ""):
         with pytest.raises(ValueError, match="method"):
             student.track_sequence([good], method=bad)
@@ -456,9 +458,16 @@ def test_cost_dtypes_accepted_and_rejected(student, fn):
             assert out[0].tolist() == [0, 1] and out[1].tolist() == [1, 0], f"{dtype}: {out}"
         else:
             assert out[0].tolist() == [[0, 1], [1, 0]], f"{dtype}: {out}"
-    for dtype in (torch.bool,):  # not a real number (complex tensors cannot cross the grading sandbox)
-        with pytest.raises(ValueError, match="cost"):
-            getattr(student, fn)(cost.to(dtype), *extra)
+    # bool costs: the docstring says "real costs"; refusing them (naming cost) and solving them as 0/1
+    # are both fair readings (complex tensors cannot cross the grading sandbox)
+    flags = torch.tensor([[True, False, True], [False, True, True]])  # one optimum: (0, 1), (1, 0)
+    try:
+        out = getattr(student, fn)(flags, *extra)
+    except (ValueError, TypeError) as e:
+        assert "cost" in str(e), f"refusing a bool cost must name cost: {e}"
+    else:
+        got = [out[0].tolist(), out[1].tolist()] if fn == "linear_assignment" else out[0].tolist()
+        assert got in ([[0, 1], [1, 0]],), f"bool costs solved as 0/1: {out}"
 
 
 @pytest.mark.task("association")

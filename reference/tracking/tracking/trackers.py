@@ -349,9 +349,9 @@ class TracktorTracker:
 
     Args:
         sigma_active (float): regression score a track needs to stay active.
-        lambda_active (float): NMS threshold between active tracks.
+        lambda_active (float): NMS IoU threshold between active tracks, in [0, 1].
         sigma_detection (float): score a detection needs to start or revive a track.
-        lambda_new (float): NMS threshold among new detections and against active tracks.
+        lambda_new (float): NMS IoU threshold among new detections and against active tracks, in [0, 1].
         patience (int): frames an inactive track waits to be re-identified (>= 0).
         reid_iou (float): IoU a pair must exceed to re-identify an inactive track, in [0, 1].
         regression_iou (float): ``min_iou`` of the built-in :func:`regress_to_detections`.
