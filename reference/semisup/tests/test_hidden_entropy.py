@@ -53,6 +53,9 @@ def test_mask_with_no_true_entry_gives_zero(student):
     assert_tensor(out, torch.tensor(0.0, dtype=torch.float64))
     # and an informative call of the same function
     assert_tensor(student.entropy(logits, mask=torch.ones(4, dtype=torch.bool)), oracle(logits).mean(), atol=1e-12)
+    # one True entry: the mean over one sample is that sample's entropy (a count of exactly 1)
+    one = torch.tensor([False, False, True, False])
+    assert_tensor(student.entropy(logits, mask=one), oracle(logits)[2], atol=1e-12, case="a mask with one True entry")
 
 
 @pytest.mark.task("entropy")

@@ -189,7 +189,10 @@ def color_wheel_np() -> np.ndarray:
     return wheel
 
 
-def flow_to_color_np(u: np.ndarray, v: np.ndarray, max_flow: float | None) -> np.ndarray:
+def flow_to_color_np(u: np.ndarray, v: np.ndarray, max_flow: float | None, *, levels: bool = False):
+    """The Middlebury picture as uint8 [H, W, 3]; with ``levels=True`` also the float64 values
+    ``255 * col`` that are floored (where one is an integer, any order of the operations may land
+    one level lower)."""
     u = u.astype(np.float64)
     v = v.astype(np.float64)
     rad = np.sqrt(u ** 2 + v ** 2)
@@ -207,6 +210,7 @@ def flow_to_color_np(u: np.ndarray, v: np.ndarray, max_flow: float | None) -> np
     k1 = (k0 + 1) % ncols
     f = fk - k0
     out = np.zeros(u.shape + (3,), dtype=np.uint8)
+    raw = np.zeros(u.shape + (3,), dtype=np.float64)
     for i in range(3):
         col0 = wheel[k0, i] / 255.0
         col1 = wheel[k1, i] / 255.0
@@ -214,8 +218,9 @@ def flow_to_color_np(u: np.ndarray, v: np.ndarray, max_flow: float | None) -> np
         idx = rad <= 1
         col[idx] = 1 - rad[idx] * (1 - col[idx])
         col[~idx] = col[~idx] * 0.75
+        raw[..., i] = 255 * col
         out[..., i] = np.floor(255 * col)
-    return out
+    return (out, raw) if levels else out
 
 
 def correlation_loop(f1: np.ndarray, f2: np.ndarray, patch_size: int, max_displacement: int,

@@ -305,7 +305,8 @@ def test_pyramid_down_opencv(student, shape, dtype):
 
 
 @pytest.mark.task("lk")
-@pytest.mark.parametrize("coarse,size", [((5, 7), (10, 13)), ((4, 4), (7, 8)), ((1, 3), (2, 5)), ((2, 3), (4, 5)),
+@pytest.mark.parametrize("coarse,size", [((5, 7), (10, 13)), ((4, 4), (7, 8)), ((1, 3), (2, 5)), ((3, 1), (5, 2)),
+                                         ((1, 1), (2, 2)), ((2, 3), (4, 5)),
                                          ((3, 2), (5, 4))])
 def test_upsample_flow(student, coarse, size):
     flow = torch.randn(2, *coarse, generator=torch.Generator().manual_seed(12), dtype=torch.float64)
