@@ -67,6 +67,8 @@ def test_projection_head_weights_use_sequential_names_and_load_strictly(student)
     del wrong["3.bias"]
     with pytest.raises(RuntimeError):
         head.load_weights(wrong)
+    with pytest.raises(RuntimeError):  # every name missing: still load_state_dict's error
+        head.load_weights({})
     with pytest.raises(ValueError, match="hidden_dim"):
         student.ProjectionHead(4, 0, 2)
 
