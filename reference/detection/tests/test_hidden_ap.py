@@ -479,9 +479,11 @@ def test_coco_evaluate_crowd_overlap_of_sub_pixel_detections(student):
             [200.1, 120.0, 201.0, 121.0],  # right of it
             [99.5, 99.5, 100.3, 100.4],  # corner: covers 0.12 / 0.72 of itself
             [199.8, 150.0, 200.4, 150.5],  # covers 1/3 of itself
-            [199.5, 160.0, 200.2, 160.5]]  # covers 5/7: ignored up to t = 0.7
+            [199.5, 160.0, 200.2, 160.5],  # covers 5/7: ignored up to t = 0.7
+            [200.5, 200.5, 200.9, 200.9]]  # beyond the corner on both axes: no overlap, a false positive
     predictions = [{"boxes": torch.tensor([[0.5, 0.0, 20.0, 20.5]] + tiny),
-                    "scores": torch.tensor([0.3, 0.9, 0.8, 0.7, 0.6, 0.5]), "labels": torch.ones(6, dtype=torch.int64)}]
+                    "scores": torch.tensor([0.3, 0.9, 0.8, 0.7, 0.6, 0.5, 0.95]),
+                    "labels": torch.ones(7, dtype=torch.int64)}]
     expected = cocoeval_stats(coco_dict(targets), predictions)
     got = student.coco_evaluate(predictions, targets)
     assert_coco_stats(got, expected, case="sub-pixel detections at a crowd region's border")
