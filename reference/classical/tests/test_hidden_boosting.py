@@ -450,7 +450,8 @@ def loop_windows(height, width, window, stride, scales):
 
 @pytest.mark.task("vj_detect")
 @pytest.mark.parametrize("args", [(40, 50, 12, 2, [1.0]), (96, 128, 12, 3, [2.0, 2.5, 3.3]),
-                                  (30, 30, 10, 1, [1.5, 4.0]), (13, 12, 12, 5, [1.0, 0.5])])
+                                  (30, 30, 10, 1, [1.5, 4.0]), (13, 12, 12, 5, [1.0, 0.5]),
+                                  (12, 20, 12, 4, [1.0, 0.9])])  # levels exactly one window high
 def test_sliding_windows(student, args):
     assert_tensor(student.sliding_windows(*args), loop_windows(*args), atol=1e-4, rtol=1e-6)
 

@@ -140,6 +140,10 @@ def test_dt2d_float32_and_empty(student):
     assert_tensor(d, torch.zeros(0, 5), case="H = 0")
     assert_tensor(qy, torch.zeros(0, 5, dtype=torch.int64), case="H = 0: int64 rows")
     assert_tensor(qx, torch.zeros(0, 5, dtype=torch.int64), case="H = 0: int64 columns")
+    d, qy, qx = student.distance_transform_2d(torch.zeros(4, 0), 1.0, 0.0, 1.0, 0.0)
+    assert_tensor(d, torch.zeros(4, 0), case="W = 0")
+    assert_tensor(qy, torch.zeros(4, 0, dtype=torch.int64), case="W = 0: int64 rows")
+    assert_tensor(qx, torch.zeros(4, 0, dtype=torch.int64), case="W = 0: int64 columns")
 
 
 @pytest.mark.task("dpm")
