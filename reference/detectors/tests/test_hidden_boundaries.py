@@ -94,6 +94,16 @@ def rpn_oracle(pre, post, nms, min_size, score_thresh=0.0):
 
 
 @pytest.mark.task("rpn")
+@pytest.mark.parametrize("per_level", [[], None], ids=["no-level", "one-empty-level"])
+def test_generate_proposals_without_anchors(student, per_level):
+    # A = 0: an empty list of levels sums to A like one empty level; either way nothing to propose
+    boxes, scores = student.generate_proposals(torch.zeros(0), torch.zeros(0, 4), torch.zeros(0, 4), (20, 20),
+                                               5, 5, 0.7, 0.0, per_level)
+    assert_tensor(boxes, torch.zeros(0, 4), case=f"no anchors, num_anchors_per_level={per_level}: boxes")
+    assert_tensor(scores, torch.zeros(0), case=f"no anchors, num_anchors_per_level={per_level}: scores")
+
+
+@pytest.mark.task("rpn")
 def test_generate_proposals_rejects_malformed_inputs(student):
     obj, deltas, anchors = torch.zeros(6), torch.zeros(6, 4), oracles.random_boxes(6, seed=1, width=20, height=20)
     rejects(lambda o, d, a, per_level=None: student.generate_proposals(o, d, a, (20, 20), 5, 5, 0.7, 1.0, per_level),
