@@ -87,6 +87,28 @@ def test_fit_stump_finds_the_least_weighted_error(student, seed, ties, dtype):
 
 
 @pytest.mark.task("stumps")
+def test_fit_stump_between_adjacent_float32_values(student):
+    # 1 and the next float32 above it: their midpoint exists only in float64 (in float32 it rounds
+    # onto one of them and the stump misclassifies a sample); the spec's least error is 0
+    lo = torch.tensor(1.0, dtype=torch.float32)
+    hi = torch.nextafter(lo, torch.tensor(2.0))
+    x = torch.stack([lo, hi, lo - 1, hi + 1])[:, None]  # [4, 1] float32
+    y = torch.tensor([1, 0, 1, 0])
+    j, t, p, err = student.fit_stump(x, y, torch.full((4,), 0.25, dtype=torch.float64))
+    assert err == 0.0, f"a threshold strictly between 1 and the next float32 separates the classes, error {err}"
+    assert_tensor(student.stump_predict(x, j, t, p), y, case="the stump on its own training samples")
+
+
+@pytest.mark.task("adaboost")
+def test_adaboost_predict_at_exactly_half_the_alpha_sum(student):
+    # "1 iff sum alpha_t h_t(x) >= 0.5 sum alpha_t": one of two equal votes is exactly half
+    model = {"feature": torch.tensor([0, 1]), "threshold": torch.tensor([0.5, 0.5], dtype=torch.float64),
+             "polarity": torch.tensor([1, 1]), "alpha": torch.tensor([0.7, 0.7], dtype=torch.float64)}
+    x = torch.tensor([[0.0, 1.0], [1.0, 1.0], [0.0, 0.0]], dtype=torch.float64)  # votes 1/2, 0/2, 2/2
+    assert_tensor(student.adaboost_predict(x, model), torch.tensor([1, 0, 1]), case="a score of exactly half")
+
+
+@pytest.mark.task("stumps")
 def test_fit_stump_uses_the_weights(student):
     x = torch.tensor([[0.0], [1.0], [2.0], [3.0]], dtype=torch.float64)
     y = torch.tensor([1, 0, 1, 0])

@@ -234,6 +234,19 @@ def test_hog_skimage_settings(student, norm, n, cell, block, shape):
 
 
 @pytest.mark.task("hog")
+def test_hog_of_an_image_with_black_pixels(student):
+    # 0 is a valid grey level, also under transform_sqrt (only negative images are refused there):
+    # a black border and a black square
+    image = rand_image(40, 32, seed=14)
+    image[:, :5] = 0.0
+    image[20:30, 10:20] = 0.0
+    for sqrt in (False, True):
+        kw = dict(pixels_per_cell=(8, 8), cells_per_block=(2, 2), transform_sqrt=sqrt)
+        assert_tensor(student.hog(image, **kw), skimage_hog(image, **kw), atol=1e-6,
+                      case=f"exact zeros in the image, transform_sqrt={sqrt}")
+
+
+@pytest.mark.task("hog")
 def test_hog_one_orientation_bin(student):
     image = rand_image(24, 24, seed=13)
     kw = dict(orientations=1, pixels_per_cell=(6, 6), cells_per_block=(2, 2), block_norm="L1")

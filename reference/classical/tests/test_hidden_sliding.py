@@ -230,6 +230,8 @@ def test_window_features_equal_hog_of_the_window(student):
 def test_window_features_grid_smaller_than_window(student):
     got = student.window_features(torch.zeros(2, 6, 2, 2, 9), (3, 2))
     assert_tensor(got, torch.zeros(0, 5, 3 * 2 * 36), case="2 block rows < 3: a [0, 5, D] tensor")
+    got = student.window_features(torch.zeros(4, 1, 2, 2, 9), (2, 4))
+    assert_tensor(got, torch.zeros(3, 0, 2 * 4 * 36), case="1 block column < 4: a [3, 0, D] tensor")
 
 
 @pytest.mark.task("sliding")
