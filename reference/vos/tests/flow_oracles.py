@@ -219,7 +219,7 @@ def flow_to_color_np(u: np.ndarray, v: np.ndarray, max_flow: float | None, *, le
         col[idx] = 1 - rad[idx] * (1 - col[idx])
         col[~idx] = col[~idx] * 0.75
         raw[..., i] = 255 * col
-        out[..., i] = np.floor(255 * col)
+        out[..., i] = np.floor(raw[..., i])
     return (out, raw) if levels else out
 
 
