@@ -305,7 +305,8 @@ def cascade_detect(image: Tensor, cascade: list[dict[str, Tensor]], rects: Tenso
     """Sliding-window face detection with a trained cascade, over scales, then NMS.
 
     The image pyramid and the windows are those of :func:`sliding_windows` (each level resized
-    with ``F.interpolate(mode="bilinear", align_corners=False, antialias=True)``); every window
+    in float64, whatever the image's dtype, with ``F.interpolate(mode="bilinear",
+    align_corners=False, antialias=True)``); every window
     is normalised by :func:`normalize_windows`, its features are :func:`haar_features` of the
     columns the cascade uses (``rects`` / ``signs`` index the cascade's ``feature`` columns),
     and the windows that :func:`cascade_predict` accepts are scored by the last stage's

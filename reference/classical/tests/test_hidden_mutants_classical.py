@@ -744,3 +744,51 @@ def test_detect_faces_sorted_by_decreasing_score(student):
         assert scores.shape[0] <= 100 and out["boxes"].shape == (scores.shape[0], 4)
         assert bool((scores[:-1] >= scores[1:]).all()), "detections must come by decreasing score"
     assert counts >= 2, "a trained first stage accepts some windows of the scenes"
+
+
+# =============================================================================== seed 841 (open)
+# Working precision of the pyramid: cascade_detect resizes each level in float64 (pinned in its
+# docstring). A float32 resize moves every Haar feature by ~1e-7 relative; a cascade whose two
+# stages bracket one window's float64 feature value within 1e-9 accepts that window only when the
+# levels are resized in float64 (any float64 summation order stays within ~1e-14).
+
+import torch.nn.functional as F  # noqa: E402
+
+
+def _pyramid_features(image, rects, signs, reference, window, stride, scales, dtype):
+    out = []
+    for s in scales:
+        lh, lw = round(image.shape[0] / s), round(image.shape[1] / s)
+        level = F.interpolate(image.to(dtype)[None, None], size=(lh, lw), mode="bilinear", align_corners=False,
+                              antialias=True).double()
+        out.append(level.unfold(2, window, stride).unfold(3, window, stride).reshape(-1, window, window))
+    windows = reference.normalize_windows(torch.cat(out))
+    return reference.haar_features(reference.integral_image(windows), rects, signs)  # [P, K]
+
+
+@pytest.mark.task("vj_detect")
+def test_cascade_detect_resizes_float32_images_in_float64(student, reference):
+    gen = torch.Generator().manual_seed(841)
+    image = torch.rand(40, 46, generator=gen)  # float32
+    rects, signs = reference.haar_feature_coords(12, 12, ["type-2-x", "type-2-y"])
+    kw = {"window": 12, "stride": 2, "scales": [1.3, 2.5]}
+    f64 = _pyramid_features(image, rects, signs, reference, kw["window"], kw["stride"], kw["scales"], torch.float64)
+    f32 = _pyramid_features(image, rects, signs, reference, kw["window"], kw["stride"], kw["scales"], torch.float32)
+    gap = (f64 - f32).abs()
+    p, k = divmod(int(gap.argmax()), gap.shape[1])
+    v, eps = float(f64[p, k]), 1e-9
+    assert float(gap[p, k]) > 1e3 * eps
+
+    def stage(polarity, threshold):
+        return {"feature": torch.tensor([k]), "polarity": torch.tensor([polarity]),
+                "threshold": torch.tensor([threshold], dtype=torch.float64),
+                "alpha": torch.tensor([1.0], dtype=torch.float64), "error": torch.tensor([0.1], dtype=torch.float64),
+                "stage_threshold": torch.tensor(1.0, dtype=torch.float64)}
+
+    cascade = [stage(-1, v - eps), stage(1, v + eps)]  # accepts v - eps < x < v + eps
+    expected = reference.cascade_detect(image, cascade, rects, signs, **kw)
+    boxes = reference.sliding_windows(40, 46, kw["window"], kw["stride"], kw["scales"])
+    assert_tensor(expected["boxes"], boxes[p:p + 1])
+    got = student.cascade_detect(image, cascade, rects, signs, **kw)
+    assert_tensor(got["boxes"], expected["boxes"], atol=1e-4, rtol=1e-5,
+                  case="the one window whose float64 feature the cascade brackets within 1e-9")

@@ -802,3 +802,31 @@ def test_augment_zoom_is_the_same_on_both_axes(student):
         f"an isotropic zoom keeps the square square; width / height up to {float(ratio.max().exp()):.3f}"
     assert float(width.min()) >= 24 * (0.85 - 0.07) and float(width.max()) <= 24 * (1 / 0.85 + 0.07), \
         f"square widths {float(width.min()):.1f}..{float(width.max()):.1f} outside the zoom range"
+
+
+# ------------------------------------------------------------------- seed 731 (open): draw count
+# multi_crop falls back to the central crop "after 10 failed draws". With a per-draw success
+# probability p (the share of (area, ratio) draws whose rounded box fits, computed here by a
+# float64 Monte Carlo of the documented distribution), the share of fallbacks among many crops is
+# (1 - p) ** 10; 9 or 11 draws give (1 - p) ** 9 or ** 11, about 9 standard deviations away.
+
+
+@pytest.mark.task("dino")
+def test_multi_crop_falls_back_after_exactly_ten_failed_draws(student):
+    import numpy as np
+
+    side, n, lo, hi, ratio = 20, 20000, 0.5, 0.9, (1 / 6, 6.0)
+    rng = np.random.default_rng(731)
+    area = rng.uniform(lo, hi, 2_000_000) * side * side
+    aspect = np.exp(rng.uniform(math.log(ratio[0]), math.log(ratio[1]), area.size))
+    w, h = np.floor(np.sqrt(area * aspect) + 0.5), np.floor(np.sqrt(area / aspect) + 0.5)
+    p = float(((w >= 1) & (w <= side) & (h >= 1) & (h <= side)).mean())  # about 0.235
+    rate = (1 - p) ** 10
+    # an area of at most 0.9 never draws the whole image: whole-image boxes are the fallbacks
+    _, _, boxes = student.multi_crop(torch.rand(1, side, side, generator=_g(731)), 3, n_global=1, n_local=n,
+                                     local_size=1, local_scale=(lo, hi), ratio=ratio)
+    fallbacks = int((boxes[1:] == torch.tensor([0, 0, side, side])).all(1).sum())
+    sd = math.sqrt(n * rate * (1 - rate))
+    assert abs(fallbacks - n * rate) <= 5 * sd, (
+        f"{fallbacks} of {n} crops fell back to the central crop; after 10 failed draws "
+        f"(success rate {p:.3f} per draw) expect {n * rate:.0f} +- {5 * sd:.0f}")
