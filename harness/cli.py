@@ -295,7 +295,12 @@ def cmd_check(args) -> int:
     if args.mutants:
         from harness.mutants import TARGET as MUTANTS_TARGET, run as run_mutants
 
-        report = run_mutants(a, seed=args.mutants_seed, limit=args.mutants_limit, accuracy=args.mutants_accuracy)
+        try:
+            report = run_mutants(a, seed=args.mutants_seed, limit=args.mutants_limit,
+                                 accuracy=args.mutants_accuracy, modules=args.mutants_module)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         print("\n".join(report.lines()))
         ok = report.share() >= MUTANTS_TARGET
         print(f"[{'ok' if ok else 'FAIL'}] the tests kill {report.share():.1%} of the non-equivalent mutants; "
@@ -620,6 +625,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="only: the share of one-mistake variants of the reference that its tests kill")
     sp.add_argument("--mutants-seed", type=int, default=0, help="--mutants: the seed of the sample")
     sp.add_argument("--mutants-limit", type=int, default=150, help="--mutants: at most this many variants")
+    sp.add_argument("--mutants-module", action="append", metavar="FILE",
+                    help="--mutants: only variants of this module of the package (e.g. boxes.py); repeatable")
     sp.add_argument("--mutants-accuracy", action="store_true",
                     help="--mutants: also grade a mutant that passes every test by the accuracy checks; one "
                          "that loses points there is killed (slower: the held-out data per survivor)")

@@ -782,7 +782,7 @@ class _Runner:
 
 
 def run(a, *, seed: int = 0, limit: int | None = 150, timeout: float | None = None, accuracy: bool = False,
-        out: Callable[[str], None] = print) -> MutationReport:
+        modules: list[str] | None = None, out: Callable[[str], None] = print) -> MutationReport:
     """Grade a seeded sample of mutants of ``a``'s reference by its public and hidden tests.
 
     With ``accuracy``, a mutant that passes every test is also graded by the assignment's
@@ -792,7 +792,9 @@ def run(a, *, seed: int = 0, limit: int | None = 150, timeout: float | None = No
 
     Raises RuntimeError when the unmutated reference fails its tests (or, with ``accuracy``, its
     accuracy checks). ``timeout`` (CPU seconds per mutant; WALL_FACTOR times that in wall-clock
-    time) defaults to max(10, 4x the CPU time of the reference's run)."""
+    time) defaults to max(10, 4x the CPU time of the reference's run). ``modules`` restricts the
+    sample to those files of the package (paths relative to it); ValueError names any that has no
+    candidate."""
     from harness.grading.context import data_packages_importable
     from harness.tmp import scratch_dir
 
@@ -801,6 +803,13 @@ def run(a, *, seed: int = 0, limit: int | None = 150, timeout: float | None = No
     began = time.monotonic()
     equivalents = load_equivalents(a.hidden_tests_dir / EQUIVALENT_FILE)
     everything = package_mutants(a.reference_dir)
+    if modules:
+        known = sorted({m.module for m in everything})
+        unknown = [m for m in modules if m not in known]
+        if unknown:
+            raise ValueError(f"no mutant candidates in {unknown} of {a.name}; its modules with candidates: "
+                             f"{', '.join(known)}")
+        everything = [m for m in everything if m.module in modules]
     chosen = sample(everything, seed=seed, limit=limit)
     report = MutationReport(a.name, seed, len(everything))
     tasks_of = _tasks_of_modules(a.reference_dir, a.package, a.tasks)

@@ -247,6 +247,18 @@ def test_a_toy_assignment_has_killed_and_surviving_mutants(toy, capsys):
     assert "note: 2 killed mutant(s) match an [[equivalent]] entry" in text and "return x" in text
 
 
+def test_a_module_filter_names_unknown_modules(toy):
+    with pytest.raises(ValueError, match=r"no mutant candidates in \['nope.py'\] of mutoy.*core.py"):
+        run(toy, seed=0, limit=1, modules=["nope.py"], out=lambda line: None)
+
+
+@pytest.mark.slow
+def test_a_module_filter_samples_only_that_module(toy):
+    (toy.reference_dir / "extra.py").write_text(TOY_CORE.replace("def scale", "def scale_again"))
+    report = run(toy, seed=0, limit=None, modules=["core.py"], out=lambda line: None)
+    assert {o.mutant.module for o in report.outcomes} == {"core.py"} and report.counts()["total"] == 4
+
+
 def test_a_reference_that_fails_its_tests_is_refused(toy):
     (toy.reference_dir / "core.py").write_text(TOY_CORE.replace("out = x * factor", "out = x * factor * 2"))
     with pytest.raises(RuntimeError, match="unmutated reference of mutoy does not pass its own tests"):
