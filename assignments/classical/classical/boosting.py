@@ -260,7 +260,8 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
 
     Args:
         boxes (Tensor[N, 4]): ``(x1, y1, x2, y2)``, float32 or float64.
-        scores (Tensor[N]): distinct scores (ties make the order ambiguous).
+        scores (Tensor[N]): scores; boxes of equal score are visited in input order (a stable
+            sort by decreasing score).
         iou_threshold (float): a box is suppressed by a kept box of higher score when their IoU
             is ``> iou_threshold``.
 
@@ -310,7 +311,9 @@ def cascade_detect(image: Tensor, cascade: list[dict[str, Tensor]], rects: Tenso
     is normalised by :func:`normalize_windows`, its features are :func:`haar_features` of the
     columns the cascade uses (``rects`` / ``signs`` index the cascade's ``feature`` columns),
     and the windows that :func:`cascade_predict` accepts are scored by the last stage's
-    :func:`boosted_scores` minus its ``stage_threshold`` and passed to :func:`nms`.
+    :func:`boosted_scores` minus its ``stage_threshold`` and passed to :func:`nms` in the order
+    of :func:`sliding_windows`. Scores are sums of stage weights, so many windows tie: ties are
+    visited in that window order (nms's stable sort), which makes the result unique.
 
     Args:
         image (Tensor[H, W]): float32 or float64 grey image.

@@ -65,10 +65,13 @@ def test_warp_gradients_single_row_column_or_pixel(student, shape):
     exp_flow, exp_image = loop_gradients(image.clone(), flow.clone())
     # the gradients of sum(warp(image, flow)), computed by the student's autograd (through the proxy)
     _, grads = student.vjp("warp", (image, flow), {}, wrt=(0, 1), grad_outputs=torch.ones(shape, dtype=torch.float64))
-    assert len(grads) == 2 and grads[0] is not None and grads[1] is not None, \
-        "warp must be differentiable in image and flow"
-    assert_tensor(grads[1], exp_flow, atol=1e-6, case=f"d/d flow, {shape}")
-    assert_tensor(grads[0], exp_image, atol=1e-6, case=f"d/d image, {shape}")
+    assert len(grads) == 2, "warp must be differentiable in image and flow"
+    # no graph from an input is its zero gradient (a 1 x 1 image under border clamping does not
+    # depend on the flow); the comparison still fails it wherever the true gradient is not zero
+    d_image, d_flow = (torch.zeros(x.shape, dtype=torch.float64) if g is None else g
+                       for g, x in zip(grads, (image, flow)))
+    assert_tensor(d_flow, exp_flow, atol=1e-6, case=f"d/d flow, {shape}")
+    assert_tensor(d_image, exp_image, atol=1e-6, case=f"d/d image, {shape}")
 
 
 # ----------------------------------------------------------------------------- seed 701 classes
