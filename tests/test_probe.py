@@ -205,6 +205,22 @@ def test_knn_matches_a_float64_loop():
         assert knn_accuracy(train, labels, test, test_labels, k=k, temperature=t) == pytest.approx(expected)
 
 
+def test_knn_ties_in_similarity_go_to_the_lower_index():
+    # the bank is 300 exact copies of two directions, the query one of them: its copies tie, so
+    # the first k of them vote (torch.topk picked copies 170-176 here: its order among ties is
+    # implementation-defined)
+    gen = torch.Generator().manual_seed(7)
+    v, w = torch.randn(1, 6, generator=gen), torch.randn(1, 6, generator=gen)
+    is_v = torch.randint(0, 2, (300,), generator=gen).bool()
+    train = torch.where(is_v[:, None], v, w)
+    labels = torch.randint(0, 3, (300,), generator=gen)
+    labels[is_v.nonzero()[:5, 0]] = torch.tensor([2, 2, 2, 0, 1])
+    for test_label, want in ((2, 1.0), (0, 0.0)):
+        got = knn_accuracy(train, labels, v, torch.tensor([test_label]), k=5, temperature=0.07)
+        assert got == want, f"the first 5 bank rows (labels 2, 2, 2, 0, 1) vote 2; accuracy for label {test_label}"
+    assert _knn_oracle(train, labels, v, 5, 0.07) == [2]
+
+
 def test_linear_probe_separates_separable_data_and_is_deterministic():
     gen = torch.Generator().manual_seed(6)
     x = torch.randn(200, 3, generator=gen)

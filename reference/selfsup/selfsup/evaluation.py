@@ -57,7 +57,9 @@ def knn_classify(train_features: Tensor, train_labels: Tensor, test_features: Te
     bank = F.normalize(train_features.double(), dim=1)  # [N, D]
     queries = F.normalize(test_features.double(), dim=1)  # [M, D]
     sim = queries @ bank.T  # [M, N]
-    top, idx = sim.topk(min(k, bank.shape[0]), dim=1)  # [M, k]
+    # topk's order among equal similarities is implementation-defined; a stable sort keeps ties
+    # in bank order, as documented
+    top, idx = (t[:, :min(k, bank.shape[0])] for t in torch.sort(sim, dim=1, descending=True, stable=True))
     votes = torch.zeros(queries.shape[0], c, dtype=torch.float64, device=sim.device)
     votes.scatter_add_(1, train_labels.to(sim.device)[idx], (top / temperature).exp())
     return votes.argmax(1), votes

@@ -49,6 +49,22 @@ def test_knn_classify_matches_a_loop(student, k, t):
 
 
 @pytest.mark.task("evaluation")
+def test_knn_classify_ties_go_to_the_lower_bank_index(student):
+    # the bank is 300 exact copies of two directions and the query one of them: its copies tie,
+    # and the docstring sends ties to the lower bank index, so the first 5 copies vote
+    gen = torch.Generator().manual_seed(7)
+    v, w = torch.randn(1, 6, generator=gen, dtype=torch.float64), torch.randn(1, 6, generator=gen, dtype=torch.float64)
+    is_v = torch.randint(0, 2, (300,), generator=gen).bool()
+    train = torch.where(is_v[:, None], v, w)
+    labels = torch.randint(0, 3, (300,), generator=gen)
+    labels[is_v.nonzero()[:5, 0]] = torch.tensor([2, 0, 2, 1, 2])
+    pred, votes = student.knn_classify(train, labels, v, 5, 0.5, 3)
+    expected = votes_oracle(train, labels, v, 5, 0.5, 3)
+    assert_tensor(votes, expected, atol=1e-9, rtol=1e-9, case="300 tied bank rows, k = 5")
+    assert pred.tolist() == [2]
+
+
+@pytest.mark.task("evaluation")
 def test_knn_classify_accuracy_equals_the_graders(student):
     train, labels = clusters(120, 8, 5, seed=3, spread=2.0)
     test, test_labels = clusters(60, 8, 5, seed=4, spread=2.0)
