@@ -1,9 +1,9 @@
 """Box helpers every part of a detector needs: IoU, NMS, the box coder, clipping and RoI Align.
 
 You wrote all of these in the ``detection`` assignment: paste your implementations here (the
-sandbox blocks ``torchvision``). They are not graded on their own, but the graded functions
-and your model call them. Boxes are ``(x1, y1, x2, y2)`` float tensors in pixels with no
-``+1`` (torchvision's convention).
+sandbox blocks ``torchvision``). The graded functions and your model call them, and a few
+hidden tests check them again against torchvision under those functions' tasks. Boxes are
+``(x1, y1, x2, y2)`` float tensors in pixels with no ``+1`` (torchvision's convention).
 
 Half precision, as in ``detection``: IoU and NMS compute in float32 for float16 / bfloat16
 boxes (an area overflows float16 once a box is about 181 x 181 pixels), and RoI Align computes

@@ -543,6 +543,9 @@ ONE_BAD = [
     ("cascade", "scores|labels|length", ValueError, lambda s: s.stage_threshold(_X3, _Y3, 0.5)),
     ("cascade", "scores|labels|length", ValueError, lambda s: s.stage_threshold(_X3[:, 0], _Y3[:, None], 0.5)),
     ("cascade", "min_detection_rate", ValueError, lambda s: s.train_cascade(_X3, _Y3, [1], 1.0 + 1e-9)),
+    # a rate that is not a number at all (seed 871): named, whichever exception type
+    ("cascade", "min_detection_rate", (TypeError, ValueError), lambda s: s.train_cascade(_X3, _Y3, [1], "0.9")),
+    ("cascade", "min_detection_rate", (TypeError, ValueError), lambda s: s.stage_threshold(_X3[:, 0], _Y3, None)),
     ("cascade", "stage_rounds", ValueError, lambda s: s.train_cascade(_X3, _Y3, [0])),
     ("cascade", "stage_rounds", ValueError, lambda s: s.train_cascade(_X3, _Y3, [2, -1])),
     ("cascade", "features", TypeError, lambda s: s.cascade_predict(_X3.long(), [_stage()])),
