@@ -126,3 +126,62 @@ def test_roi_align_of_a_half_precision_map(student):
     assert_tensor(student.roi_align(x.to(torch.bfloat16), rois.to(torch.bfloat16), 2, 0.5, 2), expected, atol=0.5,
                   rtol=1e-2, case="bfloat16 map, computed in float32")
     assert math.isfinite(float(expected.float().abs().max()))
+
+
+# boxes.py seed 902: the helpers' own input checks, per-class NMS of half-precision boxes far from
+# the origin, float64 RoI Align to float64 precision, and an adaptive grid of zero samples
+@pytest.mark.task("retinanet")
+@pytest.mark.parametrize("name, call", [
+    ("boxes2", lambda s: s.box_iou(_boxes(3, 1), _boxes(3, 2).tolist())),
+    ("boxes2", lambda s: s.box_iou(_boxes(3, 1), _boxes(3, 2)[:, :3])),
+    ("boxes1", lambda s: s.box_iou(_boxes(3, 1)[None], _boxes(3, 2))),
+    ("boxes", lambda s: s.batched_nms(_boxes(3, 1)[:, :2], torch.rand(3), torch.zeros(3, dtype=torch.int64), 0.5)),
+    ("boxes", lambda s: s.batched_nms(_boxes(3, 1).tolist(), torch.rand(3), torch.zeros(3, dtype=torch.int64), 0.5)),
+    ("boxes", lambda s: s.nms(_boxes(3, 1)[:, :2], torch.rand(3), 0.5)),
+], ids=["iou-list", "iou-cols", "iou-rank", "batched-cols", "batched-list", "nms-cols"])
+def test_box_helpers_name_the_bad_argument(student, name, call):
+    with pytest.raises((TypeError, ValueError), match=name):
+        call(student)
+
+
+@pytest.mark.task("retinanet")
+def test_batched_nms_of_half_precision_boxes_far_from_the_origin(student):
+    # 30 x 30 boxes and a near copy of each, spread over 3000 px, in 3 classes: offsetting the
+    # classes apart in float16 / bfloat16 (spacing 4-32 px out there) moves boxes and changes
+    # which copy survives; the helpers compute in float32 for half precision, as torchvision
+    gen = torch.Generator().manual_seed(14)
+    corner = torch.rand(40, 2, generator=gen) * 3000
+    first = torch.cat([corner, corner + 30], 1)
+    boxes = torch.cat([first, first + torch.rand(40, 4, generator=gen) * 12 - 6])
+    scores = torch.randperm(80, generator=gen).float() / 80
+    idxs = torch.randint(0, 3, (80,), generator=gen)
+    for dtype in (torch.float16, torch.bfloat16):
+        for thr in (0.5123, 0.6187, 0.7031):  # half-precision boxes have whole coordinates out there:
+            half = boxes.to(dtype)               # thresholds off the simple ratios their IoUs take
+            expected = torchvision.ops.batched_nms(half.float(), scores, idxs, thr)
+            assert_tensor(student.batched_nms(half, scores, idxs, thr), expected,
+                          case=f"{dtype} boxes over 3000 px, IoU {thr}")
+
+
+@pytest.mark.task("fpn")
+def test_roi_align_in_float64_to_float64_precision(student):
+    gen = torch.Generator().manual_seed(17)
+    x = torch.randn(1, 2, 10, 12, generator=gen, dtype=torch.float64)
+    rois = torch.tensor([[0.0, 1.3, 2.7, 17.9, 15.1], [0.0, 0.1, 0.2, 5.3, 3.3]], dtype=torch.float64)
+    for sampling_ratio in (-1, 3):
+        expected = torchvision.ops.roi_align(x, rois, (3, 2), 0.5, sampling_ratio, False)
+        assert_tensor(student.roi_align(x, rois, (3, 2), 0.5, sampling_ratio, False), expected, atol=1e-12, rtol=0,
+                      case=f"float64, sampling_ratio {sampling_ratio}")
+
+
+@pytest.mark.task("fpn")
+def test_roi_align_adaptive_grid_of_zero_samples_between_normal_rois(student):
+    # aligned=True keeps a zero-width RoI zero-wide: ceil(0 / ow) = 0 samples, output 0
+    # (torchvision: a sum of no samples over max(count, 1)); the RoIs after it are still pooled
+    x = torch.randn(1, 2, 8, 8, generator=torch.Generator().manual_seed(18))
+    rois = torch.tensor([[0.0, 1.0, 1.0, 7.0, 5.0], [0.0, 2.0, 2.0, 2.0, 6.0], [0.0, 0.5, 3.0, 6.5, 7.5],
+                         [0.0, 3.0, 1.0, 6.0, 1.0]])
+    expected = torchvision.ops.roi_align(x, rois, 2, 1.0, -1, True)
+    assert float(expected[1].abs().max()) == 0.0 and float(expected[3].abs().max()) == 0.0
+    assert_tensor(student.roi_align(x, rois, 2, 1.0, -1, True), expected, atol=1e-5,
+                  case="zero-width and zero-height RoIs between normal ones, adaptive grid, aligned")
