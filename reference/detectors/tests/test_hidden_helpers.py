@@ -185,3 +185,48 @@ def test_roi_align_adaptive_grid_of_zero_samples_between_normal_rois(student):
     assert float(expected[1].abs().max()) == 0.0 and float(expected[3].abs().max()) == 0.0
     assert_tensor(student.roi_align(x, rois, 2, 1.0, -1, True), expected, atol=1e-5,
                   case="zero-width and zero-height RoIs between normal ones, adaptive grid, aligned")
+
+
+# boxes.py seed 903: mixed dtypes of the coder's inputs and of RoI Align's boxes, remove_small_boxes
+# at min_size exactly on the height, RoI Align samples exactly on the -1 / H, W limits, and the
+# adaptive grid of a RoI narrower than one feature cell (aligned=False clamps it to 1)
+@pytest.mark.task("retinanet")
+def test_decode_boxes_with_float64_codes_and_float32_boxes(student):
+    p = _boxes(10, 19)
+    codes = torch.randn(10, 4, generator=torch.Generator().manual_seed(20), dtype=torch.float64)
+    expected = BoxCoder((10.0, 10.0, 5.0, 5.0)).decode_single(codes, p)  # boxes go to the codes' dtype
+    assert_tensor(student.decode_boxes(codes, p, (10.0, 10.0, 5.0, 5.0)), expected, atol=1e-12,
+                  case="float64 codes, float32 boxes")
+
+
+@pytest.mark.task("rpn")
+def test_remove_small_boxes_height_exactly_at_min_size(student):
+    boxes = torch.tensor([[0.0, 0.0, 5.0, 2.0], [0.0, 0.0, 2.0, 2.0], [0.0, 0.0, 1.999, 5.0], [1.0, 1.0, 9.0, 3.0]])
+    expected = torchvision.ops.remove_small_boxes(boxes, 2.0)
+    assert expected.tolist() == [0, 1, 3]
+    assert_tensor(student.remove_small_boxes(boxes, 2.0), expected, case="sides exactly 2 are kept")
+
+
+@pytest.mark.task("fpn")
+def test_roi_align_samples_exactly_on_the_limits(student):
+    # sampling_ratio 1, one bin: the sample sits at the RoI centre; centres exactly at -1 and at
+    # H / W still read the border pixels (torchvision drops only samples beyond them)
+    x = torch.randn(1, 2, 6, 8, generator=torch.Generator().manual_seed(21))
+    rois = torch.tensor([[0.0, 2.0, -3.0, 4.0, 1.0], [0.0, -3.0, 2.0, 1.0, 4.0], [0.0, 6.0, 2.0, 10.0, 4.0],
+                         [0.0, 2.0, 4.0, 4.0, 8.0], [0.0, -3.5, -3.5, 0.5, 0.5]])
+    expected = torchvision.ops.roi_align(x, rois, 1, 1.0, 1, False)
+    assert float(expected[:4].abs().min()) > 0  # the limit samples count
+    assert_tensor(student.roi_align(x, rois, 1, 1.0, 1, False), expected, atol=1e-6,
+                  case="sample centres at y = -1, x = -1, x = W, y = H and beyond")
+
+
+@pytest.mark.task("fpn")
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_roi_align_boxes_of_another_dtype_and_sub_cell_rois(student, dtype):
+    x = torch.randn(1, 2, 8, 8, generator=torch.Generator().manual_seed(22))
+    # 0.5 x 0.5 feature cells, clamped to 1 x 1 (aligned=False): adaptive grid of 1 sample per
+    # axis (2 for a RoI clamped to 2 would straddle the pixel centres at 3 and 4)
+    rois = torch.tensor([[0.0, 3.4, 2.4, 3.9, 2.9], [0.0, 1.2, 5.6, 1.7, 6.1]], dtype=dtype)
+    expected = torchvision.ops.roi_align(x, rois.float(), 1, 1.0, -1, False)
+    got = student.roi_align(x, rois, 1, 1.0, -1, False)
+    assert_tensor(got, expected, atol=1e-6, case=f"{dtype} boxes on a float32 map, RoIs under one cell")
