@@ -599,14 +599,6 @@ NOT_TENSOR = [
     ("bayes", "weights", lambda s: s.resample_if_needed(P3, _l(W3), u=0.5)),
     ("bayes", "particles", lambda s: s.weighted_mean(_l(P3), W3)),
     ("bayes", "weights", lambda s: s.weighted_mean(P3, _l(W3))),
-    ("ope", "pred", lambda s: s.frame_iou(_l(B1), B1)),
-    ("ope", "gt", lambda s: s.frame_iou(B1, _l(B1))),
-    ("ope", "pred", lambda s: s.centre_error(_l(B1), B1)),
-    ("ope", "gt", lambda s: s.centre_error(B1, _l(B1))),
-    ("ope", "pred", lambda s: s.success_curve(_l(B1), B1)),
-    ("ope", "gt", lambda s: s.success_auc(B1, _l(B1))),
-    ("ope", "pred", lambda s: s.precision_curve(_l(B1), B1)),
-    ("ope", "gt", lambda s: s.precision_at(B1, _l(B1))),
     ("goturn", "boxes", lambda s: s.context_box(_l(B1))),
     ("goturn", "image", lambda s: s.crop_and_resize(_l(torch.zeros(1, 4, 4)), B1, 2)),
     ("goturn", "regions", lambda s: s.crop_and_resize(torch.zeros(1, 4, 4), _l(B1), 2)),
@@ -640,6 +632,28 @@ NOT_TENSOR = [
 def test_every_tensor_argument_refuses_a_list(student, task, name, call):
     with pytest.raises((TypeError, ValueError), match=name):
         call(student)
+
+
+# ope "casts its boxes to float64 and accepts any dtype" (README): a list of boxes may be refused
+# (naming the argument) or read as the tensor it spells, with the same result
+OPE_LISTS = [
+    ("ope", "pred", "frame_iou", (0,)), ("ope", "gt", "frame_iou", (1,)),
+    ("ope", "pred", "centre_error", (0,)), ("ope", "gt", "centre_error", (1,)),
+    ("ope", "pred", "success_curve", (0,)), ("ope", "gt", "success_auc", (1,)),
+    ("ope", "pred", "precision_curve", (0,)), ("ope", "gt", "precision_at", (1,)),
+]
+
+
+@pytest.mark.parametrize("task, name, fn, listed", task_rows(OPE_LISTS))
+def test_ope_lists_are_refused_by_name_or_read_as_tensors(student, task, name, fn, listed):
+    args = [B1, B1 + 0.5]
+    expected = getattr(student, fn)(*args)
+    try:
+        got = getattr(student, fn)(*[_l(a) if i in listed else a for i, a in enumerate(args)])
+    except (TypeError, ValueError) as e:
+        assert name in str(e), f"{fn}: an error for a list {name} must name it, got: {e}"
+        return
+    assert_tensor(got, expected, case=f"{fn} with {name} as a list")
 
 
 # ------------------------------------------------------------------------------- seed 401
