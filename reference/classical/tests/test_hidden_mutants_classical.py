@@ -585,6 +585,9 @@ ONE_BAD = [
                                                            torch.zeros(2, 4, dtype=torch.float64))),
     ("haar", "signs", ValueError, lambda s: s.haar_features(_II, torch.zeros(1, 4, 4, dtype=torch.int64),
                                                            torch.zeros(1, 3, dtype=torch.float64))),
+    # seed 881: signs that are not a tensor at all, named whichever exception type
+    ("haar", "signs", (TypeError, ValueError), lambda s: s.haar_features(_II, torch.zeros(1, 4, 4, dtype=torch.int64),
+                                                                        [[1.0, -1.0, 0.0, 0.0]])),
     ("haar", "ii", TypeError, lambda s: s.haar_features(_II.tolist(), torch.zeros(1, 4, 4, dtype=torch.int64),
                                                        torch.zeros(1, 4, dtype=torch.float64))),
     # template
