@@ -837,3 +837,15 @@ def test_nms_visits_tied_scores_in_input_order(student, dtype):
     for thr in (0.2, 0.5):
         expected = _stable_nms_loop(boxes, scores, thr)
         assert_tensor(student.nms(boxes, scores, thr), expected, case=f"300 boxes, 4 tied score values, IoU {thr}")
+
+
+# seed 881: the smallest allowed min_size, (1, 1), builds levels down to a single pixel
+@pytest.mark.task("sliding")
+def test_image_pyramid_down_to_one_pixel(student, reference):
+    image = torch.rand(5, 7, generator=torch.Generator().manual_seed(881), dtype=torch.float64)
+    got = student.image_pyramid(image, 2.0, (1, 1))
+    expected = reference.image_pyramid(image, 2.0, (1, 1))
+    assert [tuple(t.shape) for t in expected] == [(5, 7), (2, 3), (1, 1)]
+    assert [tuple(t.shape) for t in got] == [(5, 7), (2, 3), (1, 1)], [tuple(t.shape) for t in got]
+    for k, (g, e) in enumerate(zip(got, expected)):
+        assert_tensor(g, e, atol=1e-12, case=f"level {k}")
