@@ -28,7 +28,8 @@ def knn_accuracy(train: torch.Tensor, train_labels: torch.Tensor, test: torch.Te
     num_classes = int(max(train_labels.max(), test_labels.max())) + 1
     k = min(k, train.shape[0])
     sim = test @ train.T  # [M, N]
-    top, idx = (t[:, :k] for t in torch.sort(sim, dim=1, descending=True, stable=True))  # topk's tie order is not
+    # a stable sort keeps tied similarities in bank order (topk's order among ties is undefined)
+    top, idx = (t[:, :k] for t in torch.sort(sim, dim=1, descending=True, stable=True))  # [M, k]
     weights = (top / temperature).exp()  # [M, k]
     votes = torch.zeros(test.shape[0], num_classes, dtype=torch.float64)
     votes.scatter_add_(1, train_labels[idx], weights)
