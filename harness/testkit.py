@@ -73,14 +73,24 @@ __all__ = [
 ]
 
 class LocalStudent:
-    """In-process stand-in for the grading proxy (public tests on a student's machine)."""
+    """In-process stand-in for the grading proxy (public tests on a student's machine).
 
-    def __init__(self, module: Any) -> None:
+    With ``api`` (the manifest's API names) it refuses every other name as the proxy does, so a
+    test that reaches past the API fails here rather than only in grading."""
+
+    def __init__(self, module: Any, api: Sequence[str] | None = None) -> None:
         self._module = module
+        self._api = frozenset(api) if api else None
+
+    def _check_api(self, name: str) -> None:
+        if self._api is not None and name not in self._api:
+            raise AttributeError(f"'{name}' is not part of this assignment's API (the tasks' `api` "
+                                 "lists in assignment.toml); grading forwards only those names")
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
+        self._check_api(name)
         return getattr(self._module, name)
 
     def vjp(
@@ -95,6 +105,7 @@ class LocalStudent:
         """Return ``(output, grads)``: ``output`` detached, ``grads[i]`` the gradient of
         ``sum(output * grad_outputs)`` with respect to ``args[wrt[i]]`` (None if unused or if
         no gradient reaches the output). ``output=i`` takes item ``i`` of a tuple result."""
+        self._check_api(name)
         return local_vjp(getattr(self._module, name), args, kwargs or {}, wrt, grad_outputs, output)
 
 
@@ -116,18 +127,20 @@ def local_vjp(fn, args, kwargs, wrt, grad_outputs, output=None):
     return out.detach(), [None if g is None else g.detach() for g in grads]
 
 
-def student_fixture(request: pytest.FixtureRequest, package: str, package_dir: Path | str):
+def student_fixture(request: pytest.FixtureRequest, package: str, package_dir: Path | str,
+                    api: Sequence[str] | None = None):
     """Body of a conftest's ``student`` fixture.
 
     In grading the harness attaches its proxy to the pytest config; otherwise the student's
-    package is imported from ``package_dir`` (the folder that contains the package)."""
+    package is imported from ``package_dir`` (the folder that contains the package), and names
+    outside ``api`` (when given) are refused as the proxy refuses them."""
     proxy = getattr(request.config, "cv3_student", None)
     if proxy is not None:
         return proxy
     package_dir = str(Path(package_dir).resolve())
     if package_dir not in sys.path:
         sys.path.insert(0, package_dir)
-    return LocalStudent(importlib.import_module(package))
+    return LocalStudent(importlib.import_module(package), api)
 
 
 def devices() -> list:
@@ -479,6 +492,16 @@ def _task_ids(data: dict) -> tuple[str, ...]:
         if isinstance(tasks, list) else ()
 
 
+def _api_names(data: dict) -> tuple[str, ...]:
+    tasks = data.get("task", [])
+    names: list[str] = []
+    for t in tasks if isinstance(tasks, list) else ():
+        for n in (t.get("api", []) if isinstance(t, dict) else []):
+            if isinstance(n, str) and n not in names:
+                names.append(n)
+    return tuple(names)
+
+
 def locate_assignment(config: pytest.Config, path: Path | str | None) -> _Located | None:
     """The assignment a test file (or folder) belongs to, or None outside any assignment."""
     if path is None:
@@ -750,13 +773,15 @@ def student(request: pytest.FixtureRequest):
     cache = state.students
     key = (located.package, str(package_dir))
     if key not in cache:
-        # the grader's rule, locally: the package may not import the manifest's forbidden modules
-        forbidden = _read_manifest(state, located.manifest).get("assignment", {}).get("forbidden_modules", [])
+        # the grader's rules, locally: the package may not import the manifest's forbidden
+        # modules, and tests reach only the names the tasks' `api` lists
+        data = _read_manifest(state, located.manifest)
+        forbidden = data.get("assignment", {}).get("forbidden_modules", [])
         if forbidden:
             guard = ForbiddenImportGuard(package_dir / located.package, forbidden)
             state.guards.append(guard)
             install_guard(guard)
-        cache[key] = student_fixture(request, located.package, package_dir)
+        cache[key] = student_fixture(request, located.package, package_dir, _api_names(data))
     return cache[key]
 
 

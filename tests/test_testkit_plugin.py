@@ -148,6 +148,36 @@ def test_cv3_student_dir_switches_to_the_reference(course, pytester, monkeypatch
     _run(pytester, "assignments/toy/tests").assert_outcomes(passed=1, failed=1)
 
 
+API_MANIFEST = MANIFEST.replace('id = "basics"', 'id = "basics"\napi = ["double"]')
+
+API_TEST = """
+import pytest
+
+
+@pytest.mark.task("basics")
+def test_only_api_names_reach_the_package(student):
+    assert student.double(4) == 8
+    assert student.vjp("double", [__import__("torch").ones(2)])[0].tolist() == [2.0, 2.0]
+    with pytest.raises(AttributeError, match="'WHERE' is not part of this assignment's API"):
+        student.WHERE
+    with pytest.raises(AttributeError, match="'WHERE' is not part of this assignment's API"):
+        student.vjp("WHERE", [1.0])
+"""
+
+
+def test_the_local_student_refuses_names_outside_the_api_as_grading_does(course, pytester, monkeypatch):
+    # the grading proxy forwards only the tasks' `api` names; locally the same test must fail
+    _write(course, {"assignments/toy/assignment.toml": API_MANIFEST,
+                    "reference/toy/tests/test_api.py": API_TEST})
+    monkeypatch.setenv("CV3_STUDENT_DIR", str(course / "reference" / "toy"))
+    _run(pytester, "reference/toy/tests/test_api.py").assert_outcomes(passed=1)
+    # without `api` lists (a manifest that predates them) every public name still reaches it
+    _write(course, {"assignments/toy/assignment.toml": MANIFEST})
+    monkeypatch.setenv("EXPECT_WHERE", "reference")
+    _run(pytester, "reference/toy/tests/test_hidden.py").assert_outcomes(passed=2)
+    _run(pytester, "reference/toy/tests/test_api.py").assert_outcomes(failed=1)
+
+
 def test_a_test_without_a_valid_task_marker_passes_but_is_reported(course, pytester):
     _write(course, {"assignments/toy/tests/test_unmarked.py": UNMARKED_TEST})
     result = _run(pytester, "assignments/toy/tests/test_unmarked.py")
