@@ -55,6 +55,8 @@ class TinyUNet(nn.Module):
         """``Tensor[N, in_channels, H, W] -> logits Tensor[N, 1, H, W]``.
 
         Raises:
+            TypeError: ``x`` is not a floating-point tensor (checked before the layers run, so an
+                integer image is named rather than failing inside a convolution).
             ValueError: ``x`` is not ``[N, in_channels, H, W]``, or ``H`` or ``W`` is not
                 divisible by 4.
         """

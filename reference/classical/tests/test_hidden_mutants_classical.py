@@ -632,7 +632,6 @@ ONE_BAD = [
     ("proposals", "labels", (ValueError, TypeError), lambda s: s.region_neighbours(_LAB.tolist())),
     ("proposals", "labels", ValueError, lambda s: s.region_neighbours(_LAB.double())),
     ("proposals", "labels", ValueError, lambda s: s.region_neighbours(_LAB.reshape(-1))),
-    ("proposals", "labels", ValueError, lambda s: s.region_neighbours(torch.zeros(0, 3, dtype=torch.int64))),
     ("proposals", "labels", ValueError, lambda s: s.region_neighbours(_LAB - 1)),
     ("proposals", "labels", ValueError, lambda s: s.region_neighbours(torch.tensor([[0, 0, 2], [2, 3, 3]]))),
     ("proposals", "image", TypeError, lambda s: s.region_descriptors(_IMG3.tolist(), _LAB)),
@@ -655,8 +654,8 @@ ONE_BAD = [
     ("proposals", "pairs", (ValueError, TypeError), lambda s: s.region_similarity(_CH, _HIST, torch.ones(2), _BOX2,
                                                                                    _P01.tolist(), 9)),
     ("proposals", "image_size", ValueError, lambda s: s.region_similarity(_CH, _HIST, torch.ones(2), _BOX2, _P01, -9)),
-    ("proposals", "image_size", ValueError, lambda s: s.region_similarity(_CH, _HIST, torch.ones(2), _BOX2, _P01,
-                                                                           "9")),
+    ("proposals", "image_size", (ValueError, TypeError),  # a type: "> 0" pins only the value's error
+     lambda s: s.region_similarity(_CH, _HIST, torch.ones(2), _BOX2, _P01, "9")),
     ("proposals", "pairs", ValueError, lambda s: s.grouping_step(_CH, _HIST, torch.ones(2), _BOX2,
                                                                   torch.zeros(0, 2, dtype=torch.int64), 9)),
     ("proposals", "weights", ValueError, lambda s: s.grouping_step(_CH, _HIST, torch.ones(2), _BOX2, _P01, 9,
@@ -689,7 +688,8 @@ ONE_BAD = [
     ("sliding", "min_size", ValueError, lambda s: s.image_pyramid(torch.zeros(40, 40), 1.2, (4.0, 4))),
     ("sliding", "min_size", ValueError, lambda s: s.image_pyramid(torch.zeros(40, 40), 1.2, 4)),
     ("sliding", "blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2), (1, 1))),
-    ("sliding", "blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9).tolist(), (1, 1))),
+    ("sliding", "blocks", (ValueError, TypeError),  # not a tensor: "not 5-D" pins only the rank's error
+     lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9).tolist(), (1, 1))),
     ("sliding", "window_blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9), (0, 1))),
     ("sliding", "window_blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9), (1, 0))),
     ("sliding", "window_blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9), (1,))),
