@@ -477,7 +477,8 @@ def test_best_match_wrong_rank_names_the_shape(student, shape):
 
 @pytest.mark.task("template")
 def test_best_match_rejects_a_list(student):
-    with pytest.raises(ValueError, match="scores"):
+    # the docstring's "not a non-empty 2-D tensor" says ValueError, the README's rule for types TypeError
+    with pytest.raises((ValueError, TypeError), match="scores"):
         student.best_match([[0.1, 0.2], [0.3, 0.0]], "ssd")
     assert student.best_match(torch.tensor([[0.1, 0.2], [0.3, 0.0]]), "ssd") == (1, 1)
 
