@@ -444,6 +444,27 @@ def test_cascade_detect_skips_a_small_level_between_levels_that_fit(student, ref
     assert_tensor(got["scores"], expected["scores"], atol=1e-5, rtol=1e-5, case="scales [3, 50, 2]")
 
 
+@pytest.mark.task("vj_detect")
+@pytest.mark.parametrize("axis", ["width", "height"])
+def test_cascade_detect_uses_a_level_exactly_one_window_across(student, reference, axis):
+    # crops 24 pixels across at scale 2: the level is exactly the 12-pixel window across, which
+    # holds one column (row) of windows; a level is skipped only when it is smaller than the window
+    s, scenes = faces_data()
+    rects, signs, cascade = small_cascade(reference, s, [2])
+    image = scenes[0][0]
+    found = 0
+    for start in range(0, (image.shape[1] if axis == "width" else image.shape[0]) - 23, 8):
+        crop = image[:, start:start + 24] if axis == "width" else image[start:start + 24, :]
+        kw = {"stride": 2, "scales": [2.0], "iou_threshold": 0.45}
+        expected = reference.cascade_detect(crop, cascade, rects, signs, **kw)
+        got = student.cascade_detect(crop, cascade, rects, signs, **kw)
+        case = f"a crop {list(crop.shape)} at scale 2: its level is one window {axis}"
+        assert_tensor(got["boxes"], expected["boxes"], atol=1e-4, rtol=1e-5, case=case)
+        assert_tensor(got["scores"], expected["scores"], atol=1e-5, rtol=1e-5, case=case)
+        found += expected["boxes"].shape[0]
+    assert found > 0
+
+
 @pytest.mark.task("svm")
 @pytest.mark.parametrize("label", [1, -1])
 @pytest.mark.parametrize("c", [0.01, 1.0, 50.0])
