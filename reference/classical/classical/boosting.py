@@ -17,10 +17,10 @@ Conventions (pinned; the tests check them):
   strong classifier's score is ``sum_t alpha_t h_t(x)``; it says "face" iff the score is
   ``>= 0.5 * sum_t alpha_t``.
 * A cascade stage is such a classifier with its own threshold: the largest threshold that keeps
-  at least ``min_detection_rate`` of the positives reaching the stage (``ceil(d * P)``-th largest
-  positive score). Stage ``i`` is trained on every positive and on the negatives that all the
-  earlier stages accepted (the false positives); the overall false-positive rate is the product
-  of the stages' rates.
+  at least ``min_detection_rate`` of the positives it is trained on (``ceil(d * P)``-th largest
+  positive score). Stage ``i`` is trained on every positive (those an earlier stage rejected
+  included) and on the negatives that all the earlier stages accepted (the false positives); the
+  overall false-positive rate is the product of the stages' rates.
 * Boxes are ``(x1, y1, x2, y2)`` float32 in pixels; :func:`nms` is ``torchvision.ops.nms``
   (suppress when IoU > threshold, keep indices sorted by decreasing score).
 """
@@ -284,7 +284,8 @@ def stage_threshold(scores: Tensor, labels: Tensor, min_detection_rate: float) -
     """The largest stage threshold that keeps at least ``min_detection_rate`` of the positives.
 
     A sample passes the stage iff its score is ``>= threshold``; the threshold is the
-    ``ceil(d * P)``-th largest positive score (``P`` positives).
+    ``ceil(d * P)``-th largest positive score (``P`` positives), the ceiling taken with a 1e-9
+    tolerance, ``ceil(d * P - 1e-9)``, so that ``0.7 * 10 = 7.000000000000001`` keeps 7, not 8.
 
     Args:
         scores (Tensor[N]): float32 or float64 stage scores.
@@ -318,8 +319,8 @@ def train_cascade(features: Tensor, labels: Tensor, stage_rounds: list[int],
 
     Stage ``i`` runs :func:`adaboost` for ``stage_rounds[i]`` rounds (default initial weights) on
     every positive and the negatives accepted by all earlier stages, then sets its threshold with
-    :func:`stage_threshold` over the positives' scores. Training stops early (fewer stages) once
-    no negative is left.
+    :func:`stage_threshold` over the scores of every positive (those an earlier stage rejected
+    included). Training stops early (fewer stages) once no negative is left.
 
     Args:
         features (Tensor[N, K]): float32 or float64.

@@ -267,6 +267,17 @@ def test_stage_threshold_keeps_the_detection_rate(student, rate, expected):
     assert float(passed.double().mean()) >= rate
 
 
+@pytest.mark.task("cascade")
+@pytest.mark.parametrize("rate, kth", [(0.7, 7), (0.3, 3), (0.6, 6), (0.71, 8)])
+def test_stage_threshold_ceiling_tolerates_round_off(student, rate, kth):
+    # 0.7 * 10 = 7.000000000000001 and 0.3 * 10 = 3.0000000000000004 in floating point: the
+    # docstring pins ceil(d * P - 1e-9), so they keep 7 and 3 positives, not 8 and 4
+    pos = torch.arange(10, 0, -1, dtype=torch.float64)  # 10, 9, ..., 1: the k-th largest is 11 - k
+    scores = torch.cat([pos, torch.tensor([0.5, 20.0], dtype=torch.float64)])
+    labels = torch.cat([torch.ones(10, dtype=torch.int64), torch.zeros(2, dtype=torch.int64)])
+    assert student.stage_threshold(scores, labels, rate) == float(11 - kth)
+
+
 def stump_outputs(x, model):
     """[N, T] 0/1 float64 outputs of a model's stumps, computed here."""
     x = x.double()[:, model["feature"]]
