@@ -152,7 +152,7 @@ def stage_threshold(scores: Tensor, labels: Tensor, min_detection_rate: float) -
 
     A sample passes the stage iff its score is ``>= threshold``; the threshold is the
     ``ceil(d * P)``-th largest positive score (``P`` positives), the ceiling taken with a 1e-9
-    tolerance, ``ceil(d * P - 1e-9)``, so that ``0.7 * 10 = 7.000000000000001`` keeps 7, not 8.
+    tolerance, ``ceil(d * P - 1e-9)``, so that ``0.07 * 100 = 7.000000000000001`` keeps 7, not 8.
 
     Args:
         scores (Tensor[N]): float32 or float64 stage scores.

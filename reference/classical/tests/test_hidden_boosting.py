@@ -268,14 +268,14 @@ def test_stage_threshold_keeps_the_detection_rate(student, rate, expected):
 
 
 @pytest.mark.task("cascade")
-@pytest.mark.parametrize("rate, kth", [(0.7, 7), (0.3, 3), (0.6, 6), (0.71, 8)])
+@pytest.mark.parametrize("rate, kth", [(0.07, 7), (0.28, 28), (0.55, 55), (0.5, 50), (0.071, 8)])
 def test_stage_threshold_ceiling_tolerates_round_off(student, rate, kth):
-    # 0.7 * 10 = 7.000000000000001 and 0.3 * 10 = 3.0000000000000004 in floating point: the
-    # docstring pins ceil(d * P - 1e-9), so they keep 7 and 3 positives, not 8 and 4
-    pos = torch.arange(10, 0, -1, dtype=torch.float64)  # 10, 9, ..., 1: the k-th largest is 11 - k
-    scores = torch.cat([pos, torch.tensor([0.5, 20.0], dtype=torch.float64)])
-    labels = torch.cat([torch.ones(10, dtype=torch.int64), torch.zeros(2, dtype=torch.int64)])
-    assert student.stage_threshold(scores, labels, rate) == float(11 - kth)
+    # 0.07 * 100 = 7.000000000000001 and 0.55 * 100 = 55.00000000000001 in floating point: the
+    # docstring pins ceil(d * P - 1e-9), so they keep 7 and 55 positives, not 8 and 56
+    pos = torch.arange(100, 0, -1, dtype=torch.float64)  # 100, 99, ..., 1: the k-th largest is 101 - k
+    scores = torch.cat([pos, torch.tensor([0.5, 200.0], dtype=torch.float64)])
+    labels = torch.cat([torch.ones(100, dtype=torch.int64), torch.zeros(2, dtype=torch.int64)])
+    assert student.stage_threshold(scores, labels, rate) == float(101 - kth)
 
 
 def stump_outputs(x, model):
