@@ -305,15 +305,18 @@ def replay_adaboost(x, y, model):
 
 
 @pytest.mark.task("cascade")
-@pytest.mark.parametrize("seed, rate", [(0, 0.95), (1, 1.0), (2, 0.9), (3, 0.8)])
-def test_train_cascade_equals_the_definition(student, seed, rate):
+@pytest.mark.parametrize("n, k, seed, rate", [(50, 4, 0, 0.95), (50, 4, 1, 1.0), (50, 4, 2, 0.9), (50, 4, 3, 0.8),
+                                              (120, 5, 1, 0.8)])
+def test_train_cascade_equals_the_definition(student, n, k, seed, rate):
     """Stage i: AdaBoost on every positive and the negatives that stages 0 .. i-1 accept, its
-    threshold the ceil(d P)-th largest positive score; recomputed here from the stages."""
-    x, y = data(50, 4, seed)
+    threshold the ceil(d P)-th largest score of every positive (those an earlier stage rejected
+    included; on (120, 5, 1, 0.8) the third stage's threshold over only the positives that
+    passed stages 0 and 1 differs); recomputed here from the stages."""
+    x, y = data(n, k, seed)
     rounds = [1, 2, 3]
     cascade = student.train_cascade(x, y, rounds, rate)
     assert type(cascade) is list and 1 <= len(cascade) <= 3
-    reach = torch.ones(50, dtype=torch.bool)
+    reach = torch.ones(n, dtype=torch.bool)
     for i, stage in enumerate(cascade):
         assert stage["alpha"].shape == (rounds[i],)
         xs, ys = x[reach], y[reach]

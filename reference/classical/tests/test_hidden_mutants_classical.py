@@ -577,7 +577,8 @@ ONE_BAD = [
     ("vj_detect", "scores", ValueError, lambda s: s.nms(torch.zeros(2, 4), torch.zeros(2, 1), 0.5)),
     ("vj_detect", "height", ValueError, lambda s: s.sliding_windows(0, 10, 4, 1, [1.0])),
     ("vj_detect", "width", ValueError, lambda s: s.sliding_windows(10, 0, 4, 1, [1.0])),
-    ("vj_detect", "window", ValueError, lambda s: s.sliding_windows(10, 10, 4.0, 1, [1.0])),
+    ("vj_detect", "window", (ValueError, TypeError),  # a float: "out of range" or the README's TypeError
+     lambda s: s.sliding_windows(10, 10, 4.0, 1, [1.0])),
     ("vj_detect", "stride", ValueError, lambda s: s.sliding_windows(10, 10, 4, -1, [1.0])),
     ("vj_detect", "scales", ValueError, lambda s: s.sliding_windows(10, 10, 4, 1, [0.0])),
     # integral / haar

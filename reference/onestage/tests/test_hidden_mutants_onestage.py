@@ -117,7 +117,7 @@ REJECTED = [
     ("ssd", "gt_labels", lambda s: s.multibox_loss(LOC, CONF, [GT2], [torch.tensor([1, 3])], PRIORS)),
     ("ssd", "gt_labels", lambda s: s.multibox_loss(LOC, CONF, [GT2], [torch.tensor([3, 1])], PRIORS)),
     ("ssd", "gt_labels", lambda s: s.multibox_loss(LOC, CONF, [GT2], [torch.tensor([-1, 2])], PRIORS)),
-    ("ssd", "conf_pred", lambda s: s.multibox_loss(LOC, CONF[..., :1], [GT2], [LAB2], PRIORS)),
+    ("ssd", "conf_pred|gt_labels", lambda s: s.multibox_loss(LOC, CONF[..., :1], [GT2], [LAB2], PRIORS)),  # K = 0
     ("yolo", "S", lambda s: s.yolo_cell_index(YBOX, 0)),
     ("yolo", "S", lambda s: s.yolo_cell_index(YBOX, -1)),
     ("yolo", "labels", lambda s: s.yolo_targets(YPRED, YBOX, torch.tensor([0, 3]), 2, 2, 3)),
