@@ -234,9 +234,17 @@ BOUNDS = [
 ]
 
 
+# functions whose Raises section reads "TypeError, ValueError: ..." for all its checks together:
+# either type is the documented one there (e.g. cam_to_mask's size (4,), round 7 of independent
+# solutions: "a tuple (H, W) of two ints" as a TypeError)
+_EITHER_TYPE = {"class_activation_map", "cam_to_mask", "cam_masks", "domain_discriminator_loss", "coral_loss",
+                "kl_div_logits", "mmd_rbf", "consistency_loss", "temporal_ensemble", "train_fixmatch_digits",
+                "train_self_training"}
+
+
 @pytest.mark.parametrize("task, fn, args, kwargs, name", task_rows(BOUNDS))
 def test_every_documented_bound_is_enforced(student, task, fn, args, kwargs, name):
-    with pytest.raises(ValueError, match=_named(name)):
+    with pytest.raises((ValueError, TypeError) if fn in _EITHER_TYPE else ValueError, match=_named(name)):
         getattr(student, fn)(*args, **kwargs)
 
 
