@@ -37,6 +37,10 @@ TEXTURE_BINS = 8  # orientations per channel
 def region_descriptors(image: Tensor, labels: Tensor) -> dict[str, Tensor]:
     """Colour and texture histograms, sizes and boxes of the regions of a label map.
 
+    Computed in float64 whatever the image's dtype: a float32 value is binned by its exact
+    float64 value (``float32(0.04) * 25`` is 0.99999998, bin 0, although float32 arithmetic
+    rounds it to 1.0), and the gradients and their angles are float64 too.
+
     Args:
         image (Tensor[3, H, W]): float32 or float64 RGB in ``[0, 1]``.
         labels (Tensor[H, W]): int64 region ids, every value in ``0 .. R - 1`` used.

@@ -155,6 +155,19 @@ def test_texture_tiny_negative_angle_is_in_the_last_bin(student):
 
 
 @pytest.mark.task("proposals")
+def test_float32_images_are_binned_in_float64(student):
+    # float32(0.04) * 25 rounds to 1.0 in float32 but is 0.99999998 in float64: bin 0, as pinned
+    image = torch.full((3, 2, 3), 0.04, dtype=torch.float32)
+    image[:, :, 2] = 0.2
+    labels = torch.zeros(2, 3, dtype=torch.int64)
+    d = descriptors(student, image, labels)
+    c, t, _, _ = loop_descriptors(image, labels)  # the loop reads the values as float64
+    assert float(c[0, 0]) > 0 and float(c[0, 1]) == 0
+    assert_tensor(d["colour"], c, atol=1e-12, case="float32 values binned by their float64 value")
+    assert_tensor(d["texture"], t, atol=1e-12, case="float32 image, float64 gradients")
+
+
+@pytest.mark.task("proposals")
 def test_region_descriptors_of_a_low_contrast_image(student):
     # gradient magnitudes summing to less than 1 per region are still normalised to sum 1
     labels = label_map(10, 12, seed=3, regions=5)
