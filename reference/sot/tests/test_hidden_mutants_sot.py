@@ -469,7 +469,7 @@ DIMS = [
     ("mdnet", "target", lambda s: s.fit_bbox_regressor(F4, B1.repeat(4, 1), B1)),
     ("mdnet", "boxes", lambda s: s.apply_bbox_regressor(torch.zeros(3, 4), F4, BOX)),
     ("mdnet", "features", lambda s: s.apply_bbox_regressor(torch.zeros(3, 4), F4[0], B1)),
-    ("mdnet", "features|same N", lambda s: s.apply_bbox_regressor(torch.zeros(3, 4), F4, B1)),
+    ("mdnet", "features|boxes|same N", lambda s: s.apply_bbox_regressor(torch.zeros(3, 4), F4, B1)),  # N disagrees
     ("ope", "gt", lambda s: s.frame_iou(B1, BOX)),
     ("ope", "pred", lambda s: s.centre_error(BOX, B1)),
     ("bayes", "log_likelihood", lambda s: s.reweight(W3, W3[None])),
