@@ -315,6 +315,7 @@ BOUNDS = [
     ("goturn", "size", lambda s: s.crop_and_resize(torch.zeros(1, 4, 4), B1, 1), True),
     ("goturn", "size", lambda s: s.crop_and_resize(torch.zeros(1, 4, 4), B1, 0), False),
     ("goturn", "size", lambda s: s.crop_and_resize(torch.zeros(1, 4, 4), B1, (1, 0)), False),
+    ("goturn", "size", lambda s: s.crop_and_resize(torch.zeros(1, 4, 4), B1, (0, 1)), False),  # seed 751
     ("goturn", "scale", lambda s: s.box_to_target(B1, B1, 0.0), False),
     ("goturn", "scale", lambda s: s.box_to_target(B1, B1, E), True),
     ("goturn", "scale", lambda s: s.target_to_box(B1, B1, 0.0), False),
