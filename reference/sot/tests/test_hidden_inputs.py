@@ -32,15 +32,16 @@ def test_bayes_input_checks(student, call, exc, match):
 
 @pytest.mark.task("bayes")
 def test_systematic_resample_non_integer_seed(student):
-    # the README asks for an int seed and the Raises section does not list it: refused by name,
-    # or read as int(seed) (two independent solutions did so); never torch's unnamed RuntimeError
+    # the README asks for an int seed and the Raises section does not list it; independent solutions
+    # refused it by name, read it as int(seed), or passed it to the documented manual_seed(seed),
+    # which raises torch's RuntimeError: any error is a fair reading, and so is int(seed), but not
+    # a draw from some other generator
     w = torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64)
     try:
         got = student.systematic_resample(w, seed=1.5)
-    except (TypeError, ValueError) as e:
-        assert "seed" in str(e), f"the error must name seed: {e}"
-    else:
-        assert_tensor(got, student.systematic_resample(w, seed=1), case="seed 1.5 read as int(1.5) = 1")
+    except Exception:  # noqa: BLE001 - any refusal is allowed here
+        return
+    assert_tensor(got, student.systematic_resample(w, seed=1), case="seed 1.5 read as int(1.5) = 1")
 
 
 @pytest.mark.task("bayes")
