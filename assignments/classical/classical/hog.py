@@ -6,10 +6,12 @@ The pipeline, for a grayscale image ``I`` of ``H x W`` pixels (row ``r``, column
    ``g_row[r, c] = I[r + 1, c] - I[r - 1, c]`` and ``g_col[r, c] = I[r, c + 1] - I[r, c - 1]``;
    the first and last row of ``g_row`` and the first and last column of ``g_col`` are 0.
 2. Unsigned orientation ``theta = degrees(atan2(g_row, g_col)) mod 180`` in ``[0, 180)``, magnitude
-   ``hypot(g_row, g_col)``. HARD binning (scikit-image's, no interpolation between bins or cells):
-   bin ``i`` of ``n`` takes the pixels with ``i * 180/n <= theta < (i + 1) * 180/n``, the bin edges
-   being rounded to float32 (as scikit-image's Cython code does). A pixel whose theta rounds to
-   exactly 180 (a tiny negative angle) falls in no bin.
+   ``hypot(g_row, g_col)``, both computed in float64 from the gradients (which are in the image's
+   dtype), as scikit-image does, whatever the image's dtype. HARD binning (scikit-image's, no
+   interpolation between bins or cells): bin ``i`` of ``n`` takes the pixels with
+   ``i * 180/n <= theta < (i + 1) * 180/n``, the bin edges being rounded to float32 (as
+   scikit-image's Cython code does). A pixel whose theta rounds to exactly 180 (a tiny negative
+   angle) falls in no bin.
 3. Cells of ``pixels_per_cell = (cr, cc)`` pixels, starting at pixel (0, 0); the last
    ``H mod cr`` rows and ``W mod cc`` columns are ignored. A cell's histogram is the SUM of its
    pixels' magnitudes per bin divided by the number of pixels in a cell (a mean).
