@@ -644,8 +644,6 @@ ONE_BAD = [
     ("dpm", "scores", TypeError, lambda s: s.distance_transform_2d(torch.zeros(2, 3, dtype=torch.int64))),
     ("dpm", "parts", ValueError, lambda s: s.dpm_score(torch.zeros(2, 3, dtype=torch.float64),
                                                       torch.zeros(1, 3, 2, dtype=torch.float64), _P01, _DEF)),
-    ("dpm", "anchors", (ValueError, TypeError), lambda s: s.dpm_score(  # a dtype: "TypeError / ValueError"
-        torch.zeros(2, 3, dtype=torch.float64), torch.zeros(1, 2, 3, dtype=torch.float64), _P01.int(), _DEF)),
     ("dpm", "anchors", ValueError, lambda s: s.dpm_score(torch.zeros(2, 3, dtype=torch.float64),
                                                         torch.zeros(1, 2, 3, dtype=torch.float64),
                                                         torch.tensor([[0, 1, 0]]), _DEF)),
@@ -720,6 +718,22 @@ ONE_BAD = [
     ("sliding", "window_blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9), (1, 1.0))),
     ("sliding", "window_blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9), 1)),
 ]
+
+
+@pytest.mark.task("dpm")
+def test_dpm_int32_anchors_are_refused_by_name_or_read_exactly(student):
+    # the docstring says int64 and "TypeError / ValueError: on other dtypes", yet three independent
+    # solutions read int32 offsets as the same integers: a refusal naming anchors, or the int64 result
+    root = torch.arange(6, dtype=torch.float64).reshape(2, 3)
+    parts = torch.arange(6, dtype=torch.float64).reshape(1, 2, 3).flip(2)
+    try:
+        got = student.dpm_score(root, parts, _P01.int(), _DEF)
+    except (TypeError, ValueError) as e:
+        assert "anchors" in str(e), f"the error must name anchors: {e}"
+        return
+    want = student.dpm_score(root, parts, _P01, _DEF)
+    for g, w in zip(got, want):
+        assert_tensor(g, w, case="int32 anchors read as the int64 ones")
 
 
 @pytest.mark.parametrize("task, name, exc, call", task_rows(ONE_BAD))
