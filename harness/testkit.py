@@ -43,6 +43,7 @@ import importlib
 import importlib.util
 import math
 import os
+import re
 import sys
 import types
 from pathlib import Path
@@ -67,6 +68,7 @@ __all__ = [
     "student_fixture",
     "assert_tensor",
     "assert_same_elements",
+    "assert_refused_or_same",
     "check_gradient",
     "devices",
     "task_rows",
@@ -221,6 +223,26 @@ def assert_tensor(
             f"{where}{n_bad} of {g.numel()} values differ (atol={atol}, rtol={rtol}); "
             f"first at index {list(idx)}: expected {ev!r}, got {gv!r}"
         )
+
+
+def assert_refused_or_same(call, expected, *, name: str, exc: type | tuple = (TypeError, ValueError),
+                           case: str = "") -> None:
+    """Two readings the spec allows for one input: ``call()`` raises ``exc`` with a message that
+    matches the regex ``name`` (the argument), or it returns exactly what ``expected()`` gives (a
+    tensor, or a tuple / list of them compared item by item, of the same length)."""
+    try:
+        got = call()
+    except exc as e:
+        assert re.search(name, str(e)), f"{case}: the error must name {name}: {e}"
+        return
+    want = expected()
+    if isinstance(want, (tuple, list)):
+        assert isinstance(got, (tuple, list)) and len(got) == len(want), \
+            f"{case}: expected {len(want)} results, got {_describe(got)}"
+        for g, w in zip(got, want):
+            assert_tensor(g, w, case=case)
+    else:
+        assert_tensor(got, want, case=case)
 
 
 def assert_same_elements(got: Any, expected: torch.Tensor, *, case: str = "") -> None:

@@ -8,7 +8,8 @@ import types
 import pytest
 import torch
 
-from harness.testkit import LocalStudent, assert_same_elements, assert_tensor, check_gradient, local_vjp
+from harness.testkit import (LocalStudent, assert_refused_or_same, assert_same_elements, assert_tensor, check_gradient,
+                             local_vjp)
 
 
 class Sneaky(torch.Tensor):
@@ -273,3 +274,31 @@ def test_task_rows_mark_each_row_with_its_task_and_a_unique_name():
     assert [[m.args for m in p.marks] for p in params] == [[("nms",)], [("nms",)], [("box_iou",)]]
     assert [p.id for p in params] == ["nms-0-boxes", "nms-1-boxes", "box_iou-2-a"]
     assert [p.id for p in task_rows(rows, label=2)] == ["nms-0-1", "nms-1-2", "box_iou-2-3"]
+
+
+def _raise(exc):
+    raise exc
+
+
+def test_assert_refused_or_same_accepts_either_reading():
+    t = torch.arange(3)
+    assert_refused_or_same(lambda: _raise(TypeError("anchors must be int64")), lambda: t, name="anchors")
+    assert_refused_or_same(lambda: t.clone(), lambda: t, name="anchors")
+    assert_refused_or_same(lambda: (t, t + 1), lambda: (t, t + 1), name="anchors")
+
+
+@pytest.mark.parametrize("call, exc", [
+    (lambda: _raise(TypeError("a wrong dtype")), AssertionError),  # the error does not name the argument
+    (lambda: _raise(RuntimeError("anchors")), RuntimeError),  # not one of the allowed types
+    (lambda: torch.arange(3) + 1, AssertionError),  # a different value
+    (lambda: (torch.arange(3),), AssertionError),  # a tuple where a tensor is expected
+])
+def test_assert_refused_or_same_fails_other_readings(call, exc):
+    with pytest.raises(exc):
+        assert_refused_or_same(call, lambda: torch.arange(3), name="anchors")
+
+
+def test_assert_refused_or_same_compares_tuples_by_length():
+    t = torch.arange(3)
+    with pytest.raises(AssertionError, match="expected 2 results"):
+        assert_refused_or_same(lambda: (t,), lambda: (t, t), name="x")
