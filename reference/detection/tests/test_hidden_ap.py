@@ -602,5 +602,5 @@ def test_coco_evaluate_checks_the_boxes_of_every_record(student, which):
                        ([[0.0, 0.0, 4.0, 4.0]], TypeError)]:
         preds, targets = [pred, dict(pred)], [record, dict(record)]
         (preds if which == "predictions" else targets)[1]["boxes"] = bad
-        with pytest.raises(error, match=rf"{which}\[1\]\['boxes'\]"):
+        with pytest.raises(error, match=rf"{which}\[1\]\[['\"]boxes['\"]\]"):
             student.coco_evaluate(preds, targets)

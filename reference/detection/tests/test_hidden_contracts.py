@@ -427,8 +427,24 @@ def test_coco_evaluate_rejects_malformed_records(student):
         student.coco_evaluate([{**pred, "scores": torch.tensor([0.9, 0.1])}], [target])
     with pytest.raises(ValueError, match="predictions|targets"):
         student.coco_evaluate([pred, pred], [target])  # two images of predictions, one of targets
-    with pytest.raises(TypeError, match="iscrowd"):
-        student.coco_evaluate([pred], [{**target, "iscrowd": torch.tensor([0.0])}])
+
+
+@pytest.mark.task("ap")
+def test_coco_evaluate_of_a_floating_iscrowd_refuses_it_or_reads_it_exactly(student, reference):
+    # the docstring says bool or integer, but three independent solutions read a 0.0 / 1.0 tensor
+    # as "nonzero = crowd" (as pycocotools reads JSON numbers); both readings are fair, a third is not
+    pred, target = one_image([[0, 0, 10, 10, 0.9]], [[0, 0, 10, 10], [20, 0, 30, 10]])
+    expected = reference.coco_evaluate([pred], [{**target, "iscrowd": torch.tensor([False, True])}])
+    assert expected["AP"] > reference.coco_evaluate([pred], [target])["AP"]  # the crowd flag matters
+    try:
+        got = student.coco_evaluate([pred], [{**target, "iscrowd": torch.tensor([0.0, 1.0])}])
+    except TypeError as e:
+        assert "iscrowd" in str(e), f"the error must name iscrowd: {e}"
+        return
+    assert isinstance(got, dict), f"expected the stats dict, got {got!r:.120}"
+    for key in ("AP", "AP50", "AP75"):
+        assert abs(got[key] - expected[key]) <= 1e-12, \
+            f"iscrowd [0.0, 1.0] read as [False, True]: {key} expected {expected[key]!r}, got {got[key]!r}"
 
 
 @pytest.mark.task("ap")
