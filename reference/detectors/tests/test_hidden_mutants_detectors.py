@@ -91,6 +91,14 @@ CODES = oracles.randn(2, 5, 4, seed=12)
 MATCHED = torch.tensor([[0, -1, 2, -2, 1], [-1, -1, 1, -2, -2]])
 LEVEL_LOGITS, LEVEL_CODES, LEVEL_ANCHORS = oracles.randn(6, 2, seed=13), oracles.randn(6, 4, seed=14), A6
 
+# Malformed inputs: a ValueError whose message names the argument (the README's rule); where
+# arguments disagree in length (A, R, N) the message may name any of those that carry it.
+RPN_LOSS_ARGS = "objectness|deltas|labels|regression_targets"
+FASTRCNN_ARGS = "class_logits|box_regression|labels|regression_targets"
+POSTPROCESS_ARGS = "class_logits|box_regression|proposals"
+CLS_LOSS_ARGS = "cls_logits|matched_labels"
+REG_LOSS_ARGS = "bbox_regression|regression_targets|matched_labels"
+
 REJECTS = [
     # fpn
     ("fpn", "in_channels_list", lambda s: s.FeaturePyramidNetwork([], 4)),
@@ -117,7 +125,7 @@ REJECTS = [
     ("rpn", "anchors", lambda s: _proposals(s, anchors=A6[None])),
     ("rpn", "objectness|deltas|anchors", lambda s: _proposals(s, obj=OBJ6[:5])),  # A disagrees
     ("rpn", "objectness|deltas|anchors", lambda s: _proposals(s, obj=torch.cat([OBJ6, OBJ6[:1]]))),
-    ("rpn", "deltas", lambda s: _proposals(s, deltas=DELTAS6[:5])),
+    ("rpn", "objectness|deltas|anchors", lambda s: _proposals(s, deltas=DELTAS6[:5])),
     ("rpn", "deltas", lambda s: _proposals(s, deltas=DELTAS6[:, :3])),
     ("rpn", "deltas", lambda s: _proposals(s, deltas=DELTAS6.flatten())),
     ("rpn", "num_anchors_per_level", lambda s: _proposals(s, per_level=[4, 3])),
@@ -125,40 +133,39 @@ REJECTS = [
     ("rpn", "num_anchors_per_level", lambda s: _proposals(s, per_level=[7, -1])),
     ("rpn", "objectness", lambda s: s.rpn_loss(OBJ6[None], DELTAS6, LAB6, DELTAS6)),
     ("rpn", "objectness", lambda s: s.rpn_loss(OBJ6[0], DELTAS6[:1], LAB6[:1], DELTAS6[:1])),
-    ("rpn", "deltas", lambda s: s.rpn_loss(OBJ6, DELTAS6[:5], LAB6, DELTAS6)),
+    ("rpn", RPN_LOSS_ARGS, lambda s: s.rpn_loss(OBJ6, DELTAS6[:5], LAB6, DELTAS6)),
     ("rpn", "deltas", lambda s: s.rpn_loss(OBJ6, DELTAS6[:, :3], LAB6, DELTAS6)),
-    ("rpn", "labels", lambda s: s.rpn_loss(OBJ6, DELTAS6, LAB6[:5], DELTAS6)),
-    ("rpn", "labels", lambda s: s.rpn_loss(OBJ6, DELTAS6, LAB6[:, None], DELTAS6)),
-    ("rpn", "regression_targets", lambda s: s.rpn_loss(OBJ6, DELTAS6, LAB6, DELTAS6[:5])),
+    ("rpn", RPN_LOSS_ARGS, lambda s: s.rpn_loss(OBJ6, DELTAS6, LAB6[:5], DELTAS6)),
+    ("rpn", RPN_LOSS_ARGS, lambda s: s.rpn_loss(OBJ6, DELTAS6, LAB6, DELTAS6[:5])),
     ("rpn", "regression_targets", lambda s: s.rpn_loss(OBJ6, DELTAS6, LAB6, DELTAS6[:, :3])),
     # roi_heads
-    ("roi_heads", "class_logits", lambda s: s.fastrcnn_loss(LOGITS3[:0], REG3[:0], LABELS3[:0], PROP3[:0])),
+    ("roi_heads", FASTRCNN_ARGS, lambda s: s.fastrcnn_loss(LOGITS3[:0], REG3[:0], LABELS3[:0], PROP3[:0])),
     ("roi_heads", "class_logits", lambda s: s.fastrcnn_loss(LOGITS3[:, 0], REG3[:, :4], LABELS3, PROP3)),
     ("roi_heads", "class_logits", lambda s: s.fastrcnn_loss(LOGITS3[None], REG3, LABELS3, PROP3)),
     ("roi_heads", "box_regression", lambda s: s.fastrcnn_loss(LOGITS3, REG3[:, :12], LABELS3, PROP3)),
-    ("roi_heads", "box_regression", lambda s: s.fastrcnn_loss(LOGITS3, REG3[:2], LABELS3, PROP3)),
-    ("roi_heads", "labels", lambda s: s.fastrcnn_loss(LOGITS3, REG3, LABELS3[:2], PROP3)),
+    ("roi_heads", FASTRCNN_ARGS, lambda s: s.fastrcnn_loss(LOGITS3, REG3[:2], LABELS3, PROP3)),
+    ("roi_heads", FASTRCNN_ARGS, lambda s: s.fastrcnn_loss(LOGITS3, REG3, LABELS3[:2], PROP3)),
     ("roi_heads", "labels", lambda s: s.fastrcnn_loss(LOGITS3, REG3, LABELS3[:, None], PROP3)),
     ("roi_heads", "regression_targets", lambda s: s.fastrcnn_loss(LOGITS3, REG3, LABELS3, PROP3[:, :3])),
-    ("roi_heads", "regression_targets", lambda s: s.fastrcnn_loss(LOGITS3, REG3, LABELS3, PROP3[:2])),
+    ("roi_heads", FASTRCNN_ARGS, lambda s: s.fastrcnn_loss(LOGITS3, REG3, LABELS3, PROP3[:2])),
     ("roi_heads", "class_logits", lambda s: s.postprocess_detections(LOGITS3[:, 0], REG3[:, :4], PROP3, (20, 20))),
     ("roi_heads", "class_logits", lambda s: s.postprocess_detections(LOGITS3[None], REG3, PROP3, (20, 20))),
     ("roi_heads", "box_regression", lambda s: s.postprocess_detections(LOGITS3, REG3[:, :12], PROP3, (20, 20))),
-    ("roi_heads", "box_regression", lambda s: s.postprocess_detections(LOGITS3, REG3[:2], PROP3, (20, 20))),
-    ("roi_heads", "proposals", lambda s: s.postprocess_detections(LOGITS3, REG3, PROP3[:2], (20, 20))),
+    ("roi_heads", POSTPROCESS_ARGS, lambda s: s.postprocess_detections(LOGITS3, REG3[:2], PROP3, (20, 20))),
+    ("roi_heads", POSTPROCESS_ARGS, lambda s: s.postprocess_detections(LOGITS3, REG3, PROP3[:2], (20, 20))),
     ("roi_heads", "proposals", lambda s: s.postprocess_detections(LOGITS3, REG3, PROP3[:, :3], (20, 20))),
     # retinanet
     ("retinanet", "cls_logits", lambda s: s.retinanet_classification_loss(CLS[0], MATCHED[:1])),
     ("retinanet", "cls_logits", lambda s: s.retinanet_classification_loss(CLS[None], MATCHED)),
-    ("retinanet", "matched_labels", lambda s: s.retinanet_classification_loss(CLS, MATCHED[:, :4])),
-    ("retinanet", "matched_labels", lambda s: s.retinanet_classification_loss(CLS, MATCHED[:1])),
+    ("retinanet", CLS_LOSS_ARGS, lambda s: s.retinanet_classification_loss(CLS, MATCHED[:, :4])),
+    ("retinanet", CLS_LOSS_ARGS, lambda s: s.retinanet_classification_loss(CLS, MATCHED[:1])),
     ("retinanet", "matched_labels", lambda s: s.retinanet_classification_loss(CLS, MATCHED[0])),
     ("retinanet", "matched_labels", lambda s: s.retinanet_classification_loss(CLS, MATCHED.float())),
     ("retinanet", "bbox_regression", lambda s: s.retinanet_regression_loss(CODES[..., :3], CODES[..., :3], MATCHED)),
     ("retinanet", "bbox_regression", lambda s: s.retinanet_regression_loss(CODES[0], CODES[0], MATCHED[0])),
-    ("retinanet", "regression_targets", lambda s: s.retinanet_regression_loss(CODES, CODES[:, :4], MATCHED)),
+    ("retinanet", REG_LOSS_ARGS, lambda s: s.retinanet_regression_loss(CODES, CODES[:, :4], MATCHED)),
     ("retinanet", "regression_targets", lambda s: s.retinanet_regression_loss(CODES, CODES[..., :3], MATCHED)),
-    ("retinanet", "matched_labels", lambda s: s.retinanet_regression_loss(CODES, CODES, MATCHED[:, :4])),
+    ("retinanet", REG_LOSS_ARGS, lambda s: s.retinanet_regression_loss(CODES, CODES, MATCHED[:, :4])),
     ("retinanet", "matched_labels", lambda s: s.retinanet_regression_loss(CODES, CODES, MATCHED.double())),
     ("retinanet", "cls_logits|bbox_regression|anchors", lambda s: s.retinanet_postprocess(
         [LEVEL_LOGITS] * 2, [LEVEL_CODES], [LEVEL_ANCHORS] * 2, (20, 20))),
@@ -184,15 +191,18 @@ def test_malformed_inputs_are_rejected_naming_the_argument(student, task, name, 
 
 
 # The head's own layouts the docstrings do not list: objectness as RPNHead emits it per anchor,
-# [A, 1], and a postprocessing call with no level at all. Refusing them (ValueError naming the
-# argument) or reading them as what they spell (the flattened [A]; no detections) are both fair;
-# anything else (a broadcast [A, A] loss, an unnamed error) is not.
+# [A, 1] (and labels in the same layout), and a postprocessing call with no level at all.
+# Refusing them (ValueError naming the argument) or reading them as what they spell (the
+# flattened [A]; no detections) are both fair; anything else (a broadcast [A, A] loss, an
+# unnamed error) is not.
 LENIENT = [
     ("rpn", "objectness", lambda s: _proposals(s, obj=OBJ6[:, None]), lambda s: _proposals(s)),
     ("rpn", "objectness", lambda s: s.rpn_loss(OBJ6[:, None], DELTAS6, LAB6, DELTAS6),
      lambda s: s.rpn_loss(OBJ6, DELTAS6, LAB6, DELTAS6)),
     ("rpn", "objectness", lambda s: s.rpn_loss(OBJ6[:, None], DELTAS6, torch.full((6,), -1.0), DELTAS6),
      lambda s: s.rpn_loss(OBJ6, DELTAS6, torch.full((6,), -1.0), DELTAS6)),
+    ("rpn", "labels", lambda s: s.rpn_loss(OBJ6, DELTAS6, LAB6[:, None], DELTAS6),
+     lambda s: s.rpn_loss(OBJ6, DELTAS6, LAB6, DELTAS6)),
     ("retinanet", "cls_logits|bbox_regression|anchors|level", lambda s: s.retinanet_postprocess([], [], [], (20, 20)),
      lambda s: (torch.zeros(0, 4), torch.zeros(0), torch.zeros(0, dtype=torch.int64))),
 ]
