@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.models.detection.roi_heads import maskrcnn_loss, paste_masks_in_image, project_masks_on_boxes
 
-from harness.testkit import assert_tensor, task_rows
+from harness.testkit import assert_refused_or_same, assert_tensor, task_rows
 
 
 def g(seed):
@@ -114,7 +114,6 @@ TYPES = [
     ("matrix_nms", "scores", lambda s: s.matrix_nms(NMS_MASKS, NMS_LABELS, NMS_SCORES.tolist())),
     ("matrix_nms", "masks", lambda s: s.matrix_nms(NMS_MASKS.tolist(), NMS_LABELS, NMS_SCORES)),
     ("matrix_nms", "labels", lambda s: s.matrix_nms(NMS_MASKS, NMS_LABELS.tolist(), NMS_SCORES)),
-    ("panoptic_merge", "scores", lambda s: s.panoptic_merge(PAN_MASKS, (PAN_SCORES * 10).long(), PAN_LABELS, SEM)),
     ("panoptic_merge", "scores", lambda s: s.panoptic_merge(PAN_MASKS, PAN_SCORES.tolist(), PAN_LABELS, SEM)),
     ("panoptic_merge", "masks", lambda s: s.panoptic_merge(PAN_MASKS.tolist(), PAN_SCORES, PAN_LABELS, SEM)),
     ("panoptic_merge", "labels", lambda s: s.panoptic_merge(PAN_MASKS, PAN_SCORES, PAN_LABELS.tolist(), SEM)),
@@ -131,6 +130,19 @@ TYPES = [
 def test_wrong_types_name_the_argument(student, task, name, call):
     with pytest.raises(TypeError, match=name):
         call(student)
+
+
+@pytest.mark.task("panoptic_merge")
+def test_panoptic_merge_refuses_integer_scores_by_name_or_reads_them_as_numbers(student, reference):
+    # "float scores": independent solutions (rounds 2 and 10) took an int64 tensor as its numbers;
+    # refusing it (TypeError naming scores) and that reading are both fair. [0, 2, 1] drops the
+    # first instance at the 0.5 threshold and places the third before the second, so a reading that
+    # ignores the scores or their order fails
+    ints = torch.tensor([0, 2, 1])
+    assert_refused_or_same(
+        lambda: student.panoptic_merge(PAN_MASKS, ints, PAN_LABELS, SEM, stuff_area_threshold=4),
+        lambda: reference.panoptic_merge(PAN_MASKS, ints.double(), PAN_LABELS, SEM, stuff_area_threshold=4),
+        name="scores", exc=TypeError, case="int64 scores [0, 2, 1]")
 
 
 # ------------------------------------------------------------------------------- wrong dimensions
