@@ -698,7 +698,7 @@ ONE_BAD = [
     ("svm", "C", ValueError, lambda s: s.train_linear_svm(_SX, _SY, C=math.nan)),
     ("svm", "features", TypeError, lambda s: s.train_linear_svm(_SX.long(), _SY)),
     ("svm", "features", ValueError, lambda s: s.train_linear_svm(_SX[0], _SY[:1])),
-    ("svm", "labels", ValueError, lambda s: s.train_linear_svm(_SX, _SY[:3])),
+    ("svm", "labels|features", ValueError, lambda s: s.train_linear_svm(_SX, _SY[:3])),
     ("svm", "labels", ValueError, lambda s: s.train_linear_svm(_SX, torch.tensor([1, -1, 2, 1]))),
     ("svm", "max_iter", ValueError, lambda s: s.train_linear_svm(_SX, _SY, max_iter=0)),
     ("sliding", "scale", ValueError, lambda s: s.image_pyramid(torch.zeros(40, 40), 1.0)),

@@ -147,7 +147,10 @@ def test_panoptic_merge_refuses_integer_scores_by_name_or_reads_them_as_numbers(
 
 # ------------------------------------------------------------------------------- wrong dimensions
 # every shaped argument with one dimension too many or too few, or a length that disagrees with
-# the others; the other arguments agree, so that only this argument's check can name it
+# the others; the other arguments agree, so that only this argument's check can name it (a length
+# disagreement may also be blamed on the argument it is checked against: N on coarse_logits, the
+# point head's C on its weight, bias or the coarse logits)
+_HEAD_C = "point_head_weight|point_head_bias|coarse_logits"
 DIMS = [
     ("mask_targets", "gt_masks", lambda s: s.mask_targets(GT[0], BOX, IDX, 4)),
     ("mask_targets", "gt_masks", lambda s: s.mask_targets(GT[None], BOX, IDX, 4)),
@@ -181,7 +184,7 @@ DIMS = [
     ("point_selection", "coarse_logits", lambda s: s.sample_training_points(LOGITS1[0], 4, noise=NOISE)),
     ("point_selection", "coarse_logits", lambda s: s.sample_training_points(LOGITS1[None], 4, noise=NOISE)),
     ("point_selection", "noise", lambda s: s.sample_training_points(LOGITS1, 4, noise=NOISE[:, :-1])),
-    ("point_selection", "noise", lambda s: s.sample_training_points(LOGITS1, 4, noise=NOISE[:1])),
+    ("point_selection", "noise|coarse_logits", lambda s: s.sample_training_points(LOGITS1, 4, noise=NOISE[:1])),
     ("point_selection", "noise", lambda s: s.sample_training_points(LOGITS1, 4, noise=NOISE[..., :1])),
     ("point_selection", "noise", lambda s: s.sample_training_points(LOGITS1, 4, noise=NOISE[None])),
     ("point_selection", "noise", lambda s: s.sample_training_points(
@@ -190,13 +193,14 @@ DIMS = [
     ("subdivision", "uncertainty_map", lambda s: s.uncertain_grid_points(UMAP.expand(2, 2, 3, 5), 3)),
     ("subdivision", "coarse_logits", lambda s: s.subdivision_inference(COARSE[0], FINE, WEIGHT, BIAS, 1, 3)),
     ("subdivision", "fine_features", lambda s: s.subdivision_inference(COARSE, FINE[0], WEIGHT, BIAS, 1, 3)),
-    ("subdivision", "fine_features", lambda s: s.subdivision_inference(COARSE, FINE[:1], WEIGHT, BIAS, 1, 3)),
+    ("subdivision", "fine_features|coarse_logits",
+     lambda s: s.subdivision_inference(COARSE, FINE[:1], WEIGHT, BIAS, 1, 3)),
     ("subdivision", "point_head_weight", lambda s: s.subdivision_inference(COARSE, FINE, WEIGHT[:, :4], BIAS, 1, 3)),
     ("subdivision", "point_head_weight", lambda s: s.subdivision_inference(
         COARSE, FINE, torch.cat([WEIGHT, WEIGHT[:, :1]], 1), BIAS, 1, 3)),
-    ("subdivision", "point_head_weight", lambda s: s.subdivision_inference(COARSE, FINE, WEIGHT[:2], BIAS, 1, 3)),
+    ("subdivision", _HEAD_C, lambda s: s.subdivision_inference(COARSE, FINE, WEIGHT[:2], BIAS, 1, 3)),
     ("subdivision", "point_head_weight", lambda s: s.subdivision_inference(COARSE, FINE, WEIGHT[None], BIAS, 1, 3)),
-    ("subdivision", "point_head_bias", lambda s: s.subdivision_inference(COARSE, FINE, WEIGHT, BIAS[:1], 1, 3)),
+    ("subdivision", _HEAD_C, lambda s: s.subdivision_inference(COARSE, FINE, WEIGHT, BIAS[:1], 1, 3)),
     ("subdivision", "point_head_bias", lambda s: s.subdivision_inference(COARSE, FINE, WEIGHT, BIAS[0], 1, 3)),
     ("subdivision", "point_head_bias", lambda s: s.subdivision_inference(COARSE, FINE, WEIGHT, BIAS[:, None], 1, 3)),
     ("subdivision", "point_head_bias", lambda s: s.subdivision_inference(

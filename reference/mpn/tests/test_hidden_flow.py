@@ -174,7 +174,7 @@ def test_min_cost_flow_infeasible_amount_raises(student):
     g = {"edge_index": torch.tensor([[0, 2, 0], [2, 1, 1]]), "cost": torch.tensor([1.0, 1.0, 5.0]),
          "num_nodes": 3}
     assert_tensor(student.solve_min_cost_flow(g, 2), torch.tensor([True, True, True]), case="2 units")
-    with pytest.raises(ValueError, match="num_tracks"):
+    with pytest.raises(ValueError, match=r"num_tracks|\b2\b"):  # "the message says how many can": 2
         student.solve_min_cost_flow(g, 3)
     with pytest.raises(ValueError, match="num_tracks"):
         student.solve_min_cost_flow(g, -1)
