@@ -138,7 +138,8 @@ def test_roi_align_of_a_half_precision_map(student):
     ("boxes", lambda s: s.batched_nms(_boxes(3, 1)[:, :2], torch.rand(3), torch.zeros(3, dtype=torch.int64), 0.5)),
     ("boxes", lambda s: s.batched_nms(_boxes(3, 1).tolist(), torch.rand(3), torch.zeros(3, dtype=torch.int64), 0.5)),
     ("boxes", lambda s: s.nms(_boxes(3, 1)[:, :2], torch.rand(3), 0.5)),
-], ids=["iou-list", "iou-cols", "iou-rank", "batched-cols", "batched-list", "nms-cols"])
+    ("boxes", lambda s: s.nms(_boxes(3, 1).tolist(), torch.rand(3), 0.5)),
+], ids=["iou-list", "iou-cols", "iou-rank", "batched-cols", "batched-list", "nms-cols", "nms-list"])
 def test_box_helpers_name_the_bad_argument(student, name, call):
     with pytest.raises((TypeError, ValueError), match=name):
         call(student)
