@@ -84,6 +84,10 @@ def test_empty_batch(student):
     assert_tensor(student.class_activation_map(f, torch.zeros(2, 3), torch.zeros(0, dtype=torch.int64)),
                   torch.zeros(0, 2, 2))
     assert_tensor(student.cam_to_mask(torch.zeros(0, 2, 2), (4, 4)), torch.zeros(0, 4, 4, dtype=torch.bool))
+    # "maps of h or w 0 (when N > 0: nothing to upsample)": with N = 0 an empty map is no error
+    for shape in [(0, 0, 2), (0, 2, 0)]:
+        assert_tensor(student.cam_to_mask(torch.zeros(shape), (4, 4)), torch.zeros(0, 4, 4, dtype=torch.bool),
+                      case=f"cams of shape {list(shape)}")
 
 
 @pytest.mark.task("cam")
