@@ -118,7 +118,8 @@ def messages(result) -> str:
 
 
 def own_containers(pid: str = ME) -> list:
-    return [c for c in CLIENT.containers.list(all=True, filters={"label": LABEL})
+    # ignore_removed: the reaper may remove a container between the list and its inspect
+    return [c for c in CLIENT.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True)
             if c.labels.get("cv3.owner_pid") == pid]
 
 
@@ -603,7 +604,7 @@ def test_sigterm_with_jobs_removes_the_pool_containers(tmp_path, docker_image):
         deadline = time.monotonic() + 120
         while len(owners) < 2 and time.monotonic() < deadline and proc.poll() is None:
             owners = {c.labels.get("cv3.owner_pid", "") for c in
-                      CLIENT.containers.list(filters={"label": LABEL})
+                      CLIENT.containers.list(filters={"label": LABEL}, ignore_removed=True)
                       if c.labels.get("cv3.owner_pid", "").isdigit()
                       and _descends_from(int(c.labels["cv3.owner_pid"]), proc.pid)}
             time.sleep(0.2)

@@ -70,7 +70,7 @@ while alive():
     time.sleep(0.5)
 import docker
 client = docker.from_env(timeout=60)
-for c in client.containers.list(all=True, filters={"label": [label, f"cv3.owner_pid={pid}"]}):
+for c in client.containers.list(all=True, filters={"label": [label, f"cv3.owner_pid={pid}"]}, ignore_removed=True):
     try:
         c.remove(force=True)
     except Exception:
@@ -94,7 +94,9 @@ def _start_reaper() -> None:
 def remove_leftovers(client, *, only_dead_owners: bool = True) -> list[str]:
     """Remove cv3 worker containers whose grader process is gone (or all, if asked)."""
     removed = []
-    for c in client.containers.list(all=True, filters={"label": LABEL}):
+    # ignore_removed: a container that goes away between the list and its inspect (another sweep,
+    # a reaper) must not abort the sweep with NotFound
+    for c in client.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True):
         owner = c.labels.get("cv3.owner_pid", "")
         host = c.labels.get("cv3.owner_host", "")
         alive = False
