@@ -572,6 +572,8 @@ ONE_BAD = [
     ("cascade", "stage_rounds", ValueError, lambda s: s.train_cascade(_X3, _Y3, [0])),
     ("cascade", "stage_rounds", ValueError, lambda s: s.train_cascade(_X3, _Y3, [2, -1])),
     ("cascade", "features", TypeError, lambda s: s.cascade_predict(_X3.long(), [_stage()])),
+    # an empty cascade accepts everything, but its features are still documented float
+    ("cascade", "features", TypeError, lambda s: s.cascade_predict(_X3.long(), [])),
     ("vj_detect", "eps", ValueError, lambda s: s.normalize_windows(torch.zeros(1, 3, 3), eps=-1e-9)),
     ("vj_detect", "boxes", ValueError, lambda s: s.nms(torch.zeros(4), torch.zeros(1), 0.5)),
     ("vj_detect", "boxes", ValueError, lambda s: s.nms(torch.zeros(2, 4, 1), torch.zeros(2), 0.5)),
