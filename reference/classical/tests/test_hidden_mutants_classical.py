@@ -293,6 +293,26 @@ def test_flat_threshold_scales_with_the_template_size(student, method, factor):
     assert_tensor(got, expected, atol=1e-9, case=f"{method}: window energy {factor} x FLAT_EPS * h * w")
 
 
+@pytest.mark.task("template")
+@pytest.mark.parametrize("side", ["window", "template"])
+def test_ncc_flat_threshold_is_inclusive_at_the_bound(student, side):
+    # "<= FLAT_EPS * h * w": one pixel of 3e-5 makes a sum of squares of exactly 9e-10 in float64
+    # (3e-5 ** 2 == 1e-10 * 9, whatever the summation order), i.e. exactly the 3 x 3 bound: flat
+    d = torch.zeros(3, 3, dtype=torch.float64)
+    d[1, 1] = 3e-5
+    assert float((d * d).sum()) == 1e-10 * 9
+    busy = torch.tensor([[0.2, 0.9, 0.1], [0.5, 0.3, 0.8], [0.7, 0.4, 0.6]], dtype=torch.float64)
+    if side == "window":  # every 3 x 3 window of this 5 x 5 image holds the one pixel
+        image, template = torch.zeros(5, 5, dtype=torch.float64), busy
+        image[2, 2] = 3e-5
+    else:
+        image, template = torch.rand(6, 7, generator=torch.Generator().manual_seed(5), dtype=torch.float64), d
+    expected = _flat_rule_oracle(image, template, "ncc")
+    assert bool((expected == 0).all())
+    assert_tensor(student.ncc(image, template), expected, atol=0.0,
+                  case=f"{side} energy exactly FLAT_EPS * h * w: flat, score 0")
+
+
 @pytest.mark.task("vj_detect")
 @pytest.mark.parametrize("height, width", [(4, 100), (100, 4)])
 def test_sliding_windows_level_that_rounds_to_zero_in_one_dimension(student, height, width):
