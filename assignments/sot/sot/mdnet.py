@@ -195,14 +195,15 @@ def fit_bbox_regressor(features: Tensor, boxes: Tensor, target: Tensor, lam: flo
     Args:
         features (Tensor[N, D]): one feature vector per sample.
         boxes (Tensor[N, 4]): the samples (positive sizes).
-        target (Tensor[4]): the annotated box.
+        target (Tensor[4]): the annotated box (positive width and height).
         lam (float): the ridge penalty (>= 0).
 
     Returns:
         Tensor[D + 1, 4]: the weights (last row: the bias).
 
     Raises:
-        ValueError: N differs, N == 0, or ``lam < 0``.
+        ValueError: N differs, N == 0, ``lam < 0``, or a sample box or the target without a
+            positive width and height (the regression takes the log of their sizes).
     """
     raise NotImplementedError("fit_bbox_regressor: implement me (see README.md, section `mdnet`)")
 

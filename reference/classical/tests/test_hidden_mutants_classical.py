@@ -730,7 +730,6 @@ ONE_BAD = [
     ("sliding", "min_size", ValueError, lambda s: s.image_pyramid(torch.zeros(40, 40), 1.2, (4,))),
     ("sliding", "min_size", ValueError, lambda s: s.image_pyramid(torch.zeros(40, 40), 1.2, (4, 4, 4))),
     ("sliding", "min_size", ValueError, lambda s: s.image_pyramid(torch.zeros(40, 40), 1.2, (4.0, 4))),
-    ("sliding", "min_size", ValueError, lambda s: s.image_pyramid(torch.zeros(40, 40), 1.2, 4)),
     ("sliding", "blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2), (1, 1))),
     ("sliding", "blocks", (ValueError, TypeError),  # not a tensor: "not 5-D" pins only the rank's error
      lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9).tolist(), (1, 1))),
@@ -738,7 +737,6 @@ ONE_BAD = [
     ("sliding", "window_blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9), (1, 0))),
     ("sliding", "window_blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9), (1,))),
     ("sliding", "window_blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9), (1, 1.0))),
-    ("sliding", "window_blocks", ValueError, lambda s: s.window_features(torch.zeros(3, 3, 2, 2, 9), 1)),
 ]
 
 
@@ -757,6 +755,23 @@ def test_dpm_int32_anchors_are_refused_by_name_or_read_exactly(student):
 def test_each_part_of_each_check_alone(student, task, name, exc, call):
     with pytest.raises(exc, match=name):
         call(student)
+
+
+@pytest.mark.task("sliding")
+@pytest.mark.parametrize("fn", ["image_pyramid", "window_features"])
+def test_a_single_int_size_is_refused_by_name_or_read_as_a_square(student, reference, fn):
+    # "two ints" in sliding.py, while hog.py's sizes are documented "int or tuple[int, int]": two
+    # writers (rounds 14 and 15) read a single int as (n, n) here too; refusing it is the docstring's reading
+    gen = torch.Generator().manual_seed(23)
+    if fn == "image_pyramid":
+        image = torch.rand(40, 37, generator=gen, dtype=torch.float64)
+        call, same, name = (lambda: student.image_pyramid(image, 1.2, 7),
+                            lambda: reference.image_pyramid(image, 1.2, (7, 7)), "min_size")
+    else:
+        blocks = torch.rand(4, 3, 2, 2, 5, generator=gen, dtype=torch.float64)
+        call, same, name = (lambda: student.window_features(blocks, 2),
+                            lambda: reference.window_features(blocks, (2, 2)), "window_blocks")
+    assert_refused_or_same(call, same, name=name, exc=ValueError, case=f"{fn} with a single int")
 
 
 # ------------------------------------------------------------------------------- bounds that are allowed
