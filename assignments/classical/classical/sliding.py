@@ -82,7 +82,7 @@ def image_pyramid(image: Tensor, scale: float = 1.2, min_size: tuple[int, int] =
 
     Args:
         image (Tensor[H, W]): float32 or float64.
-        scale (float): the step ``s > 1`` between levels.
+        scale (float): the step ``s > 1`` between levels (finite).
         min_size (tuple[int, int]): ``(rows, cols)``; a level smaller than this in either
             dimension is not made (nor any after it).
 
@@ -93,7 +93,8 @@ def image_pyramid(image: Tensor, scale: float = 1.2, min_size: tuple[int, int] =
 
     Raises:
         TypeError: if ``image`` is not a float32 / float64 tensor.
-        ValueError: if ``image`` is not 2-D, ``scale <= 1`` or ``min_size`` is not two ints >= 1.
+        ValueError: if ``image`` is not 2-D, ``scale`` is not a finite number > 1 or ``min_size``
+            is not two ints >= 1.
     """
     raise NotImplementedError("image_pyramid: implement me (see README.md, section `sliding`)")
 

@@ -99,7 +99,8 @@ def generate_proposals(
         post_nms_top_n (int): proposals returned at most.
         nms_thresh (float): IoU threshold of the NMS.
         min_size (float): smallest width and height kept.
-        num_anchors_per_level (list[int] | None): anchors of each level, summing to ``A``.
+        num_anchors_per_level (list[int] | None): anchors of each level (counts >= 0), summing
+            to ``A``.
         score_thresh (float): smallest objectness probability kept.
 
     Returns:
@@ -108,7 +109,8 @@ def generate_proposals(
         gradient flows into them.
 
     Raises:
-        ValueError: if the shapes do not match, or ``num_anchors_per_level`` does not sum to A.
+        ValueError: if the shapes do not match, or ``num_anchors_per_level`` does not sum to A
+            or holds a negative count.
     """
     raise NotImplementedError("generate_proposals: implement me (see README.md, section `rpn`)")
 

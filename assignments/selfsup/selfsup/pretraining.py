@@ -71,12 +71,16 @@ def pretrain(images: Tensor, steps: int = 400, batch_size: int = 128, lr: float 
     Adam (learning rate ``lr``, cosine decay).
 
     Args:
-        images (Tensor[N, 1, H, W]): unlabeled, in [0, 1] (on the device the model should use).
+        images (Tensor[N, 1, H, W]): N >= 2 unlabeled images, in [0, 1] (on the device the
+            model should use).
         steps (int): >= 1. batch_size (int): >= 2 (a contrastive batch needs negatives).
         lr, temperature (float): > 0. seed (int).
 
     Returns:
         list[float]: the loss of every step (the report plots it).
+
+    Raises:
+        ValueError: ``images`` not 4-D or with N < 2, ``steps < 1`` or ``batch_size < 2``.
     """
     raise NotImplementedError("pretrain: implement me (see README.md, section `pretraining`)")
 

@@ -154,7 +154,7 @@ def dpm_score(root: Tensor, parts: Tensor, anchors: Tensor, deformations: Tensor
 
     Args:
         root (Tensor[H, W]): float32 or float64, finite.
-        parts (Tensor[P, H, W]): part filter scores, same dtype (``P = 0`` gives the root).
+        parts (Tensor[P, H, W]): part filter scores, same dtype, finite (``P = 0`` gives the root).
         anchors (Tensor[P, 2]): int64 ``(dy, dx)`` offsets.
         deformations (Tensor[P, 4]): ``(ax, bx, ay, by)`` per part, ``ax, ay > 0``.
 

@@ -160,7 +160,7 @@ def test_best_match_ties_take_the_first_in_row_major_order(student):
 
 @pytest.mark.task("template")
 @pytest.mark.parametrize("call, exc, match", [
-    (lambda s: s.ssd(torch.zeros(4, 4), torch.zeros(5, 2)), ValueError, "larger"),
+    (lambda s: s.ssd(torch.zeros(4, 4), torch.zeros(5, 2)), ValueError, "larger|template"),
     (lambda s: s.ncc(torch.zeros(4, 4, 1), torch.zeros(2, 2)), ValueError, "image"),
     (lambda s: s.zncc(torch.zeros(4, 4), torch.zeros(2)), ValueError, "template"),
     (lambda s: s.zncc(torch.zeros(4, 4, dtype=torch.int64), torch.zeros(2, 2)), TypeError, "image"),
@@ -235,7 +235,7 @@ def test_fft_ssd_is_never_negative(student):
 @pytest.mark.task("template_fft")
 @pytest.mark.parametrize("call, exc, match", [
     (lambda s: s.match_template_fft(torch.zeros(4, 4), torch.zeros(2, 2), "sqdiff"), ValueError, "method"),
-    (lambda s: s.match_template_fft(torch.zeros(4, 4), torch.zeros(5, 5)), ValueError, "larger"),
+    (lambda s: s.match_template_fft(torch.zeros(4, 4), torch.zeros(5, 5)), ValueError, "larger|template"),
     (lambda s: s.match_template_fft(torch.zeros(4, 4, dtype=torch.int32), torch.zeros(2, 2)), TypeError, "image"),
 ], ids=["method", "larger", "int"])
 def test_fft_input_checks(student, call, exc, match):

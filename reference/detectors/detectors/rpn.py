@@ -127,7 +127,8 @@ def generate_proposals(
         post_nms_top_n (int): proposals returned at most.
         nms_thresh (float): IoU threshold of the NMS.
         min_size (float): smallest width and height kept.
-        num_anchors_per_level (list[int] | None): anchors of each level, summing to ``A``.
+        num_anchors_per_level (list[int] | None): anchors of each level (counts >= 0), summing
+            to ``A``.
         score_thresh (float): smallest objectness probability kept.
 
     Returns:
@@ -136,7 +137,8 @@ def generate_proposals(
         gradient flows into them.
 
     Raises:
-        ValueError: if the shapes do not match, or ``num_anchors_per_level`` does not sum to A.
+        ValueError: if the shapes do not match, or ``num_anchors_per_level`` does not sum to A
+            or holds a negative count.
     """
     # BEGIN SOLUTION
     num = anchors.shape[0] if isinstance(anchors, Tensor) and anchors.dim() == 2 else -1

@@ -358,7 +358,7 @@ def test_merge_rejects_negative_stuff_area(student):
 def test_predict_rejects_bad_inputs(student):
     with pytest.raises(TypeError, match="outputs"):
         student.predict_panoptic(_raw_outputs(1))
-    with pytest.raises(TypeError, match="outputs\\[0\\]"):
+    with pytest.raises(TypeError, match="outputs"):  # names the argument (no Raises section pins a format)
         student.predict_panoptic([torch.zeros(3)])
     bad = _raw_outputs(2)
     bad["stuff_ids"] = torch.tensor([4, 5])

@@ -90,7 +90,8 @@ class MessagePassingNetwork(nn.Module):
 
         Args:
             node_features (Tensor[N, F] float): appearance features of the detections.
-            edge_index (Tensor[2, E] int64): ``(past, future)`` node indices of every edge.
+            edge_index (Tensor[2, E] int64): ``(past, future)`` node indices of every edge, in
+                ``[0, N)``.
             edge_attr (Tensor[E, edge_in_dim] float): initial edge features.
 
         Returns:
@@ -99,7 +100,8 @@ class MessagePassingNetwork(nn.Module):
 
         Raises:
             TypeError: if an argument is not a tensor or ``edge_index`` is not int64.
-            ValueError: on shapes that do not fit each other or the network's sizes.
+            ValueError: on shapes that do not fit each other or the network's sizes, or a node
+                index outside ``[0, N)``.
         """
         # BEGIN SOLUTION
         for name, x in (("node_features", node_features), ("edge_index", edge_index),

@@ -204,7 +204,7 @@ def test_grid_sample_on_device(student, device):
     ((torch.zeros(2, 3, 0, 4), torch.zeros(2, 2, 2, 2)), ValueError, "input"),
     ((torch.zeros(2, 3, 4, 0), torch.zeros(2, 2, 2, 2)), ValueError, "input"),
     ((torch.zeros(2, 1, 3, 3), torch.zeros(2, 2, 2, 3)), ValueError, "grid"),
-    ((torch.zeros(2, 1, 3, 3), torch.zeros(1, 2, 2, 2)), ValueError, "batch"),
+    ((torch.zeros(2, 1, 3, 3), torch.zeros(1, 2, 2, 2)), ValueError, "batch|grid|input"),
     ((torch.zeros(1, 1, 3, 3), torch.zeros(1, 2, 2, 2, dtype=torch.float64)), TypeError, "dtype|input|grid"),
     # integer input and grid: the message may name either argument or the dtype
     ((torch.zeros(1, 1, 3, 3, dtype=torch.int64), torch.zeros(1, 2, 2, 2, dtype=torch.int64)), TypeError,
@@ -268,8 +268,17 @@ def test_stn_forward_matches_the_oracle(student, out_size, align_corners):
     stn = student.SpatialTransformer(1, 32, 30, out_size=out_size, align_corners=align_corners)
     stn.load_weights(state)
     x = randn(4, 1, 32, 30, seed=24, dtype=torch.float32)
-    assert_tensor(stn.theta(x), oracle.theta(x).detach(), atol=1e-5, rtol=1e-5, case="theta")
-    assert_tensor(stn(x), oracle(x).detach(), atol=1e-4, rtol=1e-4, case=f"output, out_size={out_size}")
+    theta = stn.theta(x)
+    assert_tensor(theta, oracle.theta(x).detach(), atol=1e-5, rtol=1e-5, case="theta")
+    # the sampling is judged at the student's own theta: a float32 rounding of theta (allowed above)
+    # moves a sample by ~1e-5 pixels, which on a random image changes a value by up to ~1e-4 (a
+    # round 16 solution differed by 1.02e-4 at one of 3840 values against the oracle's output)
+    size = [x.shape[0], x.shape[1], *oracle.out_size]
+    grid = F.affine_grid(theta.detach().double(), size, align_corners=align_corners)
+    expected = F.grid_sample(x.double(), grid, align_corners=align_corners).float()
+    assert_tensor(stn(x), expected, atol=1e-5, rtol=1e-5, case=f"output, out_size={out_size}")
+    assert_tensor(stn(x), oracle(x).detach(), atol=1e-3, rtol=1e-3,
+                  case=f"output against the oracle's, out_size={out_size}")
 
 
 @pytest.mark.task("stn")

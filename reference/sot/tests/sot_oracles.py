@@ -11,3 +11,8 @@ def iou_labels(samples, box, pos=0.7, neg=0.5):
     expected[iou <= neg] = 0
     expected[iou >= pos] = 1
     return expected
+
+
+# A box of zero width or height, refused: the message names the argument (the docstrings' "box",
+# "regions", "target") or the size that fails ("positive size", "width", "height")
+ZERO_SIZE = r"width|height|size|\bbox|regions|target"

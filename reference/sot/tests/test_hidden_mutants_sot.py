@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sot_oracles import iou_labels
+from sot_oracles import ZERO_SIZE, iou_labels
 
 from harness.testkit import assert_tensor, task_rows
 
@@ -319,8 +319,8 @@ BOUNDS = [
     ("goturn", "scale", lambda s: s.box_to_target(B1, B1, 0.0), False),
     ("goturn", "scale", lambda s: s.box_to_target(B1, B1, E), True),
     ("goturn", "scale", lambda s: s.target_to_box(B1, B1, 0.0), False),
-    ("goturn", "width", lambda s: s.box_to_target(B1, torch.tensor([[1.0, 0.0, 1.0, 6.0]])), False),
-    ("goturn", "height", lambda s: s.box_to_target(B1, torch.tensor([[0.0, 2.0, 8.0, 2.0]])), False),
+    ("goturn", ZERO_SIZE, lambda s: s.box_to_target(B1, torch.tensor([[1.0, 0.0, 1.0, 6.0]])), False),
+    ("goturn", ZERO_SIZE, lambda s: s.box_to_target(B1, torch.tensor([[0.0, 2.0, 8.0, 2.0]])), False),
     ("goturn", "scale", lambda s: s.laplace_from_uniform(torch.tensor([0.5]), 0.0, 0.0), False),
     ("goturn", "u", lambda s: s.laplace_from_uniform(torch.tensor([0.0]), 0.0, 1.0), False),
     ("goturn", "u", lambda s: s.laplace_from_uniform(torch.tensor([1.0]), 0.0, 1.0), False),
@@ -334,8 +334,8 @@ BOUNDS = [
     ("goturn", "size_range", lambda s: s.sample_motion(BOX, 2, size_range=(1.0, 1.0), seed=0), True),
     ("goturn", "size_range", lambda s: s.sample_motion(BOX, 2, size_range=(1.0 + E, 1.4), seed=0), False),
     ("goturn", "size_range", lambda s: s.sample_motion(BOX, 2, size_range=(0.6, 1.0 - E), seed=0), False),
-    ("goturn", "width", lambda s: s.sample_motion(torch.tensor([2.0, 0.0, 2.0, 6.0]), 2, seed=0), False),
-    ("goturn", "height", lambda s: s.sample_motion(torch.tensor([0.0, 3.0, 8.0, 3.0]), 2, seed=0), False),
+    ("goturn", ZERO_SIZE, lambda s: s.sample_motion(torch.tensor([2.0, 0.0, 2.0, 6.0]), 2, seed=0), False),
+    ("goturn", ZERO_SIZE, lambda s: s.sample_motion(torch.tensor([0.0, 3.0, 8.0, 3.0]), 2, seed=0), False),
     ("goturn", "crop_size", lambda s: s.GoturnRegressor(0, 1, 1), False),
     ("goturn", "channels", lambda s: s.GoturnRegressor(8, 0, 1), False),
     ("goturn", "hidden", lambda s: s.GoturnRegressor(8, 1, 0), False),
@@ -344,11 +344,11 @@ BOUNDS = [
     ("mdnet", "trans", lambda s: s.gaussian_samples(BOX, 2, trans=0.0, seed=0), True),
     ("mdnet", "scale_factor", lambda s: s.gaussian_samples(BOX, 2, scale_factor=E, seed=0), True),
     ("mdnet", "scale_factor", lambda s: s.gaussian_samples(BOX, 2, scale_factor=0.5, seed=0), True),
-    ("mdnet", "height", lambda s: s.gaussian_samples(torch.tensor([0.0, 3.0, 8.0, 3.0]), 2, seed=0), False),
-    ("mdnet", "width", lambda s: s.gaussian_samples(torch.tensor([2.0, 0.0, 2.0, 6.0]), 2, seed=0), False),
-    ("mdnet", "width", lambda s: s.label_by_iou(B1, torch.tensor([2.0, 0.0, 2.0, 6.0])), False),
-    ("mdnet", "height", lambda s: s.label_by_iou(B1, torch.tensor([0.0, 3.0, 8.0, 3.0])), False),
-    ("mdnet", "width", lambda s: s.fit_bbox_regressor(F4, B1.repeat(4, 1), torch.tensor([2.0, 0.0, 2.0, 6.0])),
+    ("mdnet", ZERO_SIZE, lambda s: s.gaussian_samples(torch.tensor([0.0, 3.0, 8.0, 3.0]), 2, seed=0), False),
+    ("mdnet", ZERO_SIZE, lambda s: s.gaussian_samples(torch.tensor([2.0, 0.0, 2.0, 6.0]), 2, seed=0), False),
+    ("mdnet", ZERO_SIZE, lambda s: s.label_by_iou(B1, torch.tensor([2.0, 0.0, 2.0, 6.0])), False),
+    ("mdnet", ZERO_SIZE, lambda s: s.label_by_iou(B1, torch.tensor([0.0, 3.0, 8.0, 3.0])), False),
+    ("mdnet", ZERO_SIZE, lambda s: s.fit_bbox_regressor(F4, B1.repeat(4, 1), torch.tensor([2.0, 0.0, 2.0, 6.0])),
      False),
     ("mdnet", "threshold", lambda s: s.label_by_iou(B1, BOX, 1.0, 0.0), True),
     ("mdnet", "threshold", lambda s: s.label_by_iou(B1, BOX, 1.0 + E, 0.5), False),

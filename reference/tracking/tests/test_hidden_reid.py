@@ -201,7 +201,7 @@ def test_appearance_cost_rejects_bad_input(student):
 
 def _bad_embeddings():
     return [([[0.0, 1.0]], TypeError), (torch.zeros(3), ValueError), (torch.zeros(2, 3, 1), ValueError),
-            (torch.zeros(2, 3, dtype=torch.int64), ValueError)]
+            (torch.zeros(2, 3, dtype=torch.int64), (ValueError, TypeError))]  # "not floating": a value or a type
 
 
 @pytest.mark.task("reid")

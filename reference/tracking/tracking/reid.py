@@ -172,8 +172,8 @@ def appearance_cost(track_boxes: Tensor, det_boxes: Tensor, track_embeddings: Te
     Args:
         track_boxes (Tensor[T, 4]): (x1, y1, x2, y2) boxes (e.g. predicted) of the tracks.
         det_boxes (Tensor[D, 4]): (x1, y1, x2, y2) boxes of the detections.
-        track_embeddings (Tensor[T, E]): appearance embeddings of the tracks.
-        det_embeddings (Tensor[D, E]): appearance embeddings of the detections.
+        track_embeddings (Tensor[T, E]): float appearance embeddings of the tracks.
+        det_embeddings (Tensor[D, E]): float appearance embeddings of the detections.
         weight (float): weight of the appearance term in [0, 1].
         min_iou (float): IoU gate in [0, 1]; 0 gates nothing.
 
@@ -183,7 +183,9 @@ def appearance_cost(track_boxes: Tensor, det_boxes: Tensor, track_embeddings: Te
 
     Raises:
         TypeError: if an argument is not a tensor.
-        ValueError: if shapes do not match or ``weight``/``min_iou`` are outside [0, 1].
+        ValueError: if shapes do not match, an embedding tensor is not floating (the message
+            names it: ``track_embeddings`` or ``det_embeddings``) or ``weight``/``min_iou`` are
+            outside [0, 1].
     """
     # BEGIN SOLUTION
     _check_boxes("track_boxes", track_boxes)

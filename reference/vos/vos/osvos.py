@@ -265,7 +265,7 @@ def osvos_segment(frames: Tensor, first_mask: Tensor, *, parent: dict[str, Tenso
     3. Every frame (the first included) is labelled ``1`` where :func:`foreground_probs` ``> 0.5``.
 
     Args:
-        frames (Tensor[T, 3, H, W]): float RGB in ``[0, 1]``, ``H`` and ``W`` divisible by 4.
+        frames (Tensor[T, 3, H, W]): float RGB in ``[0, 1]``, ``T >= 1``, ``H`` and ``W`` divisible by 4.
         first_mask (Tensor[H, W]): the first frame's object mask (integer 0/1 or bool).
 
     Returns:
