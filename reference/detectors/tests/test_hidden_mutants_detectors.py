@@ -161,8 +161,11 @@ REJECTS = [
     ("retinanet", CLS_LOSS_ARGS, lambda s: s.retinanet_classification_loss(CLS, MATCHED[:1])),
     ("retinanet", "matched_labels", lambda s: s.retinanet_classification_loss(CLS, MATCHED[0])),
     ("retinanet", "matched_labels", lambda s: s.retinanet_classification_loss(CLS, MATCHED.float())),
-    ("retinanet", "bbox_regression", lambda s: s.retinanet_regression_loss(CODES[..., :3], CODES[..., :3], MATCHED)),
-    ("retinanet", "bbox_regression", lambda s: s.retinanet_regression_loss(CODES[0], CODES[0], MATCHED[0])),
+    # both tensors malformed alike: either may be named
+    ("retinanet", "bbox_regression|regression_targets",
+     lambda s: s.retinanet_regression_loss(CODES[..., :3], CODES[..., :3], MATCHED)),
+    ("retinanet", "bbox_regression|regression_targets",
+     lambda s: s.retinanet_regression_loss(CODES[0], CODES[0], MATCHED[0])),
     ("retinanet", REG_LOSS_ARGS, lambda s: s.retinanet_regression_loss(CODES, CODES[:, :4], MATCHED)),
     ("retinanet", "regression_targets", lambda s: s.retinanet_regression_loss(CODES, CODES[..., :3], MATCHED)),
     ("retinanet", REG_LOSS_ARGS, lambda s: s.retinanet_regression_loss(CODES, CODES, MATCHED[:, :4])),

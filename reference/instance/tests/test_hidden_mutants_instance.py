@@ -249,12 +249,15 @@ DIMS = [
     ("panoptic_merge", "labels|masks|scores", lambda s: s.panoptic_merge(PAN_MASKS, PAN_SCORES, PAN_LABELS[:2], SEM)),
     ("panoptic_merge", "labels|masks|scores", lambda s: s.panoptic_merge(
         PAN_MASKS, PAN_SCORES, torch.cat([PAN_LABELS, PAN_LABELS[:1]]), SEM)),
-    ("pq", "preds", lambda s: s.panoptic_quality(PQ[..., :1], PQ[..., :1], [1], [4])),
-    ("pq", "preds", lambda s: s.panoptic_quality(PQ[0, 0], PQ[0, 0], [1], [4])),
+    ("pq", "preds|target", lambda s: s.panoptic_quality(PQ[..., :1], PQ[..., :1], [1], [4])),  # both bad
+    ("pq", "preds|target", lambda s: s.panoptic_quality(PQ[0, 0], PQ[0, 0], [1], [4])),
     ("pq", "preds|target", lambda s: s.panoptic_quality(PQ, PQ[:, :3], [1], [4])),
     ("pq", "preds|target", lambda s: s.panoptic_quality(PQ, PQ[..., :1].expand(1, 4, 6, 3), [1], [4])),
-    ("predict", "stuff_ids", lambda s: s.predict_panoptic([_predict_output(stuff_ids=torch.tensor([4]))])),
-    ("predict", "stuff_ids", lambda s: s.predict_panoptic([_predict_output(stuff_ids=torch.tensor([4, 5, 6]))])),
+    # stuff_ids disagreeing with the semantic logits' channels: either may be named
+    ("predict", "stuff_ids|semantic_logits",
+     lambda s: s.predict_panoptic([_predict_output(stuff_ids=torch.tensor([4]))])),
+    ("predict", "stuff_ids|semantic_logits",
+     lambda s: s.predict_panoptic([_predict_output(stuff_ids=torch.tensor([4, 5, 6]))])),
     ("predict", "stuff_ids", lambda s: s.predict_panoptic([_predict_output(stuff_ids=torch.tensor([[4, 5]]))])),
     ("predict", "semantic_logits", lambda s: s.predict_panoptic(
         [_predict_output(semantic_logits=torch.zeros(10, 13))])),

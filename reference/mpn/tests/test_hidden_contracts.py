@@ -102,9 +102,9 @@ def small_graph():
         ("edge-index-3-rows", ValueError, "edge_index"),
         ("edge-index-1-D", ValueError, "edge_index"),
         ("edge-index-int32", TypeError, "edge_index|int64"),
-        ("cost-too-short", ValueError, "cost"),
+        ("cost-too-short", ValueError, "cost|edge_index"),  # lengths disagree: either may be named
         ("cost-2-D", ValueError, "cost"),
-        ("one-node", ValueError, "num_nodes"),
+        ("one-node", ValueError, "num_nodes|edge_index|nodes"),  # also leaves edge_index out of range
         ("node-too-large", ValueError, "edge_index|nodes"),
         ("negative-node", ValueError, "edge_index|nodes"),
     ],

@@ -92,7 +92,7 @@ def test_ema_bad_inputs(student):
         student.ema_update({"v": torch.zeros(2)}, s, 0.5)
     with pytest.raises(ValueError, match="buffer"):  # "buffers", or "buffer 'running_mean'"
         student.ema_update(None, s, 0.5, buffers=["running_mean"])
-    with pytest.raises(ValueError, match="teacher"):
+    with pytest.raises(ValueError, match="teacher|student"):  # the two disagree: either may be named
         student.ema_update({"w": torch.zeros(3)}, s, 0.5)
     with pytest.raises(TypeError, match="student"):
         student.ema_update(None, {"w": [1.0, 2.0]}, 0.5)
@@ -163,7 +163,7 @@ def test_consistency_gradient_only_into_the_student(student):
 @pytest.mark.task("mean_teacher")
 def test_consistency_empty_and_bad(student):
     assert_tensor(student.consistency_loss(torch.zeros(0, 3), torch.zeros(0, 3)), torch.tensor(0.0))
-    with pytest.raises(ValueError, match="teacher_logits"):
+    with pytest.raises(ValueError, match="teacher_logits|student_logits"):  # shapes disagree: either
         student.consistency_loss(torch.zeros(2, 3), torch.zeros(2, 4))
 
 
@@ -189,5 +189,5 @@ def test_temporal_ensemble_bad_inputs(student):
         student.temporal_ensemble(z, z, 1.0, 0)
     with pytest.raises(ValueError, match="epoch"):
         student.temporal_ensemble(z, z, 0.5, -1)
-    with pytest.raises(ValueError, match="predictions"):
+    with pytest.raises(ValueError, match="predictions|accumulated"):  # shapes disagree: either
         student.temporal_ensemble(z, torch.zeros(2, 4), 0.5, 0)
