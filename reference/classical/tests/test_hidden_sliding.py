@@ -232,6 +232,12 @@ def test_window_features_grid_smaller_than_window(student):
     assert_tensor(got, torch.zeros(0, 5, 3 * 2 * 36), case="2 block rows < 3: a [0, 5, D] tensor")
     got = student.window_features(torch.zeros(4, 1, 2, 2, 9), (2, 4))
     assert_tensor(got, torch.zeros(3, 0, 2 * 4 * 36), case="1 block column < 4: a [3, 0, D] tensor")
+    # short by two or more blocks: Br - wr + 1 is negative, still a size-0 dimension (seed-free scan of
+    # the window_features variants: a floor of -1 instead of 0 passed the cases short by one)
+    got = student.window_features(torch.zeros(1, 6, 2, 2, 9), (3, 2))
+    assert_tensor(got, torch.zeros(0, 5, 3 * 2 * 36), case="1 block row < 3: a [0, 5, D] tensor")
+    got = student.window_features(torch.zeros(4, 2, 2, 2, 9), (2, 5))
+    assert_tensor(got, torch.zeros(3, 0, 2 * 5 * 36), case="2 block columns < 5: a [3, 0, D] tensor")
 
 
 @pytest.mark.task("sliding")
