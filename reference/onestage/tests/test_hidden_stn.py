@@ -272,11 +272,13 @@ def test_stn_forward_matches_the_oracle(student, out_size, align_corners):
     assert_tensor(theta, oracle.theta(x).detach(), atol=1e-5, rtol=1e-5, case="theta")
     # the sampling is judged at the student's own theta: a float32 rounding of theta (allowed above)
     # moves a sample by ~1e-5 pixels, which on a random image changes a value by up to ~1e-4 (a
-    # round 16 solution differed by 1.02e-4 at one of 3840 values against the oracle's output)
+    # round 16 solution differed by 1.02e-4 at one of 3840 values against the oracle's output), and
+    # float32 sample coordinates alone move one by ~1e-5 pixels too (round 18: 5.2e-5 at the
+    # solution's own theta); a wrong sampling rule moves samples by a pixel or half of one
     size = [x.shape[0], x.shape[1], *oracle.out_size]
     grid = F.affine_grid(theta.detach().double(), size, align_corners=align_corners)
     expected = F.grid_sample(x.double(), grid, align_corners=align_corners).float()
-    assert_tensor(stn(x), expected, atol=1e-5, rtol=1e-5, case=f"output, out_size={out_size}")
+    assert_tensor(stn(x), expected, atol=3e-4, rtol=1e-4, case=f"output, out_size={out_size}")
     assert_tensor(stn(x), oracle(x).detach(), atol=1e-3, rtol=1e-3,
                   case=f"output against the oracle's, out_size={out_size}")
 
