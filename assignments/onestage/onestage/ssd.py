@@ -182,7 +182,8 @@ def multibox_loss(loc_pred: Tensor, conf_pred: Tensor, gt_boxes: list[Tensor], g
         Tensor[2]: ``(loc, conf)`` (the training loss is their sum), loc_pred's dtype.
 
     Raises:
-        ValueError: on shapes that do not match, list lengths other than ``N`` or labels outside
-            ``1 .. K``.
+        ValueError: on shapes that do not match, list lengths other than ``N``, labels outside
+            ``1 .. K``, or labels that are not int64 (for the dtype, a ``TypeError`` is as good:
+            the README's rule).
     """
     raise NotImplementedError("multibox_loss: implement me (see README.md, section `ssd`)")
