@@ -591,6 +591,11 @@ ONE_BAD = [
     ("cascade", "min_detection_rate", (TypeError, ValueError), lambda s: s.stage_threshold(_X3[:, 0], _Y3, None)),
     ("cascade", "stage_rounds", ValueError, lambda s: s.train_cascade(_X3, _Y3, [0])),
     ("cascade", "stage_rounds", ValueError, lambda s: s.train_cascade(_X3, _Y3, [2, -1])),
+    # train_cascade's own input checks ("as adaboost"), before any stage indexes the features with a
+    # mask of the labels' length (seed 941: deleting them passed; a short labels gave an IndexError)
+    ("cascade", "labels|features", ValueError, lambda s: s.train_cascade(_X3, _Y3[:2], [1])),
+    ("cascade", "labels|features", ValueError, lambda s: s.train_cascade(_X3, torch.tensor([0, 1, 1, 0]), [1])),
+    ("cascade", "features", ValueError, lambda s: s.train_cascade(_X3[:, 0], _Y3, [1])),
     ("cascade", "features", TypeError, lambda s: s.cascade_predict(_X3.long(), [_stage()])),
     # an empty cascade accepts everything, but its features are still documented float
     ("cascade", "features", TypeError, lambda s: s.cascade_predict(_X3.long(), [])),
