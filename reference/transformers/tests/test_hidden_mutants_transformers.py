@@ -544,3 +544,17 @@ def test_shifted_window_attention_shift_on_one_axis(student, h, w, m, s):
     got = student.shifted_window_attention(x, sd["qkv.weight"], sd["proj.weight"], bias, m, 2, s,
                                            qkv_bias=sd["qkv.bias"], proj_bias=sd["proj.bias"])
     assert_tensor(got, expected, atol=3e-5, rtol=1e-4, case=f"{h}x{w}, window {m}, shift {s}")
+
+
+@pytest.mark.task("vit")
+def test_vit_with_patches_of_one_pixel(student, reference):
+    # "patch_size >= 1 dividing image_size": 1 is the smallest allowed patch (seed 945: a bound of
+    # 2 passed every test); every pixel is a token, and the model equals the reference's
+    torch.manual_seed(0)
+    ref = reference.VisionTransformer(4, 1, 1, 2, 4, 8, 3, in_channels=1)
+    got = student.VisionTransformer(4, 1, 1, 2, 4, 8, 3, in_channels=1)
+    got.load_state_dict(ref.state_dict())
+    images = torch.randn(2, 1, 4, 4, generator=torch.Generator().manual_seed(1))
+    assert_tensor(got.tokens(images), ref.tokens(images).detach(), atol=1e-6, rtol=1e-6, case="16 one-pixel tokens")
+    assert_tensor(got(images), ref(images).detach(), atol=1e-5, rtol=1e-5, case="logits with one-pixel patches")
+
