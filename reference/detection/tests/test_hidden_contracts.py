@@ -267,6 +267,9 @@ def check_roi_validation(call):
         wrong[1, 0] = bad
         with pytest.raises(ValueError, match="boxes|batch"):
             call(x, wrong, 2)
+        # a single RoI is checked too (seed 949: a check skipped for K = 1 passed the rows above)
+        with pytest.raises(ValueError, match="boxes|batch"):
+            call(x, wrong[1:2], 2)
     for size in (0, (2, 0), (-1, 2)):
         with pytest.raises(ValueError, match="output_size"):
             call(x, rois, size)

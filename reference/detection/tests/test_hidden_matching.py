@@ -277,3 +277,15 @@ def test_assign_anchor_targets_with_a_single_anchor(student, allow_low):
         expected = Matcher(0.7, 0.3, allow_low)(torchvision.ops.box_iou(gt, anchors))
         assert_tensor(student.assign_anchor_targets(anchors, gt, 0.7, 0.3, allow_low), expected,
                       case=f"one anchor {anchor}, allow_low_quality_matches={allow_low}")
+
+
+@pytest.mark.task("matching")
+@pytest.mark.parametrize("allow", [True, False])
+def test_no_anchors_against_some_ground_truth(student, allow):
+    # A = 0 with G > 0: "Tensor[A] int64" is an empty int64 vector (seed 949: the A = 0 shortcut
+    # taken only when G = 0 passed every test; with low-quality matches the general path fails on
+    # a reduction over zero anchors)
+    gt = torch.tensor([[0.0, 0.0, 10.0, 10.0], [5.0, 5.0, 20.0, 20.0]])
+    got = student.assign_anchor_targets(torch.zeros(0, 4), gt, 0.7, 0.3, allow)
+    assert_tensor(got, torch.zeros(0, dtype=torch.int64), case=f"no anchors, two ground truths, allow={allow}")
+
