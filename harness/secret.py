@@ -77,14 +77,15 @@ def read_key(path: Path | None = None) -> bytes:
     return _parse(path.read_text(encoding="ascii", errors="replace"), path)
 
 
-def _write_new(path: Path, *, replace: bool) -> None:
-    """Write a fresh key to ``path`` atomically with mode 0600. Without ``replace``, an existing
-    key wins (several grading processes may create it at once): FileExistsError."""
+def _write_new(path: Path, *, replace: bool, value: str | None = None) -> None:
+    """Write a fresh key (or the hex ``value``) to ``path`` atomically with mode 0600. Without
+    ``replace``, an existing key wins (several grading processes may create it at once):
+    FileExistsError."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".course-key-", dir=path.parent)  # mode 0600
     try:
         with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(_HEADER + secrets.token_hex(KEY_BITS // 8) + "\n")
+            f.write(_HEADER + (value if value is not None else secrets.token_hex(KEY_BITS // 8)) + "\n")
             f.flush()
             os.fsync(f.fileno())
         if replace:
@@ -103,12 +104,13 @@ def _write_new(path: Path, *, replace: bool) -> None:
             os.unlink(tmp)
 
 
-def create_key(path: Path | None = None) -> Path:
-    """Create the key file (128 random bits, mode 0600); FileExistsError if it exists."""
+def create_key(path: Path | None = None, *, value: str | None = None) -> Path:
+    """Create the key file (128 random bits, or the given hex ``value`` for a reproducible key,
+    mode 0600); FileExistsError if it exists."""
     path = Path(path) if path is not None else key_file()
     if path.exists():
         raise FileExistsError(f"course key {path} exists; `cv3 init --rotate` replaces it")
-    _write_new(path, replace=False)
+    _write_new(path, replace=False, value=value)
     return path
 
 

@@ -50,10 +50,9 @@ def _course_key(tmp_path_factory):
     random key in fifty misses (a CI run did, at 0.144)."""
     import os
 
-    key = tmp_path_factory.mktemp("course") / "course.key"
-    key.write_text("# cv3 test-suite course key (fixed: reproducible held-out data)\n" + _TEST_KEY + "\n",
-                   encoding="ascii")
-    key.chmod(0o600)
+    from harness.secret import create_key
+
+    key = create_key(tmp_path_factory.mktemp("course") / "course.key", value=_TEST_KEY)
     before = os.environ.get("CV3_COURSE_KEY_FILE")
     os.environ.setdefault("CV3_COURSE_KEY_FILE", str(key))
     yield key
