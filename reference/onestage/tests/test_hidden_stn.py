@@ -278,8 +278,9 @@ def test_stn_forward_matches_the_oracle(student, out_size, align_corners):
     size = [x.shape[0], x.shape[1], *oracle.out_size]
     grid = F.affine_grid(theta.detach().double(), size, align_corners=align_corners)
     expected = F.grid_sample(x.double(), grid, align_corners=align_corners).float()
-    assert_tensor(stn(x), expected, atol=3e-4, rtol=1e-4, case=f"output, out_size={out_size}")
-    assert_tensor(stn(x), oracle(x).detach(), atol=1e-3, rtol=1e-3,
+    out = stn(x)
+    assert_tensor(out, expected, atol=3e-4, rtol=1e-4, case=f"output, out_size={out_size}")
+    assert_tensor(out, oracle(x).detach(), atol=1e-3, rtol=1e-3,
                   case=f"output against the oracle's, out_size={out_size}")
 
 
