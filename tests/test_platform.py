@@ -40,6 +40,10 @@ def test_no_protocol_dictionaries_outside_the_sandbox_package():
 @pytest.fixture
 def own_tmp(tmp_path, monkeypatch):
     """A private temp directory, so that what a grader leaves behind is visible."""
+    # torchvision's first import makes torch's process-wide compile cache folder in the temp
+    # directory (torch._dynamo, via torchvision.ops); that is torch's, made once per process, not a
+    # grader's leftover, so it is made before the redirect.
+    import torchvision  # noqa: F401
     base = tmp_path / "tmpdir"
     base.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(base))
