@@ -114,6 +114,10 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
 
     Returns:
         Tensor[K] int64: indices of the kept boxes, by decreasing score.
+
+    Raises:
+        TypeError: if ``boxes`` is not a tensor.
+        ValueError: if ``boxes`` is not [N, 4].
     """
     # BEGIN SOLUTION
     # STUB: raise NotImplementedError("nms: paste your code from assignment detection (README.md, `helpers`)")
@@ -136,6 +140,10 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
 
     Returns:
         Tensor[K] int64: indices of the kept boxes, by decreasing score.
+
+    Raises:
+        TypeError: if ``boxes`` is not a tensor.
+        ValueError: if ``boxes`` is not [N, 4].
     """
     # BEGIN SOLUTION
     # STUB: raise NotImplementedError("batched_nms: paste your code from assignment detection (README.md, `helpers`)")
