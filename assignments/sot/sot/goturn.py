@@ -74,7 +74,7 @@ def box_to_target(boxes: Tensor, regions: Tensor, scale: float = TARGET_SCALE) -
         scale (float): GOTURN's factor 10 (> 0).
 
     Returns:
-        Tensor[N, 4]: the targets in the promoted dtype.
+        Tensor[N, 4]: the targets, computed in the promoted dtype (each input cast first).
 
     Raises:
         ValueError: N differs, a region without positive width or height, or ``scale`` <= 0.
@@ -91,7 +91,7 @@ def target_to_box(targets: Tensor, regions: Tensor, scale: float = TARGET_SCALE)
         scale (float): as in :func:`box_to_target`.
 
     Returns:
-        Tensor[N, 4]: (x1, y1, x2, y2) in image pixels, promoted dtype.
+        Tensor[N, 4]: (x1, y1, x2, y2) in image pixels, computed in the promoted dtype (each input cast first).
 
     Raises:
         ValueError: as :func:`box_to_target`.
