@@ -104,8 +104,9 @@ def _greedy(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
 def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     """Greedy non-maximum suppression (as ``torchvision.ops.nms``).
 
-    Boxes are visited by decreasing score; a box is kept unless its IoU with an already kept
-    box is strictly greater than ``iou_threshold``.
+    Boxes are visited by decreasing score, equal scores in input order (a stable sort, as in
+    ``detection``); a box is kept unless its IoU with an already kept box is strictly greater
+    than ``iou_threshold``.
 
     Args:
         boxes (Tensor[N, 4]): (x1, y1, x2, y2), float.
@@ -130,6 +131,8 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
 
 def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float) -> Tensor:
     """Non-maximum suppression independently per category (as ``torchvision.ops.batched_nms``).
+
+    Within a category, equal scores are visited in input order, as in :func:`nms`.
 
     Args:
         boxes (Tensor[N, 4]): (x1, y1, x2, y2), float.

@@ -73,6 +73,24 @@ def test_encode_boxes_matches_the_box_coder(student, weights):
 
 
 @pytest.mark.task("retinanet")
+@pytest.mark.parametrize("thr", [0.0, 0.4])
+def test_nms_visits_equal_scores_in_input_order(student, thr):
+    # seed 955: "equal scores in input order (a stable sort)"; from about 32 tied scores on, torch's
+    # default sort orders ties otherwise. Oracle: torchvision on distinct scores that rank the boxes
+    # by (score, input order)
+    boxes = _boxes(48, 6, size=80.0)
+    scores = (torch.arange(48) % 3).float() / 4  # three values, 16 boxes each
+    idxs = torch.randint(0, 2, (48,), generator=torch.Generator().manual_seed(7))
+    order = torch.sort(scores, descending=True, stable=True).indices
+    ranked = torch.empty(48)
+    ranked[order] = torch.arange(48, 0, -1).float()
+    assert_tensor(student.nms(boxes, scores, thr), torchvision.ops.nms(boxes, ranked, thr),
+                  case=f"nms, 3 distinct scores over 48 boxes, threshold {thr}")
+    assert_tensor(student.batched_nms(boxes, scores, idxs, thr), torchvision.ops.batched_nms(boxes, ranked, idxs, thr),
+                  case=f"batched_nms, 3 distinct scores over 48 boxes in 2 categories, threshold {thr}")
+
+
+@pytest.mark.task("retinanet")
 @pytest.mark.parametrize("weights", [(1.0, 1.0, 1.0, 1.0), (10.0, 10.0, 5.0, 5.0)])
 def test_decode_boxes_matches_the_box_coder(student, weights):
     p = _boxes(20, 8)
