@@ -175,7 +175,8 @@ def retinanet_regression_loss(
         matched_labels (Tensor[N, A] int64): class index, -1 (background) or -2 (ignored).
 
     Returns:
-        Tensor: scalar loss, differentiable with respect to ``bbox_regression``.
+        Tensor: scalar loss in the dtype of ``bbox_regression`` (``regression_targets`` of another
+        float dtype are cast to it first), differentiable with respect to ``bbox_regression``.
 
     Raises:
         ValueError: if the shapes do not match or ``matched_labels`` is not an integer tensor.

@@ -109,7 +109,9 @@ def quantize_ab(ab: Tensor, bin_size: float = 10.0, ab_max: float = 110.0) -> Te
     """Quantise (a, b) into classes of a regular grid over ``[-ab_max, ab_max)^2``.
 
     With ``B = ceil(2 ab_max / bin_size)`` bins per axis, ``ia = floor((a + ab_max) / bin_size)``
-    clamped to ``0..B-1`` (likewise ``ib``), and the class is ``ia * B + ib`` (a-major).
+    clamped to ``0..B-1`` (likewise ``ib``), and the class is ``ia * B + ib`` (a-major). The
+    bins are those of the exact input values: compute in float64 (float32 arithmetic rounds a
+    value just below an edge, e.g. ``9.999999``, up onto it).
 
     Args:
         ab (Tensor[..., 2, H, W]): a and b at dim -3.

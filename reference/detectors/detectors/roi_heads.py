@@ -142,8 +142,10 @@ def fastrcnn_loss(
             (10, 10, 5, 5)); ignored for background RoIs.
 
     Returns:
-        tuple[Tensor, Tensor]: ``(loss_classifier, loss_box_reg)``, scalar tensors,
-        differentiable with respect to ``class_logits`` and ``box_regression``.
+        tuple[Tensor, Tensor]: ``(loss_classifier, loss_box_reg)``, scalar tensors in the dtypes
+        of ``class_logits`` and ``box_regression`` (``regression_targets`` of another float dtype
+        are cast to ``box_regression``'s dtype first), differentiable with respect to
+        ``class_logits`` and ``box_regression``.
 
     Raises:
         ValueError: if the shapes do not match or ``R`` is 0.

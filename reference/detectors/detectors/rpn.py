@@ -199,8 +199,9 @@ def rpn_loss(
         regression_targets (Tensor[A, 4]): encoded ground-truth boxes (used where label is 1).
 
     Returns:
-        tuple[Tensor, Tensor]: ``(loss_objectness, loss_box)``, scalar tensors, differentiable
-        with respect to ``objectness`` and ``deltas``.
+        tuple[Tensor, Tensor]: ``(loss_objectness, loss_box)``, scalar tensors in the dtypes of
+        ``objectness`` and ``deltas`` (``regression_targets`` of another float dtype are cast to
+        ``deltas``' dtype first), differentiable with respect to ``objectness`` and ``deltas``.
 
     Raises:
         ValueError: if the shapes do not match.
