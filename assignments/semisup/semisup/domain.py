@@ -66,7 +66,8 @@ def domain_discriminator_loss(source_logits: torch.Tensor, target_logits: torch.
         target_logits (Tensor[Nt] or Tensor[Nt, 1]): on target features. ``Ns + Nt >= 1``.
 
     Returns:
-        Tensor[]: the loss, differentiable in both inputs.
+        Tensor[]: the loss in the promoted dtype of the two inputs (each cast to it first),
+        differentiable in both inputs.
 
     Raises:
         TypeError, ValueError: non-floating inputs, shapes other than [N] / [N, 1], no sample at all.
@@ -90,7 +91,8 @@ def coral_loss(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         source (Tensor[Ns, d]), target (Tensor[Nt, d]): floating point, ``Ns, Nt >= 2``, same ``d``.
 
     Returns:
-        Tensor[]: the loss, differentiable in both inputs.
+        Tensor[]: the loss in the promoted dtype of the two inputs (each cast to it first),
+        differentiable in both inputs.
 
     Raises:
         TypeError, ValueError: non-floating inputs, not 2-D, fewer than 2 samples, different ``d``.
@@ -112,7 +114,8 @@ def mmd_rbf(x: torch.Tensor, y: torch.Tensor, sigmas: Sequence[float] = (1.0,), 
         unbiased (bool): the U-statistic instead of the V-statistic.
 
     Returns:
-        Tensor[]: MMD^2 (not its square root), differentiable in ``x`` and ``y``.
+        Tensor[]: MMD^2 (not its square root) in the promoted dtype of ``x`` and ``y`` (each cast
+        to it first), differentiable in ``x`` and ``y``.
 
     Raises:
         TypeError, ValueError: non-floating inputs, not 2-D, different ``d``, too few samples,

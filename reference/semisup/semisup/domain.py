@@ -86,7 +86,8 @@ def domain_discriminator_loss(source_logits: torch.Tensor, target_logits: torch.
         target_logits (Tensor[Nt] or Tensor[Nt, 1]): on target features. ``Ns + Nt >= 1``.
 
     Returns:
-        Tensor[]: the loss, differentiable in both inputs.
+        Tensor[]: the loss in the promoted dtype of the two inputs (each cast to it first),
+        differentiable in both inputs.
 
     Raises:
         TypeError, ValueError: non-floating inputs, shapes other than [N] / [N, 1], no sample at all.
@@ -96,8 +97,9 @@ def domain_discriminator_loss(source_logits: torch.Tensor, target_logits: torch.
     t = _domain_logits("target_logits", target_logits)
     if s.shape[0] + t.shape[0] == 0:
         raise ValueError("domain_discriminator_loss needs at least one sample, got Ns = Nt = 0")
-    logits = torch.cat([s, t.to(s.dtype)])
-    labels = torch.cat([torch.zeros_like(s), torch.ones_like(t, dtype=s.dtype)])
+    dtype = torch.promote_types(s.dtype, t.dtype)
+    logits = torch.cat([s.to(dtype), t.to(dtype)])
+    labels = torch.cat([torch.zeros_like(s, dtype=dtype), torch.ones_like(t, dtype=dtype)])
     return F.binary_cross_entropy_with_logits(logits, labels)
     # END SOLUTION
 
@@ -118,7 +120,8 @@ def coral_loss(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         source (Tensor[Ns, d]), target (Tensor[Nt, d]): floating point, ``Ns, Nt >= 2``, same ``d``.
 
     Returns:
-        Tensor[]: the loss, differentiable in both inputs.
+        Tensor[]: the loss in the promoted dtype of the two inputs (each cast to it first),
+        differentiable in both inputs.
 
     Raises:
         TypeError, ValueError: non-floating inputs, not 2-D, fewer than 2 samples, different ``d``.
@@ -135,7 +138,8 @@ def coral_loss(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         xc = x - x.mean(dim=0, keepdim=True)
         return xc.T @ xc / (x.shape[0] - 1)  # [d, d]
 
-    diff = cov(source) - cov(target.to(source.dtype))
+    dtype = torch.promote_types(source.dtype, target.dtype)
+    diff = cov(source.to(dtype)) - cov(target.to(dtype))
     return (diff * diff).sum() / (4 * d * d)
     # END SOLUTION
 
@@ -154,7 +158,8 @@ def mmd_rbf(x: torch.Tensor, y: torch.Tensor, sigmas: Sequence[float] = (1.0,), 
         unbiased (bool): the U-statistic instead of the V-statistic.
 
     Returns:
-        Tensor[]: MMD^2 (not its square root), differentiable in ``x`` and ``y``.
+        Tensor[]: MMD^2 (not its square root) in the promoted dtype of ``x`` and ``y`` (each cast
+        to it first), differentiable in ``x`` and ``y``.
 
     Raises:
         TypeError, ValueError: non-floating inputs, not 2-D, different ``d``, too few samples,
@@ -169,7 +174,8 @@ def mmd_rbf(x: torch.Tensor, y: torch.Tensor, sigmas: Sequence[float] = (1.0,), 
     sigmas = [float(s) for s in sigmas]
     if not sigmas or any(not s > 0 for s in sigmas):
         raise ValueError(f"sigmas must be one or more bandwidths > 0, got {sigmas}")
-    y = y.to(x.dtype)
+    dtype = torch.promote_types(x.dtype, y.dtype)
+    x, y = x.to(dtype), y.to(dtype)
 
     def kernel(a, b):
         sq = (a[:, None, :] - b[None, :, :]).pow(2).sum(-1)  # [m, n], exact zeros on the diagonal

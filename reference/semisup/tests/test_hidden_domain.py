@@ -142,3 +142,24 @@ def test_bad_inputs(student):
         student.mmd_rbf(torch.zeros(1, 2), a, unbiased=True)
     with pytest.raises((ValueError, TypeError), match=r"\bx\b|\by\b|feature size"):
         student.mmd_rbf(a, torch.zeros(3, 3))
+
+
+# seed 959: the domain losses with a float32 and a float64 input return the promoted dtype (the
+# reference had returned the first input's, which no docstring said; three independent solutions
+# returned the promoted one). Values at float32 tolerance: casting each input first is the
+# docstring's rule, but a covariance taken in float32 before the cast is within it too
+@pytest.mark.task("domain")
+@pytest.mark.parametrize("first, second", [(torch.float32, torch.float64), (torch.float64, torch.float32)])
+def test_domain_losses_of_mixed_dtypes_are_in_the_promoted_dtype(student, first, second):
+    # float32-representable values, so that either cast is exact and the oracle sees the same data
+    a = randn(6, 3, seed=40, dtype=torch.float32).double()
+    b = (randn(5, 3, seed=41, dtype=torch.float32, scale=1.5) + 0.25).double()
+    s, t = a[:, 0], b[:, 0]
+    cases = [
+        ("domain_discriminator_loss", student.domain_discriminator_loss(s.to(first), t.to(second)),
+         F.binary_cross_entropy_with_logits(torch.cat([s, t]), torch.cat([torch.zeros(6), torch.ones(5)]).double())),
+        ("coral_loss", student.coral_loss(a.to(first), b.to(second)), coral64(a, b)),
+        ("mmd_rbf", student.mmd_rbf(a.to(first), b.to(second), sigmas=(0.7, 2.0)), mmd64(a, b, (0.7, 2.0), False)),
+    ]
+    for name, got, expected in cases:
+        assert_tensor(got, expected, **TOL[torch.float32], case=f"{name}: first input {first}, second {second}")
