@@ -73,7 +73,9 @@ def train_fixmatch_digits(x_labeled: torch.Tensor, y_labeled: torch.Tensor, x_un
 
     Args:
         x_labeled (Tensor[L, 1, 20, 20]), y_labeled (Tensor[L]) (int64 in [0, 10)),
-        x_unlabeled (Tensor[U, 1, 20, 20]), x_query (Tensor[Q, 1, 20, 20]): float images in [0, 1].
+        x_unlabeled (Tensor[U, 1, 20, 20]), x_query (Tensor[Q, 1, 20, 20]): float images in [0, 1],
+            any float dtype: converted to float32 first (the model computes in float32), so
+            float64 images give the run of their float32 copies.
             L >= 1; U and Q may be 0.
         seed (int), steps (int >= 1), threshold (float in [0, 1]), unlabeled_weight (float >= 0),
         lr (float > 0), batch (int >= 1): as above.

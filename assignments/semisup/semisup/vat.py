@@ -81,7 +81,9 @@ def vat_direction(model, x: torch.Tensor, xi: float = 1e-6, power_iterations: in
         x (Tensor[N, ...]): floating-point inputs.
         xi (float): the finite-difference step (> 0).
         power_iterations (int): >= 1.
-        d (Tensor or None): the initial random direction, ``x``'s shape (injectable for tests);
+        d (Tensor or None): the initial random direction, ``x``'s shape (injectable for tests),
+            any float dtype: cast to ``x``'s dtype before the first normalisation (the whole
+            iteration runs in ``x``'s dtype);
             ``None`` draws ``torch.randn_like(x)``.
 
     Returns:

@@ -141,8 +141,9 @@ def mask_losses(pred_masks: Tensor, target_masks: Tensor, num_points: int, seed:
                 num_masks: float | None = None) -> dict[str, Tensor]:
     """Mask2Former-style mask losses on sampled points (uniform sampling, seeded).
 
-    ``coords = sample_points(N, num_points, seed, dtype)``; logits and targets are sampled with
-    :func:`point_sample` at the same points (targets as float maps); then ``loss_mask`` =
+    ``coords = sample_points(N, num_points, seed, pred_masks.dtype)`` (the points drawn in the
+    predictions' dtype); logits and targets are sampled with :func:`point_sample` at the same
+    points (the targets cast to ``pred_masks.dtype`` first, not to float32); then ``loss_mask`` =
     :func:`sigmoid_ce_loss` and ``loss_dice`` = :func:`dice_loss` on the ``[N, P]`` samples, with
     ``num_masks`` (default ``max(N, 1)``).
 

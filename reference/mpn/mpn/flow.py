@@ -70,8 +70,10 @@ def build_flow_graph(
 
     Returns:
         dict: ``"edge_index"`` (Tensor[2, E] int64, tail and head node of every edge),
-        ``"cost"`` (Tensor[E], dtype of ``boxes``), ``"kind"`` (Tensor[E] int64, 0 to 3 as
-        above) and ``"num_nodes"`` (int, ``2 N + 2``). ``E = 3 N + #transitions``.
+        ``"cost"`` (Tensor[E], computed in the dtype of ``boxes``, the float costs too: an
+        ``entry_cost`` of 0.1 is made in that dtype, never a float32 tensor first),
+        ``"kind"`` (Tensor[E] int64, 0 to 3 as above) and ``"num_nodes"`` (int, ``2 N + 2``).
+        ``E = 3 N + #transitions``.
 
     Raises:
         TypeError: if a tensor argument is not a tensor or ``frames`` is not integer.

@@ -65,7 +65,8 @@ def augment(images: Tensor, seed: int) -> Tensor:
     std 0.05), clipped to [0, 1].
 
     Args:
-        images (Tensor[N, 1, H, W]) in [0, 1].
+        images (Tensor[N, 1, H, W]) in [0, 1], any float dtype: converted to float32 first (every
+            draw is float32 too), so float64 images give the view of their float32 copy.
         seed (int).
 
     Returns:
@@ -166,7 +167,8 @@ def features(images: Tensor) -> Tensor:
     two calls give the same features).
 
     Args:
-        images (Tensor[N, 1, H, W]) in [0, 1].
+        images (Tensor[N, 1, H, W]) in [0, 1], any float dtype (converted to float32, the
+            encoder's dtype).
 
     Returns:
         Tensor[N, D] float32 on the images' device.

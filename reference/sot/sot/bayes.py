@@ -197,7 +197,8 @@ def propagate_particles(particles: Tensor, std: Tensor | float, *, noise: Tensor
 
     Args:
         particles (Tensor[N, D]): the particle states.
-        std (Tensor[D] | float): the standard deviation per dimension (>= 0).
+        std (Tensor[D] | float): the standard deviation per dimension (>= 0); a float is that
+            number in the particles' dtype (not a float32 tensor first).
         noise (Tensor[N, D] | None): the standard-normal draws to use (injected for exact
             grading); ``None`` draws ``torch.randn(N, D, generator=torch.Generator().manual_seed(seed))``
             in float32 on the CPU (the global generator when ``seed`` is ``None``), cast to the
@@ -328,7 +329,7 @@ def resample_if_needed(particles: Tensor, weights: Tensor, *, threshold: float =
 
     Returns:
         tuple[Tensor[N, D], Tensor[N], bool]: when resampled, ``particles[indices]`` with uniform
-        weights ``1 / N`` and ``True``; else the inputs unchanged (the weights normalised) and
+        weights ``1 / N`` (in the weights' dtype) and ``True``; else the inputs unchanged (the weights normalised) and
         ``False``.
 
     Raises:

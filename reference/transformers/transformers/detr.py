@@ -153,7 +153,8 @@ def set_criterion(pred_logits: Tensor, pred_boxes: Tensor, targets: list[dict[st
     - ``loss_ce``: ``F.cross_entropy`` over all ``B * Q`` predictions, the matched ones with their
       target's class and the others with the no-object class ``K``, with class weights 1 and
       ``eos_coef`` for no-object (so it is the **weighted mean**: divided by the sum of the
-      weights of the targets, PyTorch's rule).
+      weights of the targets, PyTorch's rule); the weights are made in ``pred_logits``' dtype
+      (a float32 ``eos_coef`` of 0.1 is not float64's 0.1).
     - ``loss_bbox``: the sum of the L1 distances of matched (cx, cy, w, h) boxes over all
       coordinates, divided by ``num_boxes = max(total number of targets in the batch, 1)``.
     - ``loss_giou``: ``sum(1 - GIoU)`` over matched pairs, divided by ``num_boxes``.

@@ -236,7 +236,9 @@ def solve_2x2(st: torch.Tensor, b: torch.Tensor, eps: float = DET_EPS) -> torch.
         eps (float): >= 0, the determinant threshold.
 
     Returns:
-        Tensor[2, ...]: ``x``, dtype promoted from ``st`` and ``b``.
+        Tensor[2, ...]: ``x``, computed in the dtype promoted from ``st`` and ``b`` (cast both
+        to it before any arithmetic: a float32 ``st`` with a float64 ``b`` gives the float64
+        determinant), which is also the result's dtype.
 
     Raises:
         TypeError, ValueError: wrong types or shapes; a negative ``eps``.

@@ -265,7 +265,9 @@ def osvos_segment(frames: Tensor, first_mask: Tensor, *, parent: dict[str, Tenso
     3. Every frame (the first included) is labelled ``1`` where :func:`foreground_probs` ``> 0.5``.
 
     Args:
-        frames (Tensor[T, 3, H, W]): float RGB in ``[0, 1]``, ``T >= 1``, ``H`` and ``W`` divisible by 4.
+        frames (Tensor[T, 3, H, W]): float RGB in ``[0, 1]``, ``T >= 1``, ``H`` and ``W`` divisible by 4;
+            any float dtype, converted to float32 (the network's dtype) first, so float64 frames
+            give the masks of their float32 copies.
         first_mask (Tensor[H, W]): the first frame's object mask (integer 0/1 or bool).
 
     Returns:
@@ -354,7 +356,9 @@ def onavos_segment(frames: Tensor, first_mask: Tensor, *, parent: dict[str, Tens
        images ``[frames[0], frames[t]]`` with labels ``[first_mask, pseudo-labels]``; then
        ``mask[t] = foreground_probs(net, frames[t:t+1])[0] > 0.5`` with the adapted network.
 
-    ``time_budget_s`` bounds the first-frame fine-tuning only (online steps always run).
+    ``time_budget_s`` bounds the first-frame fine-tuning only (online steps always run). The
+    arguments and their checks are :func:`osvos_segment`'s (frames of any float dtype are
+    converted to float32 first).
 
     Returns:
         Tensor[T, H, W]: int64 masks in ``{0, 1}``.

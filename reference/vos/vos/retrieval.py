@@ -119,7 +119,8 @@ def nearest_neighbour_labels(ref_embeddings: Tensor, ref_labels: Tensor, query_e
     vote go to the smaller label.
 
     Args:
-        ref_embeddings (Tensor[M, D]): the annotated frame's pixel embeddings.
+        ref_embeddings (Tensor[M, D]): the annotated frame's pixel embeddings (float; the two
+            embeddings may have different float dtypes: distances in the promoted dtype).
         ref_labels (Tensor[M]): their integer labels (>= 0).
         query_embeddings (Tensor[N, D]): the pixels to label.
         k (int): ``1 <= k <= M``.
