@@ -59,7 +59,9 @@ def fit_stump(features: Tensor, labels: Tensor, weights: Tensor) -> tuple[int, f
         tuple[int, float, int, float]: ``(feature, threshold, polarity, error)``; the stump
         predicts 1 iff ``polarity * x[feature] < polarity * threshold`` and ``error`` is the sum
         of the weights it misclassifies (the least over every candidate threshold: halfway
-        between consecutive distinct values, 1 below the smallest, 1 above the largest).
+        between consecutive distinct values, 1 below the smallest, 1 above the largest; the
+        thresholds are computed in float64: between two adjacent float32 values only a float64
+        midpoint lies strictly between them).
 
     Raises:
         TypeError: if a dtype is not the one above.
@@ -80,7 +82,8 @@ def stump_predict(features: Tensor, feature: int, threshold: float, polarity: in
 
     Returns:
         Tensor[N]: int64, ``1`` where ``polarity * features[:, feature] < polarity * threshold``,
-        else ``0``.
+        else ``0``; the comparison is made in float64 (the features upcast, the threshold a
+        float64 number).
 
     Raises:
         TypeError: if ``features`` is not a float tensor.
@@ -230,7 +233,8 @@ def cascade_rates(features: Tensor, labels: Tensor, cascade: list[dict[str, Tens
 
     Returns:
         dict[str, Tensor]: float64 ``[S]`` tensors ``detection_rate``, ``false_positive_rate``
-        (per stage), ``overall_detection_rate``, ``overall_false_positive_rate`` (cumulative).
+        (per stage), ``overall_detection_rate``, ``overall_false_positive_rate`` (cumulative),
+        computed in float64 (counts converted before dividing).
 
     Raises:
         TypeError: if a dtype is not the one above.
@@ -248,7 +252,8 @@ def normalize_windows(windows: Tensor, eps: float = 1e-6) -> Tensor:
 
     Returns:
         Tensor[N, h, w]: float64, ``(window - mean) / max(std, eps)`` per window, ``std`` the
-        population standard deviation (divide by ``h * w``).
+        population standard deviation (divide by ``h * w``); computed in float64 (the windows
+        upcast first).
 
     Raises:
         ValueError: if ``windows`` is not 3-D or ``eps <= 0``.

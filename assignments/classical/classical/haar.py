@@ -38,7 +38,7 @@ def integral_image(image: Tensor) -> Tensor:
 
     Returns:
         Tensor[..., H + 1, W + 1]: float64, ``out[..., y, x] = image[..., :y, :x].sum()``; row 0
-        and column 0 are zero.
+        and column 0 are zero. The image is converted to float64 before the sums.
 
     Raises:
         TypeError: if ``image`` is not a tensor or is complex.

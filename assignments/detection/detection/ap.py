@@ -58,7 +58,9 @@ def precision_recall_curve(scores: Tensor, is_tp: Tensor, num_gt: int) -> tuple[
         num_gt (int): number of ground-truth objects (> 0).
 
     Returns:
-        tuple[Tensor[D], Tensor[D]]: (precision, recall), float64, in sorted order.
+        tuple[Tensor[D], Tensor[D]]: (precision, recall), float64, in sorted order, computed in
+        float64 (convert the counts before dividing: in torch an int64 tensor divided by an
+        int64 tensor is float32).
 
     Raises:
         TypeError: if ``scores`` or ``is_tp`` is not a tensor.
@@ -87,7 +89,9 @@ def average_precision(precision: Tensor, recall: Tensor, method: str = "voc") ->
         method (str): "voc", "voc07" or "coco".
 
     Returns:
-        float: the average precision in [0, 1]; 0.0 for empty inputs.
+        float: the average precision in [0, 1]; 0.0 for empty inputs. The curves are converted
+        to float64 first: a float32 curve gives the float64 area of its values (envelope, recall
+        steps, sums and means in float64).
 
     Raises:
         TypeError: if ``precision`` or ``recall`` is not a tensor.

@@ -34,7 +34,9 @@ def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
 
     Returns:
         Tensor[N, M]: ``out[i, j] = IoU(boxes1[i], boxes2[j])``, in the inputs' (promoted)
-        dtype; float32 for float16 / bfloat16 inputs.
+        dtype; float32 for float16 / bfloat16 inputs. Boxes of two float dtypes are both
+        converted to the promoted dtype first (areas included): float32 with float64 gives the
+        float64 IoU of the exact values.
 
     Raises:
         TypeError: if an argument is not a tensor.
@@ -61,7 +63,8 @@ def generalized_box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
 
     Returns:
         Tensor[N, M]: ``out[i, j] = GIoU(boxes1[i], boxes2[j])``, in the inputs' (promoted)
-        dtype; float32 for float16 / bfloat16 inputs.
+        dtype; float32 for float16 / bfloat16 inputs. Boxes of two float dtypes are both
+        converted to the promoted dtype first, as in :func:`box_iou`.
 
     Raises:
         TypeError: if an argument is not a tensor.

@@ -42,7 +42,8 @@ def encode_boxes(
 
     Returns:
         Tensor[N, 4]: (t_x, t_y, t_w, t_h) per row, in the promoted dtype of the two box
-        tensors (the dtype of ``reference_boxes`` when both have the same), as torchvision's.
+        tensors (the dtype of ``reference_boxes`` when both have the same), as torchvision's;
+        integer boxes are converted to the default float dtype (float32) first.
 
     Raises:
         TypeError: if a box argument is not a tensor or ``weights`` is not numeric.

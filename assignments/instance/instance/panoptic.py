@@ -74,7 +74,8 @@ def panoptic_quality(
         return_per_class (bool): per category instead of the average.
 
     Returns:
-        Tensor[3] (PQ, SQ, RQ), float64; with ``return_per_class``: Tensor[K, 3], the categories
+        Tensor[3] (PQ, SQ, RQ), float64, computed in float64 (pixel counts converted before
+        dividing); with ``return_per_class``: Tensor[K, 3], the categories
         in the order sorted(things) then sorted(stuffs).
     """
     raise NotImplementedError("panoptic_quality: implement me (see README.md, section `pq`)")

@@ -88,7 +88,9 @@ def uncertain_grid_points(uncertainty_map: torch.Tensor, num_points: int) -> tup
 
     Returns:
         tuple[Tensor[N, P], Tensor[N, P, 2]]: int64 flat indices ``y * W + x`` by decreasing
-        uncertainty, and the cells' centres ``((x + 0.5) / W, (y + 0.5) / H)`` in the map's dtype.
+        uncertainty, and the cells' centres ``((x + 0.5) / W, (y + 0.5) / H)`` computed in the
+        map's dtype (convert the integer indices to it before adding 0.5: ``int64 + 0.5`` is
+        float32 in torch).
     """
     raise NotImplementedError("uncertain_grid_points: implement me (see README.md, section `subdivision`)")
 

@@ -35,7 +35,8 @@ def matrix_nms(
     """SOLOv2's Matrix NMS: every mask's score decayed by its overlaps with higher-scored masks.
 
     Sort by decreasing score (stable). For ``i`` ranked before ``j`` with the same label, let
-    ``iou_ij`` be their mask IoU (masks as floats: ``inter = sum m_i m_j``, ``union = area_i +
+    ``iou_ij`` be their mask IoU (masks converted to the dtype of ``scores``, so bool masks with
+    float64 scores give float64 IoUs and decays: ``inter = sum m_i m_j``, ``union = area_i +
     area_j - inter``; an empty union gives 0) and ``comp_i = max_k iou_ki`` over the same-label
     ``k`` ranked before ``i`` (0 if none). Then
 

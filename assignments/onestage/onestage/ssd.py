@@ -52,7 +52,9 @@ def default_boxes(feature_sizes: list[tuple[int, int]], aspect_ratios: list[list
         s_min (float): smallest scale.
         s_max (float): largest scale.
         clip (bool): clamp ``w, h`` to [0, 1].
-        dtype (torch.dtype): the output dtype.
+        dtype (torch.dtype): the output dtype. Centres and sizes are computed in float64
+            (Python floats) and rounded once to ``dtype``: a float64 result is exact to float64
+            precision, unlike torchvision's float32 centres.
 
     Returns:
         Tensor[P, 4]: ``P = sum_k H_k W_k (2 + 2 len(aspect_ratios[k]))``.
@@ -112,7 +114,8 @@ def ssd_encode(boxes: Tensor, priors: Tensor, variances: tuple[float, float] = (
         variances (tuple[float, float]): ``(v0, v1)``, positive.
 
     Returns:
-        Tensor[P, 4]: codes, same dtype as ``boxes``.
+        Tensor[P, 4]: codes, same dtype as ``boxes``; ``priors`` are converted to that dtype
+        first, so everything is computed in it.
 
     Raises:
         ValueError: on bad shapes or non-positive variances.
@@ -129,7 +132,8 @@ def ssd_decode(codes: Tensor, priors: Tensor, variances: tuple[float, float] = (
         variances (tuple[float, float]): ``(v0, v1)``, positive.
 
     Returns:
-        Tensor[P, 4]: ``(x1, y1, x2, y2)``, same dtype as ``codes``.
+        Tensor[P, 4]: ``(x1, y1, x2, y2)``, same dtype as ``codes``; ``priors`` are converted
+        to that dtype first, so everything is computed in it.
 
     Raises:
         ValueError: on bad shapes or non-positive variances.

@@ -27,7 +27,8 @@ def potts_energy(unary: Tensor, labels: Tensor, weight: float) -> Tensor:
         weight (float): Potts weight >= 0.
 
     Returns:
-        Tensor: float64 scalar.
+        Tensor: float64 scalar, computed in float64 (``unary`` upcast first; the number of
+        unequal pairs times ``weight`` in float64).
 
     Raises:
         TypeError, ValueError: bad types, shapes, labels out of range or a negative weight.
@@ -86,7 +87,8 @@ def dense_crf_mean_field(unary: Tensor, image: Tensor, *, num_iters: int = 5, w_
         theta_alpha, theta_beta, theta_gamma (float): bandwidths > 0.
 
     Returns:
-        Tensor[L, H, W]: the marginals ``Q`` (each pixel sums to 1), dtype of ``unary``.
+        Tensor[L, H, W]: the marginals ``Q`` (each pixel sums to 1), dtype of ``unary``, the
+        kernel (pixel positions included) computed in that dtype too.
 
     Raises:
         TypeError, ValueError: bad types, shapes, or parameters out of range.

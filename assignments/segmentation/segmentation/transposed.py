@@ -81,7 +81,8 @@ def bilinear_kernel(channels: int, kernel_size: int, *, dtype: torch.dtype = Non
         dtype (torch.dtype): default ``torch.get_default_dtype()``.
 
     Returns:
-        Tensor[channels, channels, kernel_size, kernel_size].
+        Tensor[channels, channels, kernel_size, kernel_size]: computed in float64 and rounded
+        once to ``dtype``.
 
     Raises:
         ValueError: ``channels`` or ``kernel_size`` < 1.

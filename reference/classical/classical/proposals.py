@@ -161,7 +161,8 @@ def region_similarity(colour: Tensor, texture: Tensor, sizes: Tensor, boxes: Ten
         image_size (int): ``A``, the image's number of pixels (> 0).
 
     Returns:
-        Tensor[E, 4]: float64 columns ``(s_colour, s_texture, s_size, s_fill)``.
+        Tensor[E, 4]: float64 columns ``(s_colour, s_texture, s_size, s_fill)``, computed in
+        float64 whatever the input dtypes (histograms, sizes and boxes converted first).
 
     Raises:
         ValueError: if ``pairs`` is not int64 ``[E, 2]`` of ids in ``0 .. R - 1``, or
@@ -208,7 +209,8 @@ def grouping_step(colour: Tensor, texture: Tensor, sizes: Tensor, boxes: Tensor,
         dict: ``merged`` int64 ``[2]`` (the pair ``(i, j)``), ``colour`` float64 ``[R + 1, 75]``,
         ``texture`` float64 ``[R + 1, 24]``, ``sizes`` int64 ``[R + 1]``, ``boxes`` float64
         ``[R + 1, 4]``, ``pairs`` int64 ``[E', 2]`` and ``similarity`` float64 ``[E']`` (the
-        weighted similarity of each new pair).
+        weighted similarity of each new pair), computed in float64 whatever the input dtypes
+        (as :func:`region_similarity`).
 
     Raises:
         ValueError: as :func:`region_similarity`, no pair, or ``weights`` not 4 numbers.

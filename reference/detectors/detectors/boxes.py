@@ -225,7 +225,9 @@ def decode_boxes(
         bbox_xform_clip (float): upper bound of ``t_w / w_w`` and ``t_h / w_h``.
 
     Returns:
-        Tensor[N, 4]: decoded boxes (x1, y1, x2, y2) in the dtype of ``rel_codes``.
+        Tensor[N, 4]: decoded boxes (x1, y1, x2, y2) in the dtype of ``rel_codes``; ``boxes``
+        are converted to that dtype first (as ``BoxCoder.decode_single`` does), so everything is
+        computed in it.
     """
     # BEGIN SOLUTION
     # STUB: raise NotImplementedError("decode_boxes: paste your code from assignment detection (README.md, `helpers`)")

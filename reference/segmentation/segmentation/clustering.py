@@ -24,7 +24,8 @@ def pixel_features(image: Tensor, spatial_weight: float = 0.0) -> Tensor:
         spatial_weight (float): >= 0; 0 means colour only.
 
     Returns:
-        Tensor[H * W, C] or Tensor[H * W, C + 2]: dtype of ``image``.
+        Tensor[H * W, C] or Tensor[H * W, C + 2]: dtype of ``image``, the positions computed
+        in that dtype too (``torch.arange(n) / (H - 1)`` alone would be float32).
 
     Raises:
         TypeError: ``image`` is not a floating-point tensor.

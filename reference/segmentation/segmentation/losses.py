@@ -124,7 +124,8 @@ def mean_iou(confusion: Tensor) -> tuple[Tensor, Tensor]:
             or floating point, non-negative).
 
     Returns:
-        tuple[Tensor, Tensor]: ``(miou, iou)``, a float64 scalar and float64 ``Tensor[C]``.
+        tuple[Tensor, Tensor]: ``(miou, iou)``, a float64 scalar and float64 ``Tensor[C]``,
+        computed in float64 (the confusion matrix converted first, integer or float32).
 
     Raises:
         ValueError: ``confusion`` is empty (``C = 0``), not square or holds negative counts.

@@ -210,7 +210,7 @@ def ncut_value(W: Tensor, labels: Tensor) -> Tensor:
         labels (Tensor[N]): int64 segment ids.
 
     Returns:
-        Tensor: float64 scalar.
+        Tensor: float64 scalar, computed in float64 (``W`` upcast first).
 
     Raises:
         ValueError: ``labels`` is not 1-d of length N; TypeError: not an integer tensor.

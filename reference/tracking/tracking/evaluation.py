@@ -59,7 +59,8 @@ def mot_metrics(gt: Tensor, pred: Tensor, iou_threshold: float = 0.5) -> dict:
 
     A gt object ``o`` and a predicted box ``h`` of the same frame *may match* when their
     distance ``d = 1 - IoU`` satisfies ``d <= 1 - iou_threshold`` (compute it exactly like
-    this). The frames are those present in ``gt`` or ``pred``, in increasing order; in each:
+    this; the rows are converted to float64 first, so IoUs and ratios are float64 whatever the
+    input dtype). The frames are those present in ``gt`` or ``pred``, in increasing order; in each:
 
     1. **keep earlier matches**: visiting the frame's objects in ascending id order, an object
        whose latest match (in any earlier frame) was predicted id ``h`` keeps ``h`` if ``h`` is
