@@ -356,9 +356,9 @@ def onavos_segment(frames: Tensor, first_mask: Tensor, *, parent: dict[str, Tens
        images ``[frames[0], frames[t]]`` with labels ``[first_mask, pseudo-labels]``; then
        ``mask[t] = foreground_probs(net, frames[t:t+1])[0] > 0.5`` with the adapted network.
 
-    ``time_budget_s`` bounds the first-frame fine-tuning only (online steps always run). The
-    arguments and their checks are :func:`osvos_segment`'s (frames of any float dtype are
-    converted to float32 first).
+    ``time_budget_s`` bounds the first-frame fine-tuning only (online steps always run).
+    ``frames`` and ``first_mask`` are those of :func:`osvos_segment` (frames of any float dtype
+    are converted to float32 first).
 
     Returns:
         Tensor[T, H, W]: int64 masks in ``{0, 1}``.
