@@ -39,6 +39,22 @@ def test_propagate_particles_checks_the_particles(student, particles, exc):
 
 
 # ------------------------------------------------------------------------------- seeded draws
+@pytest.mark.task("bayes")
+def test_systematic_resample_seeded_draw_is_float64(student):
+    # seed 963: "None draws torch.rand((), generator=manual_seed(seed), dtype=torch.float64)"; a
+    # float32 draw of the same seed is another number (0.496 instead of 0.970 for seed 0)
+    w = torch.tensor([0.05, 0.3, 0.02, 0.13, 0.2, 0.01, 0.09, 0.2], dtype=torch.float64)
+    particles = torch.arange(16, dtype=torch.float64).reshape(8, 2)
+    for seed in (0, 1, 3, 2016):
+        u = float(torch.rand((), generator=g(seed), dtype=torch.float64))
+        assert_tensor(student.systematic_resample(w, seed=seed), student.systematic_resample(w, u=u),
+                      case=f"systematic_resample, seed {seed}: the float64 draw {u:.6f}")
+        got = student.resample_if_needed(particles, w, threshold=1.0, seed=seed)
+        expected = student.resample_if_needed(particles, w, threshold=1.0, u=u)
+        assert got[2] and expected[2], "threshold 1 with unequal weights resamples"
+        assert_tensor(got[0], expected[0], case=f"resample_if_needed, seed {seed}: the float64 draw")
+
+
 @pytest.mark.task("goturn")
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_sample_motion_seeded_draws_are_float64(student, dtype):
@@ -319,6 +335,9 @@ BOUNDS = [
     ("goturn", "scale", lambda s: s.box_to_target(B1, B1, 0.0), False),
     ("goturn", "scale", lambda s: s.box_to_target(B1, B1, E), True),
     ("goturn", "scale", lambda s: s.target_to_box(B1, B1, 0.0), False),
+    ("goturn", "scale", lambda s: s.target_to_box(B1, B1, E), True),  # (seed 963)
+    ("goturn", "box", lambda s: s.sample_motion(torch.tensor([2.0, 3.0, 2.5, 3.5]), 2, seed=0), True),
+    ("bayes", "weights", lambda s: s.effective_sample_size(torch.tensor([0.5, -E, 0.5], dtype=torch.float64)), False),
     ("goturn", ZERO_SIZE, lambda s: s.box_to_target(B1, torch.tensor([[1.0, 0.0, 1.0, 6.0]])), False),
     ("goturn", ZERO_SIZE, lambda s: s.box_to_target(B1, torch.tensor([[0.0, 2.0, 8.0, 2.0]])), False),
     ("goturn", "scale", lambda s: s.laplace_from_uniform(torch.tensor([0.5]), 0.0, 0.0), False),
