@@ -302,6 +302,8 @@ DIMS = [
     ("yolo", "labels", ValueError, lambda s: s.yolo_targets(YPRED, YBOX, LAB2[None], 2, 2, 3)),
     ("yolo", "pred", ValueError, lambda s: s.yolo_loss(YPRED, [YBOX], [LAB2], 2, 2, 3)),
     ("yolo", "pred", ValueError, lambda s: s.yolo_loss(YPRED[None, None], [YBOX], [LAB2], 2, 2, 3)),
+    # seed 967: an empty batch is still checked (its own check, not only the per-image targets')
+    ("yolo", "pred", ValueError, lambda s: s.yolo_loss(YPRED[None, :, :, :-1][:0], [], [], 2, 2, 3)),
     ("yolo", "boxes", ValueError, lambda s: s.yolo_loss(YPRED[None], [YBOX, YBOX], [LAB2], 2, 2, 3)),
     ("yolo", "labels", ValueError, lambda s: s.yolo_loss(YPRED[None], [YBOX], [LAB2, LAB2], 2, 2, 3)),
     ("ssd", "gt_boxes", ValueError, lambda s: s.ssd_match(GT2[0], PRIORS)),
