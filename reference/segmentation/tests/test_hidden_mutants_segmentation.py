@@ -12,6 +12,7 @@ connected components), and float64 formulas and loops written here from the docs
 """
 
 import itertools
+import math
 
 import networkx as nx
 import numpy as np
@@ -607,6 +608,8 @@ TYPES = [
     ("loss_metric", "target", lambda s: s.confusion_matrix(PRED, TARGET.double(), 3), TypeError),
     ("transposed", "x|weight", lambda s: s.conv_transpose2d(X4.long(), WT.long()), TypeError),
     ("transposed", "weight", lambda s: s.conv_transpose2d(X4, WT.long()), TypeError),
+    # seed 969: "TypeError: non-tensor or non-floating inputs" covers the bias too
+    ("transposed", "bias", lambda s: s.conv_transpose2d(X4, WT, torch.zeros(2, dtype=torch.int64)), TypeError),
     ("transposed", r"dtype|\bx\b|weight", lambda s: s.conv_transpose2d(X4.float(), WT), TypeError),
     ("transposed", "x|weight", lambda s: s.resize_conv2d(X4.long(), CW.long()), TypeError),
     ("transposed", "weight", lambda s: s.resize_conv2d(X4, CW.long()), TypeError),
@@ -1284,3 +1287,19 @@ def test_mincut_is_exact_for_float32_costs_whose_differences_are_not_float32(stu
                key=lambda lab: _potts_energy64(unary, lab, weight))
     assert torch.equal(best, torch.tensor([[0, 1]]))
     assert_tensor(student.binary_mincut(unary, weight), best)
+
+
+@pytest.mark.task("spectral")
+def test_recursive_ncut_refuses_a_split_whose_ncut_equals_max_ncut(student):
+    # seed 969: "accept the split if ... the Ncut of the split (ncut_value on the subgraph) is
+    # < max_ncut". At max_ncut equal to the first split's own Ncut (the student's ncut_value on the
+    # whole float64 graph, which is the first subgraph) the graph stays one segment; one ulp above,
+    # the split is accepted
+    side = student.ncut_bipartition(WB)
+    v = float(student.ncut_value(WB, side))
+    assert v > 0, f"the blocks of WB are linked, so the split's Ncut is positive, got {v}"
+    at = student.recursive_ncut(WB, max_ncut=v, max_segments=2)
+    assert_tensor(at, torch.zeros(12, dtype=torch.int64), case=f"max_ncut equal to the split's Ncut {v!r}")
+    above = student.recursive_ncut(WB, max_ncut=math.nextafter(v, math.inf), max_segments=2)
+    assert int(above.max()) == 1, f"max_ncut one ulp above the split's Ncut accepts the split, got {above.tolist()}"
+
