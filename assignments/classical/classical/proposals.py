@@ -9,7 +9,9 @@ For an RGB image in ``[0, 1]`` each region gets:
   ``[-1, 0, 1]`` (0 on the border rows / columns, as :func:`classical.hog.hog_gradients`), the
   SIGNED orientation ``degrees(atan2(g_row, g_col)) mod 360`` in 8 bins of 45 degrees (hard
   binning), each pixel voting its gradient magnitude; 3 x 8 = 24 values L1-normalised together
-  (all zero for a region without gradient);
+  (all zero for a region without gradient). Every pixel votes, unlike HOG's rounding rule: an
+  angle that computes to exactly 360.0 (a tiny negative ``g_row``) goes to bin 7 (bin 0 of its
+  channel is accepted too);
 * its size (pixels) and its box ``(x1, y1, x2, y2)`` = (min column, min row, max column + 1,
   max row + 1) (pixel-covering, no +1 in widths).
 
