@@ -226,10 +226,11 @@ def assert_tensor(
 
 
 def assert_refused_or_same(call, expected, *, name: str, exc: type | tuple = (TypeError, ValueError),
-                           case: str = "") -> None:
+                           case: str = "", atol: float = 0.0, rtol: float = 0.0) -> None:
     """Two readings the spec allows for one input: ``call()`` raises ``exc`` with a message that
-    matches the regex ``name`` (the argument), or it returns exactly what ``expected()`` gives (a
-    tensor, or a tuple / list of them compared item by item, of the same length)."""
+    matches the regex ``name`` (the argument), or it returns what ``expected()`` gives (a tensor,
+    or a tuple / list of them compared item by item, of the same length; exactly unless
+    ``atol`` / ``rtol`` say otherwise)."""
     try:
         got = call()
     except exc as e:
@@ -240,9 +241,9 @@ def assert_refused_or_same(call, expected, *, name: str, exc: type | tuple = (Ty
         assert isinstance(got, (tuple, list)) and len(got) == len(want), \
             f"{case}: expected {len(want)} results, got {_describe(got)}"
         for g, w in zip(got, want):
-            assert_tensor(g, w, case=case)
+            assert_tensor(g, w, atol=atol, rtol=rtol, case=case)
     else:
-        assert_tensor(got, want, case=case)
+        assert_tensor(got, want, atol=atol, rtol=rtol, case=case)
 
 
 def assert_same_elements(got: Any, expected: torch.Tensor, *, case: str = "") -> None:
