@@ -209,6 +209,21 @@ def test_mdnet_load_weights_moves_to_their_dtype(student):
     assert_tensor(out, _mdnet_oracle(sd, x, 1), atol=1e-12, rtol=1e-12, case="computed in float64")
 
 
+@pytest.mark.task("mdnet")
+@pytest.mark.parametrize("change", ["missing", "unexpected"])
+def test_mdnet_load_weights_is_strict(student, change):
+    # seed 973 (fresh clone): "Load a state dict strictly (RuntimeError on missing or unexpected
+    # keys)"; a non-strict load passed every other test
+    model = student.MDNet(2, 8, 2, 4)
+    sd = dict(model.state_dict())
+    if change == "missing":
+        sd.pop(next(iter(sd)))
+    else:
+        sd["extra.weight"] = torch.zeros(1)
+    with pytest.raises(RuntimeError):
+        model.load_weights(sd)
+
+
 # ------------------------------------------------------------------------------- degenerate geometry
 @pytest.mark.task("ope")
 def test_frame_iou_inverted_predictions_of_any_size_are_zero(student):
