@@ -275,3 +275,37 @@ def test_vjp_differentiates_one_item_of_a_tuple_result_in_the_sandbox(tmp_path, 
     finally:
         session.close()
         sandbox.close()
+
+
+def test_calls_of_methods_a_library_class_defines_are_no_evidence_a_class_works(tmp_path, own_tmp):
+    # nn.Module.state_dict returns real tensors with none of the submission's code run: a test
+    # that calls it and then passes because the class's own method raised must stay gated
+    import torch
+
+    from harness.grading.proxy import RemoteStudent
+    source = ("import torch\n"
+              "class Inner(torch.nn.Linear):\n    pass\n"
+              "class box_iou(torch.nn.Module):\n"
+              "    def __init__(self):\n        super().__init__()\n"
+              "        self.lin = torch.nn.Linear(2, 1)\n        self.inner = Inner(2, 1)\n"
+              "    def forward(self, x):\n        return x + 1\n"
+              "    def load(self, sd):\n        raise RuntimeError('bad keys')\n")
+    sandbox = LocalSandbox(limits=Limits(call_timeout_s=20))
+    session = StudentSession(sandbox, _package(tmp_path, source), package=A, api=["box_iou"])
+    try:
+        model = RemoteStudent(session).box_iou()
+        session.events.clear()
+        assert set(model.state_dict()) == {"lin.weight", "lin.bias", "inner.weight", "inner.bias"}
+        assert model.lin(torch.ones(2)).shape == (1,)  # a torch submodule
+        assert session.events == []  # library code: neither returned nor raised
+        assert model.inner(torch.ones(2)).shape == (1,)  # a submodule of the submission's class
+        assert session.events == [("box_iou", "returned")]
+        session.events.clear()
+        with pytest.raises(Exception, match="bad keys"):
+            model.load({})
+        assert session.events == [("box_iou", "raised")]
+        assert torch.equal(model(torch.ones(2)), torch.full((2,), 2.0))  # __call__ reaches forward
+        assert session.events[-1] == ("box_iou", "returned")
+    finally:
+        session.close()
+        sandbox.close()

@@ -75,6 +75,7 @@ class StudentSession:
         # (API name, "returned" | "raised" | "crashed") per call, cleared by the test runner
         # before each test: tests that pass only because everything raised earn nothing alone
         self.events: list[tuple[str, str]] = []
+        self.library_methods: dict[str, bool] = {}  # "Class.method" -> defined by a library class
 
     @property
     def worker(self):
@@ -131,8 +132,24 @@ class StudentSession:
     def call(self, target: str | Handle, args: Sequence[Any] = (), kwargs: dict | None = None, *,
              method: str = "", new: bool = False, timeout: float | None = None, label: str = "") -> Any:
         label = label or (target if isinstance(target, str) else "<object method>")
+        # a method a library class defines (nn.Module.state_dict, .parameters) returns real values
+        # without any of the submission's code: its calls are no evidence the class works
+        record = not (method and method != "__call__" and isinstance(target, Handle)
+                      and self._library_method(target, method, label))
         return self._guarded(label, timeout, lambda c, t: c.call(target, args, kwargs, method=method,
-                                                                 new=new, timeout=t))
+                                                                 new=new, timeout=t), record=record)
+
+    def _library_method(self, target: Handle, method: str, label: str) -> bool:
+        if self.baseline:
+            return False
+        if label not in self.library_methods:
+            try:
+                own = self._guarded(f"<own code {label}>", None,
+                                    lambda c, t: c.own_code(target, method, timeout=t), record=False)
+            except StudentException:  # e.g. no such attribute: the call itself will say so
+                own = True
+            self.library_methods[label] = not own
+        return self.library_methods[label]
 
     def vjp(self, target: str, args, kwargs, wrt, grad_outputs=None, output=None) -> Any:
         return self._guarded(target, None, lambda c, t: c.vjp(target, args, kwargs, wrt, grad_outputs,
@@ -159,7 +176,8 @@ class StudentSession:
             timeout = min(timeout, self.limits.call_timeout_after_hangs_s)
         return timeout
 
-    def _guarded(self, target: str, timeout: float | None, send: Callable[[WorkerClient, float], Any]) -> Any:
+    def _guarded(self, target: str, timeout: float | None, send: Callable[[WorkerClient, float], Any],
+                 record: bool = True) -> Any:
         if self.fatal:
             raise StudentCrash(self.fatal)
         if target in self.hung:
@@ -179,11 +197,13 @@ class StudentSession:
         api_name = target.split(".")[0]
         try:
             value = send(self.client, limit)
-            self.events.append((api_name, "object" if isinstance(value, Handle) else
-                                "trivial" if trivial(value) else "returned"))
+            if record:
+                self.events.append((api_name, "object" if isinstance(value, Handle) else
+                                    "trivial" if trivial(value) else "returned"))
             return value
         except WorkerCrashed as e:
-            self.events.append((api_name, "crashed"))
+            if record:
+                self.events.append((api_name, "crashed"))
             self.crashes.append(f"{target}: {e}")
             if e.reason is ExitReason.TIMEOUT:
                 message = self._hung(target, limit, str(e))
@@ -195,7 +215,8 @@ class StudentSession:
                 self.close()
             raise StudentCrash(message) from None
         except WorkerError as e:
-            self.events.append((api_name, "raised"))
+            if record:
+                self.events.append((api_name, "raised"))
             raise _student_exception(e) from None
         finally:
             self.call_time_s += time.perf_counter() - t0

@@ -93,6 +93,11 @@ class WorkerClient:
             message["new"] = True
         return self._soft_checked(message, timeout)
 
+    def own_code(self, target: Handle, method: str, *, timeout: float | None = None) -> bool:
+        """Whether the submission's package defines ``method`` of the object ``target`` (see
+        the worker). The answer comes from the untrusted side: it may only withhold credit."""
+        return self.worker.request({"op": "own_code", "target": target, "method": method}, timeout) is True
+
     def _soft_checked(self, message: dict, timeout: float | None) -> Any:
         """A call the worker interrupted at its own deadline is a timeout like any other, except
         that the worker lives on (no restart)."""

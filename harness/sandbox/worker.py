@@ -219,6 +219,22 @@ class Worker:
             return protocol.Handle(handle)
         return out
 
+    def own_code(self, req: dict) -> bool:
+        """Whether the submission's package defines the code that answers ``method`` on an
+        object (False for what a library class defines, e.g. nn.Module.state_dict)."""
+        obj = self.resolve(req["target"])
+        name = str(req["method"])
+        for klass in type(obj).__mro__:
+            if name in vars(klass):
+                module = getattr(klass, "__module__", "")
+                break
+        else:  # an instance attribute or a submodule: judged by what it is
+            value = getattr(obj, name)
+            module = getattr(value, "__module__", None) if callable(value) and not isinstance(
+                value, torch.nn.Module) else type(value).__module__
+        package = self.package.__name__ if self.package is not None else ""
+        return bool(package) and isinstance(module, str) and (module == package or module.startswith(package + "."))
+
     def vjp(self, req: dict):
         fn = self.resolve(req["target"])
         args = list(self.unwrap(req.get("args", [])))
@@ -333,7 +349,7 @@ class Worker:
         return values
 
     def serve(self) -> None:
-        handlers = {"hello": self.hello, "call": self.call, "vjp": self.vjp, "put": self.put,
+        handlers = {"hello": self.hello, "call": self.call, "own_code": self.own_code, "vjp": self.vjp, "put": self.put,
                     "run": self.run_stashed, "outputs": self.outputs,
                     "ping": lambda req: time.time()}
         signal.signal(signal.SIGALRM, _soft_timeout)
