@@ -472,6 +472,40 @@ def test_mixed_float32_and_float64_compute_in_float64(student, task, name, call)
                       case=f"{name}: a float32 input upcast exactly, then computed in float64")
 
 
+@pytest.mark.task("mdnet")
+@pytest.mark.parametrize("side", ["positive", "negative"])
+def test_label_by_iou_casts_a_float32_target_before_its_area(student, side):
+    # seed 973: a float32 target's area taken in float32 is 4.9e-8 too large here; with a
+    # threshold 1e-12 below the exact IoU the label flips (the README: cast every input first)
+    from fractions import Fraction
+
+    box = torch.tensor([0.1, 0.3, 2.7667, 3.1], dtype=torch.float32)
+    samples = torch.tensor([[0.2, 0.4, 2.5, 3.0]], dtype=torch.float64)
+    s, b = [Fraction(float(v)) for v in samples[0]], [Fraction(float(v)) for v in box]
+    inter = (s[2] - s[0]) * (s[3] - s[1])  # the sample lies inside the target
+    iou = float(inter / ((b[2] - b[0]) * (b[3] - b[1])))
+    pos, neg = (iou * (1 - 1e-12), 0.1) if side == "positive" else (0.99, iou * (1 - 1e-12))
+    expected = torch.tensor([1 if side == "positive" else -1])
+    for target in (box, box.double()):
+        assert_tensor(student.label_by_iou(samples, target, pos, neg), expected,
+                      case=f"IoU {iou!r} against a threshold 1e-12 below it, a {target.dtype} target")
+
+
+@pytest.mark.task("mdnet")
+def test_apply_bbox_regressor_computes_float32_boxes_in_float64(student):
+    # seed 973: "computed in float64, returned in the boxes' dtype"; boxes whose float32 widths
+    # do not subtract exactly give float32 results that differ from the one rounding of float64
+    boxes = torch.rand(64, 2, generator=g(973), dtype=torch.float64) * 0.1
+    boxes = torch.cat((boxes, boxes + 2.5 + 300 * torch.rand(64, 2, generator=g(974), dtype=torch.float64)), 1)
+    feats = torch.randn(64, 3, generator=g(975), dtype=torch.float64)
+    weights = torch.randn(4, 4, generator=g(976), dtype=torch.float64) / 10
+    got = student.apply_bbox_regressor(weights, feats, boxes.float())
+    expected = student.apply_bbox_regressor(weights, feats, boxes.float().double())
+    assert got.dtype == torch.float32, f"expected the boxes' dtype float32, got {got.dtype}"
+    assert_tensor(got, expected.float(), atol=0.0, rtol=0.0,
+                  case="float32 boxes upcast exactly, computed in float64, rounded once to float32")
+
+
 # ------------------------------------------------------------------------------- wrong dimensions
 # every tensor argument with a documented shape, given one dimension too many or too few: a
 # ValueError (or TypeError) naming the argument, never an answer computed from the wrong axis
