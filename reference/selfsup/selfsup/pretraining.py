@@ -61,8 +61,9 @@ class Encoder(nn.Module):
 def augment(images: Tensor, seed: int) -> Tensor:
     """One random view per image, from a private generator seeded with ``seed``: the nuisances
     the representation should ignore (a shift of up to 3 pixels and a zoom of 0.85-1.15, a
-    contrast factor in [0.4, 1.4] around a brightness offset in [-0.2, 0.2], Gaussian noise of
-    std 0.05), clipped to [0, 1].
+    contrast factor ``c`` in [0.4, 1.4] and a brightness offset ``b`` in [-0.2, 0.2] applied as
+    ``c * x + b`` (contrast about 0, not about the image's mean as torchvision's ColorJitter),
+    Gaussian noise of std 0.05), clipped to [0, 1].
 
     Args:
         images (Tensor[N, 1, H, W]) in [0, 1], any float dtype: converted to float32 first (every
