@@ -42,25 +42,26 @@ def test_list_shows_every_graded_item_and_sums_to_the_total(name):
     assert sum(items.values()) == pytest.approx(total) == pytest.approx(a.max_score)
 
 
+HEAVY_MODULES = ("torch", "numpy", "pandas", "scipy", "jinja2", "docker", "pytest", "matplotlib")
+
+
 @pytest.mark.parametrize("argv", [["list"], ["--help"]])
-def test_list_and_help_answer_fast_without_importing_torch(argv):
-    code = ("import sys, time, contextlib, io\n"
-            "t0 = time.perf_counter()\n"
+def test_list_and_help_answer_without_importing_heavy_modules(argv):
+    # what makes `cv3 list` slow is an import (torch alone takes seconds), so the test checks the
+    # imports; a wall-clock bound failed on a loaded machine (0.78 s against 0.5 s) with none of them
+    code = ("import sys, contextlib, io\n"
             "from harness.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    try:\n"
             f"        main({argv!r})\n"
             "    except SystemExit:\n"
             "        pass\n"
-            "print(time.perf_counter() - t0, 'torch' in sys.modules, 'numpy' in sys.modules)\n")
-    best = None
-    for _ in range(3):  # the fastest of three: a busy CI machine may stall one start
-        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
-        assert out.returncode == 0, out.stderr
-        seconds, torch_loaded, numpy_loaded = out.stdout.split()
-        assert torch_loaded == "False" and numpy_loaded == "False"
-        best = min(best or 99.0, float(seconds))
-    assert best < 0.5, best
+            "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    loaded = set(out.stdout.split())
+    assert "harness" in loaded  # the probe itself worked
+    assert not loaded & set(HEAVY_MODULES), sorted(loaded & set(HEAVY_MODULES))
 
 
 @pytest.mark.parametrize("name", all_assignments())
