@@ -50,7 +50,9 @@ def augment(images: Tensor, seed: int) -> Tensor:
     the representation should ignore (a shift of up to 3 pixels and a zoom of 0.85-1.15, a
     contrast factor ``c`` in [0.4, 1.4] and a brightness offset ``b`` in [-0.2, 0.2] applied as
     ``c * x + b`` (contrast about 0, not about the image's mean as torchvision's ColorJitter),
-    Gaussian noise of std 0.05), clipped to [0, 1].
+    Gaussian noise of std 0.05), clipped to [0, 1]. They apply in this order: one bilinear
+    resampling for the shift and the zoom (the zoom about the image's centre), then ``c * x + b``,
+    then the noise (added after the resampling, so it is not smoothed), then the clip.
 
     Args:
         images (Tensor[N, 1, H, W]) in [0, 1], any float dtype: converted to float32 first (every

@@ -33,9 +33,11 @@ def train_self_training(x_labeled: torch.Tensor, y_labeled: torch.Tensor, x_unla
     * :func:`semi_supervised_loss` with ``threshold`` and ``unlabeled_weight`` (0: supervised only).
 
     The noise of a step is drawn in the order above (labeled, weak, strong), each as
-    ``torch.randn(x.shape, generator=gen)``; the pseudo-labels come from the model's logits of the
-    weak view computed under ``torch.no_grad()`` before the step. The grader's accuracy check
-    reruns this exact run on the trusted side and compares the predictions point by point.
+    ``torch.randn(x.shape, generator=gen)``, at every step, also when ``unlabeled_weight == 0``
+    (unlike ``train_fixmatch_digits``, which skips those draws); the pseudo-labels come from the
+    model's logits of the weak view computed under ``torch.no_grad()`` before the step. The
+    grader's accuracy check reruns this exact run on the trusted side and compares the predictions
+    point by point.
 
     Args:
         x_labeled (Tensor[L, 2]), y_labeled (Tensor[L]) (int64 in {0, 1}), x_unlabeled (Tensor[U, 2]),
