@@ -167,9 +167,11 @@ class DINOLoss(nn.Module):
 
 def teacher_temperature(epoch: int, warmup_epochs: int = 30, warmup_temp: float = 0.04,
                         final_temp: float = 0.04) -> float:
-    """DINO's teacher temperature: linear from ``warmup_temp`` (epoch 0) to ``final_temp`` (epoch
-    ``warmup_epochs - 1``), i.e. ``linspace(warmup_temp, final_temp, warmup_epochs)[epoch]``, then
-    ``final_temp``.
+    """DINO's teacher temperature: ``linspace(warmup_temp, final_temp, warmup_epochs)[epoch]`` for
+    ``epoch < warmup_epochs`` (as numpy's and DINO's ``np.linspace``), then ``final_temp``. So it
+    runs linearly from ``warmup_temp`` (epoch 0) to ``final_temp`` (epoch ``warmup_epochs - 1``)
+    when ``warmup_epochs >= 2``; one warm-up epoch is ``warmup_temp`` (``linspace`` of one point
+    is its start), and no warm-up is ``final_temp`` from epoch 0.
 
     Raises:
         ValueError: ``epoch < 0`` or ``warmup_epochs < 0``.
