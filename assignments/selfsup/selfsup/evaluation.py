@@ -39,9 +39,10 @@ def linear_probe(train_features: Tensor, train_labels: Tensor, test_features: Te
     """A linear probe on frozen features: multinomial logistic regression.
 
     Everything is computed in float64: the features are cast to float64 first, then
-    standardised with the training split's mean and (unbiased) std, the std clamped
-    below at 1e-6. The objective, ``mean_i CE(x_i W + b, y_i) + weight_decay * ||W||^2`` (b not
-    penalised), is minimised in float64 from zero weights with full-batch L-BFGS
+    standardised with the training split's mean and (unbiased) std, the std clamped below at
+    1e-6 (one training sample has no unbiased std: it is taken as 1). The objective,
+    ``mean_i CE(x_i W + b, y_i) + weight_decay * ||W||^2`` (b not penalised), is minimised in
+    float64 from zero weights with full-batch L-BFGS
     (``torch.optim.LBFGS(lr=1, max_iter=steps, line_search_fn="strong_wolfe")``, one ``step``).
     The objective is strictly convex in W, so any converged solver gives the same probabilities.
 

@@ -39,11 +39,12 @@ class ProjectionHead(nn.Module):
 
     def load_weights(self, state_dict: dict[str, Tensor]) -> None:
         """``load_state_dict(state_dict, strict=True)`` (moves the module to the weights' device);
-        returns nothing. Raises RuntimeError on missing or unexpected names or wrong shapes."""
+        returns nothing. Raises RuntimeError on missing or unexpected names or wrong shapes, an
+        empty dict included (every name missing; it has no device to move to)."""
         raise NotImplementedError("ProjectionHead.load_weights: implement me (see README.md, section `moco_byol`)")
 
     def weights(self) -> dict[str, Tensor]:
-        """A detached copy of ``state_dict()`` (parameters and buffers)."""
+        """A detached copy of ``state_dict()`` (parameters and buffers), as a dict of name to tensor."""
         raise NotImplementedError("ProjectionHead.weights: implement me (see README.md, section `moco_byol`)")
 
 

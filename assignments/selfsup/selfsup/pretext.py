@@ -69,7 +69,8 @@ def jigsaw_tiles(images: Tensor, labels: Tensor, permutations: Tensor, grid: int
         grid (int): tiles per side, >= 1.
 
     Returns:
-        Tensor[N, grid*grid, C, H // grid, W // grid]: the shuffled tiles (input dtype and device).
+        Tensor[N, grid*grid, C, H // grid, W // grid]: the shuffled tiles (input dtype and device);
+        N = 0 gives that shape with N = 0 (no label to check).
 
     Raises:
         ValueError: H or W not divisible by ``grid``, a permutation row of the wrong length, a

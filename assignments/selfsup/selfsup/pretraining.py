@@ -61,6 +61,9 @@ def augment(images: Tensor, seed: int) -> Tensor:
 
     Returns:
         Tensor[N, 1, H, W] float32 in [0, 1]; the same seed gives the same view.
+
+    Raises:
+        ValueError: ``images`` not 4-D (the message names ``images``).
     """
     raise NotImplementedError("augment: implement me (see README.md, section `pretraining`)")
 
@@ -102,5 +105,8 @@ def features(images: Tensor) -> Tensor:
 
     Returns:
         Tensor[N, D] float32 on the images' device.
+
+    Raises:
+        ValueError: ``images`` not 4-D (the message names ``images``).
     """
     raise NotImplementedError("features: implement me (see README.md, section `pretraining`)")

@@ -225,7 +225,8 @@ def multi_crop(image: Tensor, seed: int, n_global: int = 2, n_local: int = 6, gl
     ratio ``w / h`` log-uniform in ``ratio``; its integer box ``(x1, y1, x2, y2)`` (x2, y2
     exclusive, sides rounded from the drawn area and ratio) lies inside the image (after 10 failed
     draws: the central crop, at offsets ``((W - w) // 2, (H - h) // 2)`` as in torchvision). A draw
-    fails only when its rounded box does not fit in the image: the rounding moves a box's area and
+    fails only when its rounded box does not fit in the image (``1 <= w <= W`` and ``1 <= h <= H``:
+    a side rounded to 0 does not fit, so a crop is never empty): the rounding moves a box's area and
     ratio slightly off the drawn values (and may move them just out of their ranges), and such a
     box is kept, as in torchvision. The box's pixels are resized to ``size x size`` with
     ``F.interpolate(mode="bilinear", align_corners=False)``. The same seed gives the same crops;

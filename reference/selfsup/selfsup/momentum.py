@@ -52,7 +52,8 @@ class ProjectionHead(nn.Module):
 
     def load_weights(self, state_dict: dict[str, Tensor]) -> None:
         """``load_state_dict(state_dict, strict=True)`` (moves the module to the weights' device);
-        returns nothing. Raises RuntimeError on missing or unexpected names or wrong shapes."""
+        returns nothing. Raises RuntimeError on missing or unexpected names or wrong shapes, an
+        empty dict included (every name missing; it has no device to move to)."""
         # BEGIN SOLUTION
         if state_dict:
             self.to(next(iter(state_dict.values())).device)
@@ -60,7 +61,7 @@ class ProjectionHead(nn.Module):
         # END SOLUTION
 
     def weights(self) -> dict[str, Tensor]:
-        """A detached copy of ``state_dict()`` (parameters and buffers)."""
+        """A detached copy of ``state_dict()`` (parameters and buffers), as a dict of name to tensor."""
         # BEGIN SOLUTION
         return {k: v.detach().clone() for k, v in self.state_dict().items()}
         # END SOLUTION

@@ -74,6 +74,9 @@ def augment(images: Tensor, seed: int) -> Tensor:
 
     Returns:
         Tensor[N, 1, H, W] float32 in [0, 1]; the same seed gives the same view.
+
+    Raises:
+        ValueError: ``images`` not 4-D (the message names ``images``).
     """
     # BEGIN SOLUTION
     if images.dim() != 4:
@@ -175,6 +178,9 @@ def features(images: Tensor) -> Tensor:
 
     Returns:
         Tensor[N, D] float32 on the images' device.
+
+    Raises:
+        ValueError: ``images`` not 4-D (the message names ``images``).
     """
     # BEGIN SOLUTION
     if images.dim() != 4:
