@@ -27,7 +27,8 @@ def pseudo_labels(logits: torch.Tensor, threshold: float = 0.95) -> tuple[torch.
         (detached), ``Tensor[N]`` bool; on ``logits``' device.
 
     Raises:
-        TypeError: ``logits`` is not a floating-point tensor.
+        TypeError: ``logits`` is not a floating-point tensor, ``threshold`` not a real number
+            (e.g. a string or a bool).
         ValueError: ``logits`` is not 2-D, ``threshold`` outside [0, 1].
     """
     raise NotImplementedError("pseudo_labels: implement me (see README.md, section `fixmatch`)")

@@ -18,10 +18,12 @@ def class_activation_map(features: torch.Tensor, fc_weight: torch.Tensor, class_
     moves the FC layer in front of the pooling: ``M_c(h, w) = sum_k fc_weight[c, k] * features[k, h, w]``
     (no bias, no ReLU), at the feature map's resolution, so that ``mean_{h,w} M_c = logit_c - bias_c``.
     With ``normalize`` each map is min-max normalised to [0, 1]:
-    ``(M - min M) / (max M - min M)``; a constant map becomes all zeros.
+    ``(M - min M) / (max M - min M)``; a constant map (all values exactly equal) becomes all
+    zeros, and any positive span, however small (1e-200), is divided out: no epsilon, no clamp.
 
     Args:
-        features (Tensor[N, K, h, w]): the last feature maps (floating point).
+        features (Tensor[N, K, h, w]): the last feature maps (floating point). N may be 0 (an
+            empty result), and so may h or w (an empty map, returned as it is, never an error).
         fc_weight (Tensor[C, K]): the FC layer's weight.
         class_idx (Tensor[N]): int64, the class of each image's map, in [0, C).
         normalize (bool): min-max normalise each map.

@@ -38,7 +38,8 @@ def grad_reverse(x: torch.Tensor, lambd: float = 1.0) -> torch.Tensor:
         lambd (float): the reversal strength (any real; 0 blocks the gradient).
 
     Returns:
-        Tensor: ``x``'s values, shape and dtype; ``d out / d x = -lambd * I``.
+        Tensor: ``x``'s values, shape and dtype; ``d out / d x = -lambd * I``, so the gradient
+        is always a tensor (zeros for ``lambd = 0``, never ``None``).
 
     Raises:
         TypeError: ``x`` is not a floating-point tensor or ``lambd`` not a number.

@@ -21,8 +21,9 @@ def ema_update(teacher: dict[str, torch.Tensor] | None, student: dict[str, torch
 
     * First update (``teacher is None``): the teacher is a copy of the student (like
       ``torch.optim.swa_utils.AveragedModel``, whose first ``update_parameters`` copies).
-    * Parameters (every name not in ``buffers``): ``t <- decay * t + (1 - decay) * s``
-      (``get_ema_multi_avg_fn(decay)``).
+    * Parameters (every floating-point name not in ``buffers``): ``t <- decay * t + (1 - decay) * s``
+      (``get_ema_multi_avg_fn(decay)``); an integer tensor is always copied from the student,
+      listed in ``buffers`` or not (an average of counts is not a count).
     * Buffers (names in ``buffers``, e.g. BatchNorm's ``running_mean``, ``running_var``,
       ``num_batches_tracked``): copied from the student (``AveragedModel(use_buffers=False)``);
       with ``average_buffers=True`` floating-point buffers are averaged like parameters
@@ -137,7 +138,8 @@ def consistency_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor)
         teacher_logits (Tensor[N, C, ...]): the same shape.
 
     Returns:
-        Tensor[]: the loss (0 for N = 0), differentiable in ``student_logits``.
+        Tensor[]: the loss (0 when there are no entries at all, e.g. N = 0 or any other size
+        0), differentiable in ``student_logits``.
 
     Raises:
         TypeError, ValueError: non-floating inputs, fewer than 2 dimensions, different shapes.

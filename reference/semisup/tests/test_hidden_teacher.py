@@ -41,7 +41,7 @@ def test_ema_matches_averaged_model(student, average_buffers):
         perturb(model, 100 + step)
         avg.update_parameters(model)
         teacher = student.ema_update(teacher, state(model), 0.9, buffer_names(model), average_buffers)
-    assert type(teacher) is dict and set(teacher) == set(model.state_dict())
+    assert isinstance(teacher, dict) and set(teacher) == set(model.state_dict())
     expected = avg.module.state_dict()
     for name, _ in model.named_parameters():
         assert_tensor(teacher[name], expected[name], atol=1e-12, case=name)
