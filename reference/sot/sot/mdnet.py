@@ -56,7 +56,7 @@ class MDNet(nn.Module):
 
     Args:
         num_domains (int): K >= 1 heads.
-        input_size (int): the side ``s`` of the square input patches, a multiple of 4.
+        input_size (int): the side ``s`` of the square input patches, a multiple of 4, >= 4.
         channels (int): ``c`` >= 1.
         hidden (int): width of the shared fully connected layer (>= 1).
     """
@@ -183,8 +183,8 @@ def label_by_iou(samples: Tensor, box: Tensor, pos_threshold: float = POS_IOU,
         Tensor[N]: int64 labels in {1, 0, -1}.
 
     Raises:
-        ValueError: a target of zero width or height (no IoU is defined), thresholds outside
-            [0, 1] or ``neg_threshold >= pos_threshold``.
+        ValueError: ``samples`` not ``[N, 4]``, a target of zero width or height (no IoU is
+            defined), thresholds outside [0, 1] or ``neg_threshold >= pos_threshold``.
     """
     # BEGIN SOLUTION
     _check_boxes("samples", samples)
@@ -217,7 +217,7 @@ def hard_negative_mining(neg_scores: Tensor, k: int) -> Tensor:
         first.
 
     Raises:
-        ValueError: ``k < 0`` or scores that are not 1-D.
+        ValueError: ``k < 0`` or ``neg_scores`` not 1-D.
     """
     # BEGIN SOLUTION
     if not isinstance(neg_scores, Tensor) or neg_scores.dim() != 1:

@@ -71,8 +71,8 @@ def track(frames: Tensor, first_box: Tensor) -> Tensor:
         first_box (Tensor[4]): float64 (x1, y1, x2, y2) of the target in frame 0.
 
     Returns:
-        Tensor[T, 4]: float32 boxes (x1, y1, x2, y2), finite, one per frame; row 0 is normally
-        ``first_box`` itself. Plain ``torch.Tensor`` on the CPU.
+        Tensor[T, 4]: float32 boxes (x1, y1, x2, y2), finite, one per frame; row 0 is
+        ``first_box`` itself, cast to float32. Plain ``torch.Tensor`` on the CPU.
 
     Raises:
         ValueError: ``frames`` not uint8 [T, 3, H, W] with T >= 1, or ``first_box`` not a
