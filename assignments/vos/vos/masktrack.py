@@ -29,7 +29,8 @@ def masktrack_input(frames: Tensor, prev_masks: Tensor) -> Tensor:
         Tensor[N, 4, H, W]: ``frames``' dtype; channel 3 is ``1.0`` on the object, ``0.0`` elsewhere.
 
     Raises:
-        TypeError: ``frames`` not floating. ValueError: shapes disagree.
+        TypeError: ``frames`` not a floating-point tensor. ValueError: ``frames`` not
+            ``[N, 3, H, W]``, or ``prev_masks`` not ``[N, H, W]`` with the same N, H and W.
     """
     raise NotImplementedError("masktrack_input: implement me (see README.md, section `masktrack`)")
 

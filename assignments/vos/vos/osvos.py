@@ -115,6 +115,7 @@ def finetune(net: nn.Module, images: Tensor, labels: Tensor, *, steps: int, lr: 
 
     Raises:
         ValueError: ``steps < 0``, ``lr <= 0``, or ``images`` / ``labels`` shapes disagree.
+        TypeError / ValueError: ``images`` or ``labels`` not a tensor (the message names it).
     """
     raise NotImplementedError("finetune: implement me (see README.md, section `osvos`)")
 
@@ -177,6 +178,7 @@ def onavos_pseudo_labels(probs: Tensor, prev_mask: Tensor, *, alpha: float = 0.9
 
     Raises:
         ValueError: shapes differ, ``alpha`` outside ``(0, 1)``, a negative ``margin`` / ``erosion``.
+        TypeError / ValueError: ``probs`` or ``prev_mask`` not a tensor (the message names it).
     """
     raise NotImplementedError("onavos_pseudo_labels: implement me (see README.md, section `onavos`)")
 

@@ -196,6 +196,7 @@ def finetune(net: nn.Module, images: Tensor, labels: Tensor, *, steps: int, lr: 
 
     Raises:
         ValueError: ``steps < 0``, ``lr <= 0``, or ``images`` / ``labels`` shapes disagree.
+        TypeError / ValueError: ``images`` or ``labels`` not a tensor (the message names it).
     """
     # BEGIN SOLUTION
     start = time.monotonic()
@@ -310,6 +311,7 @@ def onavos_pseudo_labels(probs: Tensor, prev_mask: Tensor, *, alpha: float = 0.9
 
     Raises:
         ValueError: shapes differ, ``alpha`` outside ``(0, 1)``, a negative ``margin`` / ``erosion``.
+        TypeError / ValueError: ``probs`` or ``prev_mask`` not a tensor (the message names it).
     """
     # BEGIN SOLUTION
     _check_tensor("probs", probs, 2, floating=True)
