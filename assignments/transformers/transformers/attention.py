@@ -52,7 +52,8 @@ def attention_weights(
     Raises:
         TypeError: if an input is not a floating-point tensor, or the mask's dtype is neither
             bool nor floating point.
-        ValueError: if shapes disagree (feature sizes of query and key), or both ``attn_mask``
+        ValueError: if ``query``, ``key`` or ``value`` has fewer than 2 dimensions (the message
+            names it), shapes disagree (feature sizes of query and key), or both ``attn_mask``
             and ``is_causal`` are given.
     """
     raise NotImplementedError("attention_weights: implement me (see README.md, section `attention`)")
@@ -101,7 +102,9 @@ class MultiHeadAttention(nn.Module):
 
     Parameters (names as ``nn.MultiheadAttention`` with ``bias=True``, equal embedding sizes of
     query, key and value): ``in_proj_weight``, ``in_proj_bias``, ``out_proj.weight``,
-    ``out_proj.bias``. Initialisation: ``xavier_uniform_`` in-projection, zero biases.
+    ``out_proj.bias``. Initialisation (``nn.MultiheadAttention``'s): ``xavier_uniform_`` for
+    ``in_proj_weight``, zeros for ``in_proj_bias`` and ``out_proj.bias``; ``out_proj.weight``
+    keeps ``nn.Linear``'s default.
 
     Args:
         embed_dim (int): ``E``.

@@ -99,7 +99,8 @@ def set_criterion(pred_logits: Tensor, pred_boxes: Tensor, targets: list[dict[st
     Auxiliary losses: for every decoder layer ``l`` in ``aux_logits`` / ``aux_boxes`` (each
     ``[B, Q, K + 1]`` / ``[B, Q, 4]``) the same three losses under keys ``loss_ce_{l}``,
     ``loss_bbox_{l}``, ``loss_giou_{l}``, each layer **matched afresh** (its own Hungarian
-    matching), with the same ``num_boxes``.
+    matching), with the same ``num_boxes``; ``l = 0, 1, ...`` is the layer's index in
+    ``aux_logits`` (DETR's numbering: ``loss_ce_0`` is the first auxiliary layer).
 
     Args:
         pred_logits (Tensor[B, Q, K + 1]), pred_boxes (Tensor[B, Q, 4]): the last layer.

@@ -64,7 +64,7 @@ class PatchEmbedding(nn.Module):
         """Tokens by the strided convolution: ``Tensor[N, T, D]`` for ``images [N, C, H, W]``.
 
         Raises:
-            ValueError: if ``patch_size`` does not divide H and W.
+            ValueError: if ``images`` is not 4-D or ``patch_size`` does not divide H and W.
         """
         raise NotImplementedError("PatchEmbedding.forward: implement me (see README.md, section `vit`)")
 
@@ -141,7 +141,7 @@ class VisionTransformer(nn.Module):
         in_channels (int): image channels (torchvision: 3).
 
     Raises:
-        ValueError: if ``patch_size`` does not divide ``image_size``.
+        ValueError: if ``patch_size < 1`` or ``patch_size`` does not divide ``image_size``.
     """
 
     def __init__(self, image_size: int, patch_size: int, num_layers: int, num_heads: int, hidden_dim: int,
@@ -159,7 +159,7 @@ class VisionTransformer(nn.Module):
             Tensor[N, 1 + T, D].
 
         Raises:
-            ValueError: if the image size differs from ``image_size``.
+            ValueError: if ``images`` is not 4-D or its size differs from ``image_size``.
         """
         raise NotImplementedError("VisionTransformer.tokens: implement me (see README.md, section `vit`)")
 

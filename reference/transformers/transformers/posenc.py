@@ -87,7 +87,8 @@ def sincos_encoding_2d(grid_h: int, grid_w: int, dim: int, base: float = 10000.0
         Tensor[grid_h * grid_w (+1), D].
 
     Raises:
-        ValueError: if ``dim`` is not a positive multiple of 4, or a grid side is < 1.
+        ValueError: if ``dim`` is not a positive multiple of 4, a grid side is < 1, or
+            ``base <= 0``.
     """
     # BEGIN SOLUTION
     _check_dim(dim, 4)
@@ -130,7 +131,8 @@ def interpolate_pos_embedding(pos_embedding: Tensor, old_grid: tuple[int, int], 
 
     Raises:
         ValueError: if the number of rows does not match ``old_grid`` and
-            ``num_prefix_tokens``, the tensor is not 3-D with batch 1, or a grid side is < 1.
+            ``num_prefix_tokens``, the tensor is not 3-D with batch 1, a grid side is < 1, or
+            ``num_prefix_tokens < 0`` (the message names ``num_prefix_tokens``).
     """
     # BEGIN SOLUTION
     if pos_embedding.dim() != 3 or pos_embedding.shape[0] != 1:

@@ -52,7 +52,8 @@ def window_partition(x: Tensor, window_size: int | tuple[int, int]) -> Tensor:
         ``x[b, i*M_h:(i+1)*M_h, j*M_w:(j+1)*M_w]``.
 
     Raises:
-        ValueError: if the map is not 4-D or a window side does not divide the map's side.
+        ValueError: if the map is not 4-D, a window side is < 1 or does not divide the map's
+            side (the message names ``window_size``).
     """
     # BEGIN SOLUTION
     mh, mw = _pair(window_size)
@@ -78,7 +79,8 @@ def window_reverse(windows: Tensor, window_size: int | tuple[int, int], height: 
         Tensor[B, H, W, C].
 
     Raises:
-        ValueError: if the sizes are inconsistent.
+        ValueError: if the sizes are inconsistent or a window side is < 1 (the message names
+            ``window_size``).
     """
     # BEGIN SOLUTION
     mh, mw = _pair(window_size)
