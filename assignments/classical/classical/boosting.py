@@ -110,7 +110,9 @@ def adaboost(features: Tensor, labels: Tensor, num_rounds: int, weights: Tensor 
 
     Raises:
         TypeError: if a dtype is not the one above.
-        ValueError: if ``num_rounds < 1``, a class is missing or the shapes disagree.
+        ValueError: if ``num_rounds < 1``, a class is missing, the shapes disagree, ``features``
+            has no column (K = 0), or ``weights`` has a negative entry or a sum <= 0 (the
+            message names ``weights``).
     """
     raise NotImplementedError("adaboost: implement me (see README.md, section `adaboost`)")
 
@@ -128,7 +130,7 @@ def boosted_scores(features: Tensor, model: dict[str, Tensor]) -> Tensor:
 
     Raises:
         TypeError: if ``features`` is not a float tensor.
-        ValueError: if ``model`` misses a key.
+        ValueError: if ``features`` is not 2-D or ``model`` misses a key.
     """
     raise NotImplementedError("boosted_scores: implement me (see README.md, section `adaboost`)")
 
@@ -145,7 +147,7 @@ def adaboost_predict(features: Tensor, model: dict[str, Tensor]) -> Tensor:
 
     Raises:
         TypeError: if ``features`` is not a float tensor.
-        ValueError: if ``model`` misses a key.
+        ValueError: if ``features`` is not 2-D or ``model`` misses a key.
     """
     raise NotImplementedError("adaboost_predict: implement me (see README.md, section `adaboost`)")
 
@@ -336,7 +338,7 @@ def cascade_detect(image: Tensor, cascade: list[dict[str, Tensor]], rects: Tenso
         decreasing score.
 
     Raises:
-        ValueError: if ``image`` is not 2-D or ``cascade`` is empty.
+        ValueError: if ``image`` is not 2-D or ``cascade`` is empty (``image`` checked first).
     """
     raise NotImplementedError("cascade_detect: implement me (see README.md, section `vj_detect`)")
 
@@ -349,7 +351,8 @@ def train_face_detector(faces: Tensor, nonfaces: Tensor, seed: int = 0, time_bud
         faces (Tensor[P, 25, 25]): float32 grey faces in [0, 1] (lfw_subset).
         nonfaces (Tensor[M, 25, 25]): float32 grey non-faces in [0, 1].
         seed (int): seeds every random choice.
-        time_budget_s (float): CPU seconds the training may use (stop adding stages after it).
+        time_budget_s (float): CPU seconds the training may use (stop adding stages after it;
+            the first stage is always trained, even with ``time_budget_s=0``).
 
     Returns:
         None.

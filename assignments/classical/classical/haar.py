@@ -61,7 +61,8 @@ def rectangle_sums(ii: Tensor, rects: Tensor) -> Tensor:
 
     Raises:
         TypeError: if ``rects`` is not int64 or ``ii`` not a tensor.
-        ValueError: if ``rects`` is not ``[K, 4]`` or a rectangle leaves the image.
+        ValueError: if ``rects`` is not ``[K, 4]``, ``ii`` has fewer than 2 dimensions, or a
+            rectangle leaves the image.
     """
     raise NotImplementedError("rectangle_sums: implement me (see README.md, section `integral`)")
 

@@ -106,7 +106,8 @@ def match_template_fft(image: Tensor, template: Tensor, method: str = "zncc") ->
         method (str): ``"ssd"``, ``"ncc"`` or ``"zncc"``.
 
     Returns:
-        Tensor[H - h + 1, W - w + 1]: the score map, in the promoted dtype.
+        Tensor[H - h + 1, W - w + 1]: the score map, in the promoted dtype. For ``"ssd"`` the
+        map is clamped at 0 (round-off of the FFT sums must not make a score negative).
 
     Raises:
         TypeError: if an input is not a float32 / float64 tensor.

@@ -163,7 +163,8 @@ def dpm_score(root: Tensor, parts: Tensor, anchors: Tensor, deformations: Tensor
         ``[P, H, W, 2]`` int64: the ``(y, x)`` of each part at its best position.
 
     Raises:
-        TypeError / ValueError: on other dtypes, shapes, or a deformation with ``ax <= 0`` or
+        TypeError / ValueError: on other dtypes, shapes, a ``root`` or ``parts`` value that is
+            not finite (the message names the argument), or a deformation with ``ax <= 0`` or
             ``ay <= 0``.
     """
     # BEGIN SOLUTION

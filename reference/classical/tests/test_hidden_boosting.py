@@ -398,7 +398,7 @@ def test_cascade_rates_of_a_stage_nobody_reaches_are_zero(student):
 @pytest.mark.parametrize("call, exc, match", [
     (lambda s: s.stage_threshold(torch.zeros(3), torch.tensor([0, 1, 1]), 0.0), ValueError, "min_detection_rate"),
     (lambda s: s.stage_threshold(torch.zeros(3), torch.tensor([0, 1, 1]), 1.5), ValueError, "min_detection_rate"),
-    (lambda s: s.stage_threshold(torch.zeros(3), torch.tensor([0, 0, 0]), 0.9), ValueError, "positive"),
+    (lambda s: s.stage_threshold(torch.zeros(3), torch.tensor([0, 0, 0]), 0.9), ValueError, "positive|labels"),
     (lambda s: s.stage_threshold(torch.zeros(3), torch.tensor([0, 1]), 0.9), ValueError, "scores|labels|same length"),
     (lambda s: s.train_cascade(torch.zeros(3, 1), torch.tensor([0, 1, 1]), []), ValueError, "stage_rounds"),
     (lambda s: s.train_cascade(torch.zeros(3, 1), torch.tensor([0, 1, 1]), [1, 0]), ValueError, "stage_rounds"),
@@ -406,7 +406,7 @@ def test_cascade_rates_of_a_stage_nobody_reaches_are_zero(student):
      "min_detection_rate"),
     (lambda s: s.cascade_predict(torch.zeros(3, 1), [{"feature": torch.zeros(1, dtype=torch.int64),
                                                       "threshold": torch.zeros(1), "polarity": torch.ones(1),
-                                                      "alpha": torch.ones(1)}]), ValueError, "stage_threshold"),
+                                                      "alpha": torch.ones(1)}]), ValueError, "stage_threshold|cascade"),
     (lambda s: s.cascade_rates(torch.zeros(3, 1), torch.tensor([1, 1, 1]), []), ValueError, "labels|both classes"),
 ], ids=["rate-0", "rate-big", "no-pos", "length", "empty", "zero-rounds", "train-rate", "no-thr", "one-class"])
 def test_cascade_input_checks(student, call, exc, match):
