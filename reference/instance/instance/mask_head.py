@@ -69,7 +69,8 @@ def mask_targets(
 
     Raises:
         TypeError: ``boxes`` not floating-point, ``matched_idxs`` not integer.
-        ValueError: wrong shapes, ``mask_size < 1``, an index out of range.
+        ValueError: wrong shapes, ``mask_size < 1``, an index out of range (outside ``[0, G)``:
+            a negative index is out of range, not counted from the end).
     """
     # BEGIN SOLUTION
     check_tensor("gt_masks", gt_masks, dims=3)
@@ -122,6 +123,10 @@ def maskrcnn_mask_loss(
 
     Returns:
         Tensor[]: the scalar loss, dtype of ``mask_logits``.
+
+    Raises:
+        TypeError / ValueError: as :func:`mask_targets` for each image (``matched_idxs`` values
+            in ``[0, G_i)``), or ``mask_logits`` not ``[P, C, M, M]``.
     """
     # BEGIN SOLUTION
     check_tensor("mask_logits", mask_logits, dims=4, floating=True)

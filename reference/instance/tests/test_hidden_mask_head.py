@@ -358,5 +358,5 @@ def test_mask_targets_pixel_noise_masks_at_the_border(student):
     for m in (3, 7):
         assert_tensor(student.mask_targets(gt, boxes, idx, m), project_masks_on_boxes(gt, boxes, idx, m), **F32,
                       case=f"noise masks, boxes at the border, M = {m}")
-    with pytest.raises(ValueError, match="matched_idxs"):
+    with pytest.raises(ValueError, match="matched_idxs|boxes"):  # N disagrees: either may be named
         student.mask_targets(gt, boxes, idx[:3], 3)

@@ -168,8 +168,9 @@ DIMS = [
     ("mask_targets", "boxes", lambda s: s.mask_targets(GT, BOX[:, :3], IDX, 4)),
     ("mask_targets", "boxes", lambda s: s.mask_targets(GT, BOX[None], IDX, 4)),
     ("mask_targets", "matched_idxs", lambda s: s.mask_targets(GT, BOX, IDX[None], 4)),
-    ("mask_targets", "matched_idxs", lambda s: s.mask_targets(GT, BOX, torch.tensor([0, 1]), 4)),
-    ("mask_targets", "matched_idxs", lambda s: s.mask_targets(GT, BOX2, IDX, 4)),
+    # N disagrees between boxes and matched_idxs: either may be named
+    ("mask_targets", "matched_idxs|boxes", lambda s: s.mask_targets(GT, BOX, torch.tensor([0, 1]), 4)),
+    ("mask_targets", "matched_idxs|boxes", lambda s: s.mask_targets(GT, BOX2, IDX, 4)),
     ("mask_loss", "mask_logits", lambda s: s.maskrcnn_mask_loss(*_loss_args(torch.zeros(2, 5, 5)))),
     ("mask_loss", "mask_logits", lambda s: s.maskrcnn_mask_loss(*_loss_args(torch.zeros(3, 3, 5, 5)))),
     ("mask_loss", "mask_logits", lambda s: s.maskrcnn_mask_loss(*_loss_args(torch.zeros(2, 3, 5, 5)[None]))),
@@ -190,7 +191,7 @@ DIMS = [
     ("point_sample", "points", lambda s: s.point_sample(COARSE, NOISE[:, :3, 0])),
     ("point_sample", "points", lambda s: s.point_sample(COARSE, NOISE[:, :3, None])),
     ("point_sample", "points", lambda s: s.point_sample(COARSE, torch.cat([NOISE[:, :3], NOISE[:, :3, :1]], 2))),
-    ("point_sample", "points", lambda s: s.point_sample(COARSE, NOISE[:1, :3])),
+    ("point_sample", "points|input", lambda s: s.point_sample(COARSE, NOISE[:1, :3])),  # N disagrees
     ("point_sample", "logits", lambda s: s.uncertainty(torch.zeros(4))),
     ("point_selection", "coarse_logits", lambda s: s.sample_training_points(LOGITS1[0], 4, noise=NOISE)),
     ("point_selection", "coarse_logits", lambda s: s.sample_training_points(LOGITS1[None], 4, noise=NOISE)),
@@ -554,7 +555,7 @@ MIXED = [
      lambda s: s.sample_training_points(L64, 4, noise=NOISE),
      lambda: _training_points_oracle(L64, NOISE.double(), 4, 3.0, 0.75), 1e-12),
     ("subdivision", "float64 map", lambda s: s.uncertain_grid_points(UMAP.double(), 4)[1],
-     lambda: _grid_centres(UMAP.double(), 4), 0),
+     lambda: _grid_centres(UMAP.double(), 4), 1e-15),  # (x + 0.5) * (1 / W) may round 1 ulp apart
     ("subdivision", "float32 map", lambda s: s.uncertain_grid_points(UMAP, 4)[1],
      lambda: _grid_centres(UMAP.double(), 4).float(), 0),
     ("subdivision", "coarse float64, the rest float32",
