@@ -557,7 +557,7 @@ MIXED = [
     ("subdivision", "float64 map", lambda s: s.uncertain_grid_points(UMAP.double(), 4)[1],
      lambda: _grid_centres(UMAP.double(), 4), 1e-15),  # (x + 0.5) * (1 / W) may round 1 ulp apart
     ("subdivision", "float32 map", lambda s: s.uncertain_grid_points(UMAP, 4)[1],
-     lambda: _grid_centres(UMAP.double(), 4).float(), 0),
+     lambda: _grid_centres(UMAP.double(), 4).float(), 1.2e-7),  # 1 float32 ulp: the dtype is what counts here
     ("subdivision", "coarse float64, the rest float32",
      lambda s: s.subdivision_inference(C64, FINE, WEIGHT, BIAS, 2, 7),
      lambda: _subdivision_oracle(C64, FINE, WEIGHT, BIAS, 2, 7), 1e-6),  # fine features read in float32
