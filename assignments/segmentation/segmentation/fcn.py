@@ -27,7 +27,8 @@ def receptive_field(layers: list[tuple[int, int, int]]) -> tuple[int, int]:
 
     Raises:
         TypeError: ``layers`` is not a list or tuple.
-        ValueError: an entry is not three ints >= 1.
+        ValueError: an entry is not three ints >= 1 (a bool is refused; an entry may be a tuple
+            or a list).
     """
     raise NotImplementedError("receptive_field: implement me (see README.md, section `fcn`)")
 
@@ -40,7 +41,8 @@ def gradient_receptive_field(layers: list[tuple[int, int, int]], size: int) -> i
     ``Tensor[1, 1, size, size]``; back-propagate from the single output pixel
     ``(H_out // 2, W_out // 2)``; return the number of rows of the input whose gradient is not
     zero (the height of the non-zero region: with positive weights nothing cancels, so this is
-    the receptive field).
+    the receptive field). The two agree, and equal ``r_L``, when dilation leaves no all-zero row
+    inside the region; the tests use only such stacks.
 
     Args:
         layers (list[(kernel_size, stride, dilation)]): as in :func:`receptive_field`.

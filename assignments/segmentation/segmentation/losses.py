@@ -47,9 +47,10 @@ def confusion_matrix(pred: Tensor, target: Tensor, num_classes: int, *, ignore_i
     several batches add up: the dataset's matrix is the sum of its images' matrices.
 
     Args:
-        pred (Tensor[...]): int64 predicted labels in ``[0, num_classes)``.
-        target (Tensor[...]): int64 true labels in ``[0, num_classes)`` or ``ignore_index``,
-            same shape as ``pred``.
+        pred (Tensor[...]): integer predicted labels in ``[0, num_classes)`` (int64, or any
+            integer dtype such as uint8 VOC masks, counted exactly as int64).
+        target (Tensor[...]): integer true labels in ``[0, num_classes)`` or ``ignore_index``,
+            same shape as ``pred`` (any integer dtype, as ``pred``).
         num_classes (int): ``C >= 1``.
         ignore_index (int): the target label to skip.
 

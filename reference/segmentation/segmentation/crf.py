@@ -168,6 +168,9 @@ def binary_mincut(unary: Tensor, weight: float) -> Tensor:
         unary (Tensor[2, H, W]): finite costs of labels 0 and 1, ``H, W >= 1``.
         weight (float): Potts weight >= 0 on each of the ``H (W - 1) + (H - 1) W`` neighbour pairs.
 
+    Capacities are computed in float64 (``unary`` upcast first), so the labels are the exact
+    minimiser of :func:`potts_energy`'s float64 energy for float32 costs too.
+
     Returns:
         Tensor[H, W]: int64 labels in {0, 1}, on ``unary``'s device.
 

@@ -152,7 +152,8 @@ def count_components(W: Tensor, *, tol: float = 1e-8) -> int:
         int: the multiplicity of the eigenvalue 0.
 
     Raises:
-        TypeError, ValueError: as :func:`degree_matrix`, or an empty ``W``.
+        TypeError, ValueError: as :func:`degree_matrix`, an empty ``W``, or ``tol`` not a number
+            > 0 (the message names ``tol``).
     """
     # BEGIN SOLUTION
     _check_affinity(W)
@@ -207,7 +208,7 @@ def ncut_value(W: Tensor, labels: Tensor) -> Tensor:
 
     Args:
         W (Tensor[N, N]): symmetric non-negative affinities.
-        labels (Tensor[N]): int64 segment ids.
+        labels (Tensor[N]): integer segment ids (int64 or any other integer dtype).
 
     Returns:
         Tensor: float64 scalar, computed in float64 (``W`` upcast first).

@@ -78,7 +78,7 @@ def max_unpool2d(x: Tensor, indices: Tensor, kernel_size: int | tuple[int, int],
         x (Tensor[N, C, H, W]): pooled values.
         indices (Tensor[N, C, H, W]): int64 flat indices in ``[0, H_out * W_out)``.
         kernel_size, stride, padding: those of the pooling.
-        output_size (tuple or None): see above.
+        output_size (tuple or list of 2 or 4 ints, or None): see above.
 
     Returns:
         Tensor[N, C, H_out, W_out]: dtype and device of ``x``.
@@ -86,6 +86,8 @@ def max_unpool2d(x: Tensor, indices: Tensor, kernel_size: int | tuple[int, int],
     Raises:
         TypeError: ``indices`` is not int64.
         ValueError: shapes differ, a bad ``output_size``, or an index out of range.
+        TypeError / ValueError: ``kernel_size`` or ``stride`` not ints >= 1, or ``padding`` not
+            ints >= 0 (the message names the parameter).
     """
     # BEGIN SOLUTION
     check_tensor("x", x, 4, floating=True)

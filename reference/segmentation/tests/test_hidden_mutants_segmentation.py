@@ -407,8 +407,8 @@ BOUNDS = [
     ("transposed", "dilation", lambda s: s.conv_transpose2d(X4, WT, dilation=(2.0, 1)), EITHER),
     ("transposed", "stride", lambda s: s.transposed_output_size(4, 3, 2.0), EITHER),
     ("transposed", "scale_factor", lambda s: s.resize_conv2d(X4, CW, None, 2.0), EITHER),
-    ("fcn", "kernel_size", lambda s: s.fc_to_conv(FCW, FCB, 3, (2, 2.0)), None),
-    ("fcn", "in_channels", lambda s: s.fc_to_conv(FCW, FCB, 3.0, 2), None),
+    ("fcn", "kernel_size", lambda s: s.fc_to_conv(FCW, FCB, 3, (2, 2.0)), EITHER),  # a float where an int is documented
+    ("fcn", "in_channels", lambda s: s.fc_to_conv(FCW, FCB, 3.0, 2), EITHER),
     # outputs of size exactly 1 along one axis are allowed
     ("unpool", "output", lambda s: (s.max_unpool2d(*_pool(X4[..., :1], (2, 1)), (2, 1)),
                                     _unpool(X4[..., :1], (2, 1))[2]), True),

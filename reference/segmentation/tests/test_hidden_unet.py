@@ -66,7 +66,7 @@ def test_unet_default_layout(student):
 @pytest.mark.task("unet")
 def test_unet_rejects(student):
     net = student.UNet(3, 2, 2, 2)
-    with pytest.raises(ValueError, match=r"\bx\b|depth|divisible"):
+    with pytest.raises(ValueError, match=r"\bx\b|depth|divisible|multiple"):
         net(torch.rand(1, 3, 8, 6))
     with pytest.raises(ValueError, match=r"\bx\b|in_channels|shape"):
         net(torch.rand(1, 2, 8, 8))
