@@ -669,7 +669,7 @@ DIMS = [
     ("aspp", "x|shape", lambda s: s.ASPP(3, [1], 2)(torch.zeros(3, 5, 5))),
     ("aspp", "x|shape|in_channels", lambda s: s.ASPP(3, [1], 2)(torch.zeros(1, 2, 5, 5))),
     ("unet", "x|shape", lambda s: s.UNet(3, 2, 2, 1)(torch.zeros(3, 4, 4))),
-    ("unet", r"divisible|\bx\b|depth", lambda s: s.UNet(3, 2, 2, 2)(torch.zeros(1, 3, 8, 4 + 2))),
+    ("unet", r"divisible|multiple|\bx\b|depth", lambda s: s.UNet(3, 2, 2, 2)(torch.zeros(1, 3, 8, 4 + 2))),
     ("kmeans", "image", lambda s: s.pixel_features(IMG[0])),
     ("kmeans", "image", lambda s: s.pixel_features(IMG[None])),
     ("kmeans", "x", lambda s: s.kmeans(PTS[:, 0], 2)),
