@@ -80,8 +80,9 @@ def solve_min_cost_flow(graph: dict, num_tracks: int | None = None) -> Tensor:
 
     Raises:
         TypeError: if ``graph`` is not a dict or ``edge_index`` is not int64.
-        ValueError: on malformed graphs, ``num_tracks < 0``, or when fewer than ``num_tracks``
-            units can reach the sink (the message says how many can).
+        ValueError: on malformed graphs (an edge endpoint outside ``[0, num_nodes)`` included),
+            ``num_tracks < 0``, or when fewer than ``num_tracks`` units can reach the sink (the
+            message says how many can).
     """
     raise NotImplementedError("solve_min_cost_flow: implement me (see README.md, section `flow`)")
 

@@ -34,7 +34,8 @@ def build_graph(frames: Tensor, features: Tensor, top_k: int = 10, max_gap: int 
         on the device of ``features``.
 
     Raises:
-        TypeError: if ``frames`` or ``features`` is not a tensor or ``frames`` is not integer.
+        TypeError: if ``frames`` or ``features`` is not a tensor or ``frames`` is not integer
+            (bool is not an integer dtype here: bool, float and complex ``frames`` raise).
         ValueError: on wrong shapes, ``top_k < 1`` or ``max_gap < 1``.
     """
     raise NotImplementedError("build_graph: implement me (see README.md, section `graph`)")
@@ -60,6 +61,8 @@ def edge_features(boxes: Tensor, frames: Tensor, features: Tensor, edge_index: T
         frames (Tensor[N] int): frame number of every detection.
         features (Tensor[N, D] float): appearance embedding of every detection.
         edge_index (Tensor[2, E] int64): ``(past, future)`` indices, e.g. from :func:`build_graph`.
+            Their direction is not checked: a reversed edge gets the formula as written (every
+            feature but the distance changes sign).
 
     Returns:
         Tensor[E, 6]: the features above, in the dtype and on the device of ``boxes``.

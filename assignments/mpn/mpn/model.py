@@ -89,7 +89,7 @@ class MessagePassingNetwork(nn.Module):
         Raises:
             TypeError: if ``state_dict`` is not a dict.
             KeyError: if a key is missing or unexpected.
-            ValueError: if a shape does not match.
+            ValueError: if a shape does not match; the message names the offending key.
         """
         raise NotImplementedError("MessagePassingNetwork.load_weights: implement me (see README.md, section `mpn`)")
 

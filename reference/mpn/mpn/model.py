@@ -149,7 +149,7 @@ class MessagePassingNetwork(nn.Module):
         Raises:
             TypeError: if ``state_dict`` is not a dict.
             KeyError: if a key is missing or unexpected.
-            ValueError: if a shape does not match.
+            ValueError: if a shape does not match; the message names the offending key.
         """
         # BEGIN SOLUTION
         if not isinstance(state_dict, dict):

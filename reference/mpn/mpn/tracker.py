@@ -154,7 +154,8 @@ def track_sequence(detections: list, features: list) -> Tensor:
 
     Args:
         detections (list[Tensor[n_t, 5]]): per frame ``t`` (frame number ``t + 1``), rows
-            ``(x1, y1, x2, y2, score)``; a frame may have no detection (``n_t = 0``).
+            ``(x1, y1, x2, y2, score)``; a frame may have no detection (``n_t = 0``). A
+            detection may have zero width or height: drop it or track it, but never raise.
         features (list[Tensor[n_t, D]]): the appearance embedding of each detection.
             Both lists may hold float32 or float64 tensors: the same values give the same tracks.
 

@@ -168,12 +168,12 @@ def test_edge_features_of_sub_pixel_boxes(student, scale):
 def test_track_sequence_survives_a_detection_without_area(student, flat):
     # a detector may return a box of zero width or height; track_sequence documents errors only
     # for malformed lists and shapes, so such a row (whatever the tracker does with it) must not
-    # stop three steady objects from being tracked
+    # stop three steady objects from being tracked (unit-norm embeddings, like the data's)
     gen = torch.Generator().manual_seed(4)
-    emb = torch.randn(4, 16, generator=gen).mul(4).round().div(4)
+    emb = torch.nn.functional.normalize(torch.randn(4, 16, generator=gen), dim=1)
     dets, feats = [], []
     for t in range(6):
-        rows = [[20.0 + 8 * t + 150 * k, 40.0 + 2 * t, 60.0 + 8 * t + 150 * k, 140.0 + 2 * t, 0.75] for k in range(3)]
+        rows = [[20.0 + 8 * t + 150 * k, 40.0 + 2 * t, 60.0 + 8 * t + 150 * k, 140.0 + 2 * t, 0.95] for k in range(3)]
         rows.append([500.0, 300.0, 500.0 if flat == "width" else 540.0, 380.0 if flat == "width" else 300.0, 0.95])
         dets.append(torch.tensor(rows))
         feats.append(emb.clone())
@@ -182,7 +182,7 @@ def test_track_sequence_survives_a_detection_without_area(student, flat):
     assert out.shape[0] >= 3 * 5, f"three steady objects over 6 frames gave only {out.shape[0]} rows"
 
 
-LONE = [300.0, 400.0, 340.0, 480.0, 0.8]  # a detection seen once, far from the three objects
+LONE = [300.0, 400.0, 340.0, 480.0, 0.95]  # a detection seen once, far from the three objects
 
 
 @pytest.mark.task("postprocess")
@@ -193,12 +193,13 @@ def test_track_sequence_turns_chains_into_tracks_without_holes(student, num_fram
     # stays on one object, its rows are detections of that object, one per frame over a run of
     # consecutive frames (a chain becomes a track with all of its detections), and at most two
     # of the objects' detections go untracked; the lone one may form a track of its own or none
+    # (unit-norm embeddings, like the data's)
     gen = torch.Generator().manual_seed(4)
-    emb = torch.randn(3, 16, generator=gen).mul(4).round().div(4)
-    lone = torch.randn(1, 16, generator=gen).mul(4).round().div(4)
+    emb = torch.nn.functional.normalize(torch.randn(3, 16, generator=gen), dim=1)
+    lone = torch.nn.functional.normalize(torch.randn(1, 16, generator=gen), dim=1)
     dets, feats = [], []
     for t in range(num_frames):
-        rows = [[20.0 + 8 * t + 150 * k, 40.0 + 2 * t, 60.0 + 8 * t + 150 * k, 140.0 + 2 * t, 0.8] for k in range(3)]
+        rows = [[20.0 + 8 * t + 150 * k, 40.0 + 2 * t, 60.0 + 8 * t + 150 * k, 140.0 + 2 * t, 0.95] for k in range(3)]
         f = emb.clone()
         if t == lone_frame:
             rows, f = [LONE] + rows, torch.cat([lone, f])
