@@ -44,7 +44,7 @@ def batch_hard_triplet_loss(embeddings: Tensor, labels: Tensor, margin: float | 
 
     Args:
         embeddings (Tensor[B, E]): float embeddings of a batch.
-        labels (Tensor[B]): integer identity labels.
+        labels (Tensor[B]): integer identity labels (a bool tensor is refused: ValueError).
         margin (float | None): the margin (>= 0), or None for the soft margin.
         squared (bool): use squared distances.
 
@@ -53,8 +53,8 @@ def batch_hard_triplet_loss(embeddings: Tensor, labels: Tensor, margin: float | 
 
     Raises:
         TypeError: if ``embeddings`` or ``labels`` is not a tensor.
-        ValueError: if the shapes do not match, ``labels`` is not an integer tensor or
-            ``margin < 0``.
+        ValueError: if ``embeddings`` is not a 2-D floating tensor, the shapes do not match,
+            ``labels`` is not an integer tensor or ``margin < 0``.
     """
     raise NotImplementedError("batch_hard_triplet_loss: implement me (see README.md, section `reid`)")
 

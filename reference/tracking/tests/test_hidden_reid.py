@@ -200,8 +200,9 @@ def test_appearance_cost_rejects_bad_input(student):
 
 
 def _bad_embeddings():
-    return [([[0.0, 1.0]], TypeError), (torch.zeros(3), ValueError), (torch.zeros(2, 3, 1), ValueError),
-            (torch.zeros(2, 3, dtype=torch.int64), (ValueError, TypeError))]  # "not floating": a value or a type
+    # four rows, as many as the other arguments, so that only the named argument is wrong
+    return [([[0.0, 1.0]], TypeError), (torch.zeros(4), ValueError), (torch.zeros(4, 3, 1), ValueError),
+            (torch.zeros(4, 3, dtype=torch.int64), (ValueError, TypeError))]  # "not floating": a value or a type
 
 
 @pytest.mark.task("reid")
@@ -213,7 +214,8 @@ def test_reid_functions_check_every_embedding_argument(student):
     calls = {
         "a": [lambda v: student.pairwise_distances(v, e), lambda v: student.contrastive_loss(v, e, same)],
         "b": [lambda v: student.pairwise_distances(e, v), lambda v: student.contrastive_loss(e, v, same)],
-        "embeddings": [lambda v: student.batch_hard_triplet_loss(v, labels)],
+        # one label per row of v, so that only the embeddings are wrong
+        "embeddings": [lambda v: student.batch_hard_triplet_loss(v, labels[:len(v)])],
         "track_embeddings": [lambda v: student.appearance_cost(boxes, boxes, v, e)],
         "det_embeddings": [lambda v: student.appearance_cost(boxes, boxes, e, v)],
     }

@@ -134,7 +134,8 @@ def linear_assignment(cost: Tensor) -> tuple[Tensor, Tensor]:
     grading.
 
     Args:
-        cost (Tensor[T, D]): finite real costs (any sign).
+        cost (Tensor[T, D]): finite real costs (any sign). It may require grad: it is treated
+            as a constant (detach it before ``.numpy()``).
 
     Returns:
         tuple[Tensor[K] int64, Tensor[K] int64]: ``(rows, cols)`` with ``rows`` ascending, on
@@ -182,7 +183,8 @@ def associate(cost: Tensor, max_cost: float) -> tuple[Tensor, Tensor, Tensor]:
     that must never match.
 
     Args:
-        cost (Tensor[T, D]): association costs, e.g. from :func:`iou_cost`; no nan.
+        cost (Tensor[T, D]): association costs, e.g. from :func:`iou_cost`; no nan. It may
+            require grad: it is treated as a constant (detach it).
         max_cost (float): finite threshold; the cost of leaving a track unmatched.
 
     Returns:

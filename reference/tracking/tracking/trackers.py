@@ -114,7 +114,8 @@ def regress_to_detections(track_boxes: Tensor, dets: Tensor, scores: Tensor,
         ``dets`` and ``scores``.
 
     Raises:
-        TypeError: if an argument is not a tensor.
+        TypeError: if a tensor argument is not a tensor, or ``min_iou`` is not a real number
+            (the message names it).
         ValueError: if a shape is wrong or ``min_iou`` is outside [0, 1].
     """
     # BEGIN SOLUTION
@@ -354,7 +355,8 @@ class TracktorTracker:
         lambda_new (float): NMS IoU threshold among new detections and against active tracks, in [0, 1].
         patience (int): frames an inactive track waits to be re-identified (>= 0).
         reid_iou (float): IoU a pair must exceed to re-identify an inactive track, in [0, 1].
-        regression_iou (float): ``min_iou`` of the built-in :func:`regress_to_detections`.
+        regression_iou (float): ``min_iou`` of the built-in :func:`regress_to_detections`, in
+            [0, 1] (checked by the constructor).
 
     Raises:
         TypeError: if a parameter has the wrong type.
