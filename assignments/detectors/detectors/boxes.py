@@ -8,7 +8,9 @@ hidden tests check them again against torchvision under those functions' tasks. 
 Half precision, as in ``detection``: IoU and NMS compute in float32 for float16 / bfloat16
 boxes (an area overflows float16 once a box is about 181 x 181 pixels), and RoI Align computes
 in float32 for a half-precision feature map and returns the map's dtype, with or without
-``torch.autocast`` (what torchvision does under autocast).
+``torch.autocast`` (what torchvision does under autocast). Under ``torch.autocast`` a float32
+map is still computed in float32 (disable autocast inside), matching the plain float32 result
+to 1e-5.
 """
 
 from __future__ import annotations
@@ -184,7 +186,9 @@ def roi_align(
     Each RoI, scaled by ``spatial_scale`` (and shifted by -0.5 with ``aligned=True``; its
     size clamped to at least 1 without it), is split into ``oh x ow`` bins; a bin averages
     ``gh x gw`` bilinear samples at ``(i + 0.5) / g`` of the bin, with ``g = sampling_ratio``
-    if it is positive, else ``ceil(roi_size / output_size)`` per RoI (adaptive).
+    if it is positive, else ``ceil(roi_size / output_size)`` per RoI (adaptive). A bin with no
+    sample (adaptive, ``aligned=True`` and a RoI of zero width or height) pools to 0: the
+    average divides by ``max(gh * gw, 1)``.
 
     Args:
         input (Tensor[N, C, H, W]): feature maps.
@@ -196,6 +200,6 @@ def roi_align(
 
     Returns:
         Tensor[K, C, oh, ow]: pooled features, in the dtype of ``input`` (computed in float32 for
-        a float16 / bfloat16 map).
+        a float16 / bfloat16 map, and for a float32 map under ``torch.autocast`` too).
     """
     raise NotImplementedError("roi_align: paste your code from assignment detection (README.md, `helpers`)")

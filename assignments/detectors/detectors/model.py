@@ -25,13 +25,14 @@ def predict(images: list[Tensor]) -> list[dict[str, Tensor]]:
 
     Args:
         images (list[Tensor[3, H, W]]): float32 RGB images in [0, 1], e.g. 64 x 64 scenes of
-            ``cv3data.detection_splits`` (``image.float() / 255``).
+            ``cv3data.detection_splits`` (``image.float() / 255``). The images of one call may
+            differ in size (any ``H, W``, not only 64 x 64); an empty list returns an empty list.
 
     Returns:
         list[dict[str, Tensor]]: one dict per image, in order, with (other keys are ignored)
 
-        - ``boxes``: float32 ``Tensor[D, 4]``, (x1, y1, x2, y2) in pixels, inside the image
-          (``0 <= x1 <= x2 <= W``, ``0 <= y1 <= y2 <= H``), finite;
+        - ``boxes``: float32 ``Tensor[D, 4]``, (x1, y1, x2, y2) in pixels, inside the image's
+          own size (``0 <= x1 <= x2 <= W``, ``0 <= y1 <= y2 <= H``), finite;
         - ``scores``: float32 ``Tensor[D]``, finite, higher is more confident;
         - ``labels``: int64 ``Tensor[D]``, category ids 1 to 4 (rectangle, ellipse, triangle,
           diamond);

@@ -115,7 +115,9 @@ def fastrcnn_loss(
         box_regression (Tensor[R, 4 * num_classes]): per-class regression codes.
         labels (Tensor[R] int64): class of each RoI, 0 for background.
         regression_targets (Tensor[R, 4]): codes of each RoI's matched ground truth (weights
-            (10, 10, 5, 5)); ignored for background RoIs.
+            (10, 10, 5, 5)); ignored for background RoIs, whose rows may hold non-finite targets
+            and must not affect ``loss_box_reg``: select the foreground rows rather than
+            multiplying by a mask (``0 * inf`` is nan).
 
     Returns:
         tuple[Tensor, Tensor]: ``(loss_classifier, loss_box_reg)``, scalar tensors in the dtypes

@@ -136,6 +136,9 @@ def rpn_loss(
         deltas (Tensor[A, 4]): predicted regression codes.
         labels (Tensor[A]): 1 (positive), 0 (negative) or -1 (not sampled), any real dtype.
         regression_targets (Tensor[A, 4]): encoded ground-truth boxes (used where label is 1).
+            Rows whose label is not 1 may hold non-finite targets (an image without objects
+            encodes its anchors as -inf) and must not affect the loss: select the positive rows
+            rather than multiplying by a mask (``0 * inf`` is nan).
 
     Returns:
         tuple[Tensor, Tensor]: ``(loss_objectness, loss_box)``, scalar tensors in the dtypes of

@@ -45,7 +45,8 @@ class FeaturePyramidNetwork(nn.Module):
         out_channels (int): channels of every output map.
 
     Raises:
-        ValueError: if ``in_channels_list`` is empty or a channel count is not positive.
+        ValueError: if ``in_channels_list`` is empty or a channel count is not positive, or
+            ``out_channels`` is not positive (the message names the offending argument).
     """
 
     def __init__(self, in_channels_list: list[int], out_channels: int) -> None:

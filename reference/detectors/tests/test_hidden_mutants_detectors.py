@@ -92,7 +92,7 @@ MATCHED = torch.tensor([[0, -1, 2, -2, 1], [-1, -1, 1, -2, -2]])
 LEVEL_LOGITS, LEVEL_CODES, LEVEL_ANCHORS = oracles.randn(6, 2, seed=13), oracles.randn(6, 4, seed=14), A6
 
 # Malformed inputs: a ValueError whose message names the argument (the README's rule); where
-# arguments disagree in length (A, R, N) the message may name any of those that carry it.
+# arguments disagree in length (A, R, N, K) the message may name any of those that carry it.
 RPN_LOSS_ARGS = "objectness|deltas|labels|regression_targets"
 FASTRCNN_ARGS = "class_logits|box_regression|labels|regression_targets"
 POSTPROCESS_ARGS = "class_logits|box_regression|proposals"
@@ -110,7 +110,7 @@ REJECTS = [
     ("fpn", "boxes", lambda s: s.assign_fpn_levels(BOXES[:, :3], 2, 3)),
     ("fpn", "boxes", lambda s: s.assign_fpn_levels(BOXES[0], 2, 3)),
     ("fpn", "boxes", lambda s: s.assign_fpn_levels(BOXES[None], 2, 3)),
-    ("fpn", "k_min", lambda s: s.assign_fpn_levels(BOXES, 4, 3)),
+    ("fpn", "k_min|k_max", lambda s: s.assign_fpn_levels(BOXES, 4, 3)),
     ("fpn", "features|scales", lambda s: s.multiscale_roi_align(FEATS, ROIS, 2, [1 / 4])),
     ("fpn", "features|scales", lambda s: s.multiscale_roi_align(FEATS[:1], ROIS, 2, [1 / 4, 1 / 8])),
     ("fpn", "features|scales", lambda s: s.multiscale_roi_align([], ROIS, 2, [])),
@@ -142,7 +142,7 @@ REJECTS = [
     ("roi_heads", FASTRCNN_ARGS, lambda s: s.fastrcnn_loss(LOGITS3[:0], REG3[:0], LABELS3[:0], PROP3[:0])),
     ("roi_heads", "class_logits", lambda s: s.fastrcnn_loss(LOGITS3[:, 0], REG3[:, :4], LABELS3, PROP3)),
     ("roi_heads", "class_logits", lambda s: s.fastrcnn_loss(LOGITS3[None], REG3, LABELS3, PROP3)),
-    ("roi_heads", "box_regression", lambda s: s.fastrcnn_loss(LOGITS3, REG3[:, :12], LABELS3, PROP3)),
+    ("roi_heads", "class_logits|box_regression", lambda s: s.fastrcnn_loss(LOGITS3, REG3[:, :12], LABELS3, PROP3)),
     ("roi_heads", FASTRCNN_ARGS, lambda s: s.fastrcnn_loss(LOGITS3, REG3[:2], LABELS3, PROP3)),
     ("roi_heads", FASTRCNN_ARGS, lambda s: s.fastrcnn_loss(LOGITS3, REG3, LABELS3[:2], PROP3)),
     ("roi_heads", "labels", lambda s: s.fastrcnn_loss(LOGITS3, REG3, LABELS3[:, None], PROP3)),
@@ -150,7 +150,8 @@ REJECTS = [
     ("roi_heads", FASTRCNN_ARGS, lambda s: s.fastrcnn_loss(LOGITS3, REG3, LABELS3, PROP3[:2])),
     ("roi_heads", "class_logits", lambda s: s.postprocess_detections(LOGITS3[:, 0], REG3[:, :4], PROP3, (20, 20))),
     ("roi_heads", "class_logits", lambda s: s.postprocess_detections(LOGITS3[None], REG3, PROP3, (20, 20))),
-    ("roi_heads", "box_regression", lambda s: s.postprocess_detections(LOGITS3, REG3[:, :12], PROP3, (20, 20))),
+    ("roi_heads", "class_logits|box_regression",
+     lambda s: s.postprocess_detections(LOGITS3, REG3[:, :12], PROP3, (20, 20))),
     ("roi_heads", POSTPROCESS_ARGS, lambda s: s.postprocess_detections(LOGITS3, REG3[:2], PROP3, (20, 20))),
     ("roi_heads", POSTPROCESS_ARGS, lambda s: s.postprocess_detections(LOGITS3, REG3, PROP3[:2], (20, 20))),
     ("roi_heads", "proposals", lambda s: s.postprocess_detections(LOGITS3, REG3, PROP3[:, :3], (20, 20))),
@@ -176,11 +177,11 @@ REJECTS = [
         [LEVEL_LOGITS], [LEVEL_CODES], [LEVEL_ANCHORS] * 2, (20, 20))),
     ("retinanet", "cls_logits", lambda s: s.retinanet_postprocess(
         [LEVEL_LOGITS.flatten()], [LEVEL_CODES], [LEVEL_ANCHORS], (20, 20))),
-    ("retinanet", "bbox_regression", lambda s: s.retinanet_postprocess(
+    ("retinanet", "cls_logits|bbox_regression|anchors", lambda s: s.retinanet_postprocess(
         [LEVEL_LOGITS], [LEVEL_CODES[:5]], [LEVEL_ANCHORS], (20, 20))),
     ("retinanet", "bbox_regression", lambda s: s.retinanet_postprocess(
         [LEVEL_LOGITS], [LEVEL_CODES[:, :3]], [LEVEL_ANCHORS], (20, 20))),
-    ("retinanet", "anchors", lambda s: s.retinanet_postprocess(
+    ("retinanet", "cls_logits|bbox_regression|anchors", lambda s: s.retinanet_postprocess(
         [LEVEL_LOGITS], [LEVEL_CODES], [LEVEL_ANCHORS[:5]], (20, 20))),
     ("retinanet", "anchors", lambda s: s.retinanet_postprocess(
         [LEVEL_LOGITS], [LEVEL_CODES], [LEVEL_ANCHORS[:, :3]], (20, 20))),
