@@ -146,5 +146,7 @@ def coco_evaluate(predictions: list[dict], targets: list[dict]) -> dict[str, flo
     Raises:
         TypeError: if an argument or a field has the wrong type.
         ValueError: if the lists differ in length, a key is missing or a shape is wrong.
+            About a record, either message names the list, the record's index and the field,
+            e.g. ``predictions[1]['boxes']``.
     """
     raise NotImplementedError("coco_evaluate: implement me (see README.md, section `ap`)")

@@ -41,14 +41,16 @@ def roi_pool(
     Args:
         input (Tensor[N, C, H, W]): feature maps, float.
         boxes (Tensor[K, 5]): (batch_index, x1, y1, x2, y2) in image coordinates.
-        output_size (int or tuple[int, int]): (oh, ow), or one int for both.
+        output_size (int or tuple[int, int]): (oh, ow), or one int for both; a bool is not an
+            int here (``True`` / ``False`` raise ``TypeError``).
         spatial_scale (float): factor from image to feature-map coordinates.
 
     Returns:
         Tensor[K, C, oh, ow]: pooled features, in the dtype of ``input``.
 
     Raises:
-        TypeError: if an argument has the wrong type.
+        TypeError: if an argument has the wrong type, e.g. an ``input`` that is not floating
+            point (a ``ValueError`` is accepted for that too).
         ValueError: if a shape is wrong, ``output_size`` is not positive or a batch index is
             out of range.
     """
@@ -69,7 +71,9 @@ def roi_align(
     pixel centres sit at integer coordinates; without it, its size is clamped to at least 1.
     It is split into ``oh x ow`` bins; each bin averages ``gh x gw`` regularly spaced samples
     (at ``(i + 0.5) / g`` of the bin), ``gh = gw = sampling_ratio`` if it is positive, else
-    ``gh = ceil(roi_h / oh)`` and ``gw = ceil(roi_w / ow)`` for every RoI (adaptive). A sample
+    ``gh = ceil(roi_h / oh)`` and ``gw = ceil(roi_w / ow)`` for every RoI (adaptive). A bin
+    without samples (adaptive ``gh <= 0`` or ``gw <= 0``, e.g. a RoI of zero or negative size
+    with ``aligned=True``) outputs 0, as torchvision divides by ``max(gh * gw, 1)``. A sample
     further than one pixel outside the map contributes 0; coordinates below 0 are clamped to 0
     and the bilinear interpolation stops at the last row/column. Equal to
     ``torchvision.ops.roi_align``; differentiable with respect to ``input``.
@@ -82,7 +86,8 @@ def roi_align(
     Args:
         input (Tensor[N, C, H, W]): feature maps, float.
         boxes (Tensor[K, 5]): (batch_index, x1, y1, x2, y2) in image coordinates.
-        output_size (int or tuple[int, int]): (oh, ow), or one int for both.
+        output_size (int or tuple[int, int]): (oh, ow), or one int for both; a bool is not an
+            int here (``True`` / ``False`` raise ``TypeError``).
         spatial_scale (float): factor from image to feature-map coordinates.
         sampling_ratio (int): sampling points per bin along each axis; <= 0 means adaptive.
         aligned (bool): shift the RoI by half a pixel (the corrected, recommended convention).
@@ -91,7 +96,8 @@ def roi_align(
         Tensor[K, C, oh, ow]: pooled features, in the dtype of ``input``.
 
     Raises:
-        TypeError: if an argument has the wrong type.
+        TypeError: if an argument has the wrong type, e.g. an ``input`` that is not floating
+            point (a ``ValueError`` is accepted for that too).
         ValueError: if a shape is wrong, ``output_size`` is not positive or a batch index is
             out of range.
     """

@@ -65,16 +65,19 @@ def generate_anchors(
     ``(H * stride_h, W * stride_w)`` with a feature map of size ``(H, W)``.
 
     Strides are integers, as torchvision's (``image_size // feature_size``); a float stride,
-    even ``16.0``, is a ``TypeError`` in the reference, and the tests never pass one (accepting
-    an integral float is not penalised either). Precision: the base anchors are computed in
-    float32 and rounded, then converted to ``dtype`` and shifted in ``dtype``, as torchvision
-    does; so float16 / bfloat16 anchors far from the origin are rounded like torchvision's
-    (bfloat16 represents integers exactly only up to 256).
+    even ``16.0``, is a ``TypeError`` in the reference. For an integral float the tests accept
+    either that ``TypeError`` (naming ``stride``) or the anchors of the int stride.
+
+    Precision: the base anchors are computed in float32 and rounded, then converted to
+    ``dtype`` and shifted in ``dtype``, as torchvision does; so float16 / bfloat16 anchors far
+    from the origin are rounded like torchvision's (bfloat16 represents integers exactly only
+    up to 256).
 
     Args:
         feature_size (tuple[int, int]): (H, W) of the feature map.
         stride (tuple[int, int]): (stride_h, stride_w) in image pixels per feature-map cell,
-            positive ints.
+            positive ints. A bool is not an int here nor in ``feature_size`` (``True`` /
+            ``False`` raise ``TypeError``).
         sizes (sequence of float): anchor sizes (square root of the area) in pixels.
         aspect_ratios (sequence of float): height / width ratios.
         dtype (torch.dtype): dtype of the result.

@@ -198,9 +198,9 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
 
     Boxes are visited by decreasing score; a box is kept unless its IoU with an already kept
     box is strictly greater than ``iou_threshold``. Equal to ``torchvision.ops.nms`` for
-    distinct scores; equal scores are visited in input order (a stable sort). IoUs are
-    computed in float32 for float16 / bfloat16 boxes (as torchvision's CUDA kernel does; its
-    CPU kernel refuses half precision), and in float64 for float64 boxes.
+    distinct scores; equal scores are visited in input order (a stable sort), as the tests
+    check. IoUs are computed in float32 for float16 / bfloat16 boxes (as torchvision's CUDA
+    kernel does; its CPU kernel refuses half precision), and in float64 for float64 boxes.
 
     Args:
         boxes (Tensor[N, 4]): (x1, y1, x2, y2), float.
@@ -227,16 +227,18 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
     """Non-maximum suppression independently per category.
 
     Boxes of different categories (different ``idxs``) never suppress each other. Equal to
-    ``torchvision.ops.batched_nms`` for distinct scores. Order of the result: decreasing
-    score; the reference lists equal scores in input order (a stable sort), and for boxes of
-    *different* categories with equal scores every order is accepted (torchvision's two
-    implementations differ there). IoUs in float32 for float16 / bfloat16 boxes, as in
+    ``torchvision.ops.batched_nms`` for distinct scores; within a category, equal scores are
+    visited in input order (a stable sort, as in :func:`nms`), as the tests check. Order of
+    the result: decreasing score; the reference lists equal scores in input order, and for
+    boxes of *different* categories with equal scores every order is accepted (torchvision's
+    two implementations differ there). IoUs in float32 for float16 / bfloat16 boxes, as in
     :func:`nms`.
 
     Args:
         boxes (Tensor[N, 4]): (x1, y1, x2, y2), float.
         scores (Tensor[N]): one score per box.
-        idxs (Tensor[N] int64): category (or image) of each box.
+        idxs (Tensor[N] integer): category (or image) of each box, of any integer dtype (e.g.
+            int64 or int32).
         iou_threshold (float): boxes overlapping a kept box of the same category with
             IoU > iou_threshold are discarded.
 

@@ -58,7 +58,8 @@ def assign_anchor_targets(
 
     Raises:
         TypeError: if a box argument is not a tensor.
-        ValueError: if a box tensor is not [*, 4] or ``low_threshold > high_threshold``.
+        ValueError: if ``anchors`` is not 2-D [A, 4], ``gt_boxes`` is not 2-D [G, 4] or
+            ``low_threshold > high_threshold``.
     """
     # BEGIN SOLUTION
     _check_boxes("anchors", anchors)

@@ -256,8 +256,8 @@ def check_roi_validation(call):
         call(x.tolist(), rois, 2)
     with pytest.raises(ValueError, match="input"):
         call(x[0], rois, 2)  # [C, H, W]
-    with pytest.raises(TypeError, match="input"):
-        call((x * 10).to(torch.int64), rois, 2)  # integer feature map
+    with pytest.raises((TypeError, ValueError), match="input"):
+        call((x * 10).to(torch.int64), rois, 2)  # integer feature map: a wrong type or a wrong dtype
     with pytest.raises(TypeError, match="boxes"):
         call(x, rois.tolist(), 2)
     with pytest.raises(ValueError, match="boxes"):

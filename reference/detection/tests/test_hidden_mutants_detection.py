@@ -141,7 +141,7 @@ DIMS = [
     ("roi_align", "input", lambda s: s.roi_align(MAP[None], RT, 2)),
     ("roi_align", "boxes", lambda s: s.roi_align(MAP, RT[:, :, None], 2)),
     ("roi_align", "boxes", lambda s: s.roi_align(MAP, RT[0], 2)),
-    ("focal_loss", "targets", lambda s: s.sigmoid_focal_loss(ST, ST[:, None])),
+    ("focal_loss", "targets|inputs", lambda s: s.sigmoid_focal_loss(ST, ST[:, None])),  # shapes differ
     ("ap", "det_boxes", lambda s: s.match_detections(BT[:, :, None], ST, BT)),
     ("ap", "gt_boxes", lambda s: s.match_detections(BT, ST, BT[:, :, None])),
     ("ap", "det_scores", lambda s: s.match_detections(BT, ST[:, None], BT)),
