@@ -100,7 +100,8 @@ def yolo_loss(pred: Tensor, boxes: list[Tensor], labels: list[Tensor], S: int = 
       + sum_i 1_i sum_c (p_c - p^_c)^2
 
     (``^`` marks predictions, without ``^`` targets; every predictor that is not responsible
-    counts as "no object", also in a cell with an object). An empty batch gives 0.
+    counts as "no object", also in a cell with an object). An empty batch gives 0, once
+    ``pred``'s shape has been checked.
 
     Args:
         pred (Tensor[N, S, S, B * 5 + C]): predictions (floating point, differentiable).

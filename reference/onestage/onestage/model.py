@@ -71,7 +71,8 @@ def train(images: Tensor, labels: Tensor, seed: int = 0, time_budget_s: float = 
         None.
 
     Raises:
-        ValueError: if the shapes or dtypes are not the ones above.
+        ValueError: if the shapes or dtypes are not the ones above (for a dtype, a ``TypeError``
+            is as good: the README's rule).
     """
     # BEGIN SOLUTION
     if images.dim() != 4 or tuple(images.shape[1:]) != (1, CANVAS, CANVAS):

@@ -75,7 +75,9 @@ def default_boxes(feature_sizes: list[tuple[int, int]], aspect_ratios: list[list
         Tensor[P, 4]: ``P = sum_k H_k W_k (2 + 2 len(aspect_ratios[k]))``.
 
     Raises:
-        ValueError: if the two lists differ in length or are empty, or a size is below 1.
+        ValueError: if the two lists differ in length or are empty, a size is below 1, or
+            ``s_min`` / ``s_max`` are out of the range :func:`ssd_scales` accepts (the message
+            names them).
     """
     # BEGIN SOLUTION
     if len(feature_sizes) != len(aspect_ratios) or not feature_sizes:
@@ -157,14 +159,16 @@ def ssd_match(gt_boxes: Tensor, priors: Tensor, threshold: float = 0.5) -> Tenso
 
     Args:
         gt_boxes (Tensor[M, 4]): normalised ``(x1, y1, x2, y2)`` (M may be 0).
-        priors (Tensor[P, 4]): default boxes ``(cx, cy, w, h)``.
+        priors (Tensor[P, 4]): default boxes ``(cx, cy, w, h)`` (P may be 0: the result is then
+            an empty int64 tensor).
         threshold (float): in [0, 1].
 
     Returns:
         Tensor[P]: int64 index of the matched ground truth, -1 for the background.
 
     Raises:
-        ValueError: on bad shapes or a threshold outside [0, 1].
+        ValueError: on bad shapes or a threshold outside [0, 1], checked even when ``M = 0``
+            (nothing to match).
     """
     # BEGIN SOLUTION
     if gt_boxes.dim() != 2 or gt_boxes.shape[-1] != 4:
@@ -261,7 +265,8 @@ def hard_negative_mining(conf_loss: Tensor, positives: Tensor, neg_pos_ratio: in
         Tensor[N, P]: bool, the selected negatives (never a positive).
 
     Raises:
-        ValueError: on shapes that differ, a non-bool ``positives`` or ``neg_pos_ratio < 0``.
+        ValueError: on shapes that differ, a non-bool ``positives`` or ``neg_pos_ratio < 0``
+            (for the dtype, a ``TypeError`` is as good: the README's rule).
     """
     # BEGIN SOLUTION
     if conf_loss.dim() != 2 or positives.shape != conf_loss.shape:

@@ -94,7 +94,8 @@ def grid_sample(input: Tensor, grid: Tensor, align_corners: bool = False) -> Ten
         align_corners (bool): see above.
 
     Returns:
-        Tensor[N, C, H, W]: same dtype and device as ``input``.
+        Tensor[N, C, H, W]: same dtype and device as ``input``; an empty batch (``N = 0``) gives
+        an empty ``[0, C, H, W]`` output.
 
     Raises:
         ValueError: if ``input`` is not 4-D with ``H_in, W_in >= 1``, ``grid`` is not
