@@ -8,7 +8,8 @@ sandboxed worker. Both offer the same surface, so one test file serves both:
 * ``student.<name>(*args, **kwargs)``: call a public function or construct a public class;
 * ``student.vjp(name, args, kwargs=None, wrt=(0,), grad_outputs=None, output=None)``: forward
   plus a vector-Jacobian product, because autograd graphs cannot cross the sandbox boundary
-  (``output=i`` differentiates item ``i`` of a function that returns a tuple).
+  (``output=i`` differentiates item ``i`` of a function that returns a tuple; ``name`` may also
+  be an object a student class made, e.g. an ``nn.Module``, to differentiate its forward).
 
 As a pytest plugin (entry point ``cv3`` in pyproject.toml; ``-p harness.testkit`` where the
 project is not installed) it gives the tests of an assignment everything a conftest.py used to:
@@ -97,7 +98,7 @@ class LocalStudent:
 
     def vjp(
         self,
-        name: str,
+        name: Any,
         args: Sequence[Any],
         kwargs: dict | None = None,
         wrt: Sequence[int] = (0,),
@@ -106,7 +107,13 @@ class LocalStudent:
     ) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
         """Return ``(output, grads)``: ``output`` detached, ``grads[i]`` the gradient of
         ``sum(output * grad_outputs)`` with respect to ``args[wrt[i]]`` (None if unused or if
-        no gradient reaches the output). ``output=i`` takes item ``i`` of a tuple result."""
+        no gradient reaches the output). ``output=i`` takes item ``i`` of a tuple result.
+        ``name`` is an API function's name, or an object a student class made (e.g. an
+        ``nn.Module``), which is then called."""
+        if not isinstance(name, str):
+            if not callable(name):
+                raise TypeError(f"vjp needs an API name or a callable object, got {type(name).__name__}")
+            return local_vjp(name, args, kwargs or {}, wrt, grad_outputs, output)
         self._check_api(name)
         return local_vjp(getattr(self._module, name), args, kwargs or {}, wrt, grad_outputs, output)
 

@@ -277,6 +277,45 @@ def test_vjp_differentiates_one_item_of_a_tuple_result_in_the_sandbox(tmp_path, 
         sandbox.close()
 
 
+def test_vjp_differentiates_the_forward_of_an_object_a_student_class_made(tmp_path, own_tmp):
+    # e.g. a gradient-reversal layer: its forward is the identity, so only its gradient tells
+    # the layer from an nn.Identity; the same call works locally and through the sandbox
+    import importlib.util
+
+    import torch
+
+    from harness.grading.proxy import RemoteStudent
+    from harness.testkit import LocalStudent
+    source = ("import torch\n"
+              "class box_iou(torch.nn.Module):\n"
+              "    def __init__(self, k):\n        super().__init__()\n        self.k = k\n"
+              "    def forward(self, x):\n        return x.detach() - self.k * (x - x.detach())\n")
+    package = _package(tmp_path, source)
+    x = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)
+    v = torch.tensor([0.5, 1.0, -4.0], dtype=torch.float64)
+    spec = importlib.util.spec_from_file_location(A, package / A / "__init__.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    local = LocalStudent(module, api=["box_iou"])
+    out, (g,) = local.vjp(local.box_iou(0.5), [x], grad_outputs=v)
+    assert torch.equal(out, x) and torch.equal(g, -0.5 * v)
+    with pytest.raises(TypeError, match="callable"):
+        local.vjp(3, [x])
+    sandbox = LocalSandbox(limits=Limits(call_timeout_s=20))
+    session = StudentSession(sandbox, package, package=A, api=["box_iou"])
+    try:
+        student = RemoteStudent(session)
+        layer = student.box_iou(0.5)
+        out, (g,) = student.vjp(layer, [x], grad_outputs=v)
+        assert torch.equal(out, x) and torch.equal(g, -0.5 * v)
+        assert session.events[-1][0] == "box_iou"  # evidence for the class, as a call of the object is
+        with pytest.raises(TypeError, match="API name or an object"):
+            student.vjp(3, [x])
+    finally:
+        session.close()
+        sandbox.close()
+
+
 def test_calls_of_methods_a_library_class_defines_are_no_evidence_a_class_works(tmp_path, own_tmp):
     # nn.Module.state_dict returns real tensors with none of the submission's code run: a test
     # that calls it and then passes because the class's own method raised must stay gated

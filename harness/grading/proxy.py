@@ -151,9 +151,11 @@ class StudentSession:
             self.library_methods[label] = not own
         return self.library_methods[label]
 
-    def vjp(self, target: str, args, kwargs, wrt, grad_outputs=None, output=None) -> Any:
-        return self._guarded(target, None, lambda c, t: c.vjp(target, args, kwargs, wrt, grad_outputs,
-                                                              output=output, timeout=t))
+    def vjp(self, target: str | Handle, args, kwargs, wrt, grad_outputs=None, output=None, *,
+            label: str = "") -> Any:
+        label = label or (target if isinstance(target, str) else "<object call>")
+        return self._guarded(label, None, lambda c, t: c.vjp(target, args, kwargs, wrt, grad_outputs,
+                                                             output=output, timeout=t))
 
     def put(self, key: str, args, kwargs=None, *, timeout: float | None = None) -> None:
         self._guarded(f"<stash {key}>", timeout, lambda c, t: c.put(key, args, kwargs, timeout=t))
@@ -310,12 +312,20 @@ class RemoteStudent:
             return RemoteClass(self._session, name)
         return RemoteFunction(self._session, name)
 
-    def vjp(self, name: str, args: Sequence[Any], kwargs: dict | None = None,
+    def vjp(self, name: str | RemoteObject, args: Sequence[Any], kwargs: dict | None = None,
             wrt: Sequence[int] = (0,), grad_outputs=None, output: int | None = None):
-        if name not in self._session.api_names:
-            raise AttributeError(f"'{name}' is not part of this assignment's API")
-        out = self._session.vjp(name, _to_wire(list(args)), _to_wire(kwargs or {}), list(wrt), grad_outputs,
-                                output)
+        """As :meth:`LocalStudent.vjp`: ``name`` is an API function's name or an object a student
+        class made in the worker (e.g. an ``nn.Module``), which is called there."""
+        if isinstance(name, RemoteObject):  # the gradient through the object's __call__ (forward)
+            target, label = Handle(name._handle), f"{name._cls}.__call__"
+        elif isinstance(name, str):
+            if name not in self._session.api_names:
+                raise AttributeError(f"'{name}' is not part of this assignment's API")
+            target, label = name, name
+        else:
+            raise TypeError(f"vjp needs an API name or an object of a student class, got {type(name).__name__}")
+        out = self._session.vjp(target, _to_wire(list(args)), _to_wire(kwargs or {}), list(wrt), grad_outputs,
+                                output, label=label)
         if not isinstance(out, list) or len(out) != 2 or not isinstance(out[1], list):
             raise StudentException("vjp: malformed reply from the submission")
         return out[0], out[1]

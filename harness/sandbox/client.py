@@ -110,7 +110,7 @@ class WorkerClient:
             raise WorkerCrashed(f"timed out after {limit:g} s (call limit)", ExitReason.TIMEOUT,
                                 alive=True) from None
 
-    def vjp(self, target: str, args: Sequence[Any], kwargs: dict | None, wrt: Sequence[int],
+    def vjp(self, target: str | Handle, args: Sequence[Any], kwargs: dict | None, wrt: Sequence[int],
             grad_outputs: Any = None, *, output: int | None = None, timeout: float | None = None) -> Any:
         return self._soft_checked({"op": "vjp", "target": target, "args": list(args),
                                    "kwargs": dict(kwargs or {}), "wrt": list(wrt),

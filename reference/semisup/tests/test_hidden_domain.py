@@ -59,6 +59,11 @@ def test_gradient_reversal_module(student):
     layer = student.GradientReversal(0.5)
     x = randn(2, 3, seed=4)
     assert_tensor(layer(x), x)
+    # the layer is grad_reverse(x, self.lambd): its forward alone cannot tell it from nn.Identity
+    v = randn(2, 3, seed=5)
+    out, (g,) = student.vjp(layer, [x], grad_outputs=v)
+    assert_tensor(out, x)
+    assert_tensor(g, -0.5 * v)
 
 
 @pytest.mark.task("domain")
