@@ -116,9 +116,9 @@ def kmeans(x: Tensor, k: int, *, init: str | Tensor = "random", max_iter: int = 
         centres = new
         if labels_old is not None and torch.equal(labels, labels_old):
             strict = True
-            break
+            break  # the labels repeat: a fixed point
         if shift <= tol_abs:
-            break
+            break  # the centres moved less than tol
         labels_old = labels
     if not strict:
         labels = assign(centres)

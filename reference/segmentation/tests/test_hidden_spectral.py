@@ -103,6 +103,9 @@ def test_count_components_path_and_rejects(student):
         student.count_components(torch.zeros(2, 3, dtype=torch.float64))
     with pytest.raises((ValueError, TypeError), match=r"\bW\b|negative"):
         student.laplacian(-torch.ones(2, 2, dtype=torch.float64))
+    # one negative entry among non-negative ones is as bad as all of them
+    with pytest.raises((ValueError, TypeError), match=r"\bW\b|negative"):
+        student.laplacian(torch.tensor([[1.0, -0.5], [-0.5, 1.0]], dtype=torch.float64))
 
 
 @pytest.mark.task("spectral")
