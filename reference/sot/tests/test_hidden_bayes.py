@@ -320,6 +320,10 @@ def test_systematic_resample_rejects_bad_input(student):
         student.systematic_resample(torch.ones(3), u=1.0)
     with pytest.raises(ValueError):
         student.systematic_resample(torch.tensor([1.0, -0.5]), u=0.5)
+    # "empty, negative or all-zero weights": no weight is negative here, but none is positive
+    for w in (torch.zeros(3), torch.zeros(0)):
+        with pytest.raises(ValueError):
+            student.systematic_resample(w, u=0.5)
 
 
 @pytest.mark.task("bayes")
