@@ -68,7 +68,10 @@ def mot_metrics(gt: Tensor, pred: Tensor, iou_threshold: float = 0.5) -> dict:
     2. **assign the rest**: among the remaining objects and predictions, choose the pairs that
        may match with a linear assignment (:func:`linear_assignment`) that first maximises the
        number of pairs and then minimises their summed distance. A new pair whose object's
-       latest match was another predicted id is an **ID switch**; the others are matches;
+       latest match was another predicted id is an **ID switch**; the others are matches.
+       Where several assignments are optimal (equal distances, e.g. disjoint boxes at
+       ``iou_threshold = 0``, all at distance 1), which one is taken is not specified, and
+       motmetrics' choice follows scipy's internals: no test depends on that choice;
     3. remaining objects are **misses** (FN), remaining predictions **false positives** (FP).
 
     Then ``mota = 1 - (FN + FP + IDSW) / num_objects`` and ``motp`` is the mean distance
