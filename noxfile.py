@@ -26,6 +26,8 @@ nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 TORCH_SPEC = os.environ.get("TORCH_SPEC", "torch==2.14.1 torchvision==0.29.1").split()
+# TrackEval, the HOTA oracle of the tests and the bench; --no-deps: its metrics need only numpy and scipy
+TRACKEVAL = "trackeval==1.3.0"
 ROOT = Path(__file__).resolve().parent
 
 
@@ -60,7 +62,7 @@ def tests(session):
     session.install("-e", ".[dask]")  # the Dask executor's tests (tests/test_dask_executor.py)
     # TrackEval: the HOTA oracle of this project's own tests (its metric classes need only numpy
     # and scipy; --no-deps keeps opencv and matplotlib out); never in the grading image
-    session.install("--no-deps", "trackeval==1.3.0")
+    session.install("--no-deps", TRACKEVAL)
     session.run("python", "-m", "pytest", "tests", "-n", "2", "-q", "-rs", *session.posargs)
 
 
@@ -137,7 +139,7 @@ def bench(session):
     also the Dask executor's throughput for 1, 2 and 3 workers next to the local pool's."""
     install(session)
     session.install("-e", ".[dask]")
-    session.install("--no-deps", "trackeval==1.3.0")  # the --mot section times HOTA against it
+    session.install("--no-deps", TRACKEVAL)  # the --mot section times HOTA against it
     session.run("python", "-m", "harness.bench", *session.posargs)
     if not session.posargs:
         session.run("python", "-m", "harness.bench", "--dask")

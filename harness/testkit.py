@@ -110,12 +110,14 @@ class LocalStudent:
         no gradient reaches the output). ``output=i`` takes item ``i`` of a tuple result.
         ``name`` is an API function's name, or an object a student class made (e.g. an
         ``nn.Module``), which is then called."""
-        if not isinstance(name, str):
-            if not callable(name):
-                raise TypeError(f"vjp needs an API name or a callable object, got {type(name).__name__}")
-            return local_vjp(name, args, kwargs or {}, wrt, grad_outputs, output)
-        self._check_api(name)
-        return local_vjp(getattr(self._module, name), args, kwargs or {}, wrt, grad_outputs, output)
+        if isinstance(name, str):
+            self._check_api(name)
+            fn = getattr(self._module, name)
+        elif callable(name):
+            fn = name
+        else:
+            raise TypeError(f"vjp needs an API name or a callable object, got {type(name).__name__}")
+        return local_vjp(fn, args, kwargs or {}, wrt, grad_outputs, output)
 
 
 def local_vjp(fn, args, kwargs, wrt, grad_outputs, output=None):

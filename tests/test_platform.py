@@ -280,10 +280,9 @@ def test_vjp_differentiates_one_item_of_a_tuple_result_in_the_sandbox(tmp_path, 
 def test_vjp_differentiates_the_forward_of_an_object_a_student_class_made(tmp_path, own_tmp):
     # e.g. a gradient-reversal layer: its forward is the identity, so only its gradient tells
     # the layer from an nn.Identity; the same call works locally and through the sandbox
-    import importlib.util
-
     import torch
 
+    from harness.authoring import load_package_as
     from harness.grading.proxy import RemoteStudent
     from harness.testkit import LocalStudent
     source = ("import torch\n"
@@ -293,10 +292,7 @@ def test_vjp_differentiates_the_forward_of_an_object_a_student_class_made(tmp_pa
     package = _package(tmp_path, source)
     x = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)
     v = torch.tensor([0.5, 1.0, -4.0], dtype=torch.float64)
-    spec = importlib.util.spec_from_file_location(A, package / A / "__init__.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    local = LocalStudent(module, api=["box_iou"])
+    local = LocalStudent(load_package_as(package / A, "cv3_test_vjp_object"), api=["box_iou"])
     out, (g,) = local.vjp(local.box_iou(0.5), [x], grad_outputs=v)
     assert torch.equal(out, x) and torch.equal(g, -0.5 * v)
     with pytest.raises(TypeError, match="callable"):
