@@ -280,3 +280,15 @@ def check_track_rows(out, num_frames, case):
     keys = (frames * 100000 + ids).tolist()
     assert len(set(keys)) == len(keys), f"[{case}] two rows with the same (frame, id)"
     assert keys == sorted(keys), f"[{case}] rows not sorted by frame, then id"
+
+
+def steady_rows(t: int) -> list[list[float]]:
+    """Frame ``t``'s detections ``(x1, y1, x2, y2, score)`` of three far-apart objects moving
+    steadily (8 px right, 2 px down per frame), scored well above any sensible threshold."""
+    return [[20.0 + 8 * t + 150 * k, 40.0 + 2 * t, 60.0 + 8 * t + 150 * k, 140.0 + 2 * t, 0.95] for k in range(3)]
+
+
+def unit_embeddings(n: int, gen: torch.Generator) -> torch.Tensor:
+    """``n`` random 16-d embeddings of unit norm, like the data's: track_sequence runs the
+    student's trained network on them."""
+    return torch.nn.functional.normalize(torch.randn(n, 16, generator=gen), dim=1)

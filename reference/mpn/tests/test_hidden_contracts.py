@@ -15,7 +15,7 @@ import torch
 
 from harness.testkit import assert_refused_or_same, assert_tensor
 from mpn_oracles import (SCALE, check_flow, check_track_rows, edge_features_oracle, flow_graph_oracle, greedy_oracle,
-                         nx_min_cost, synthetic_tracks)
+                         nx_min_cost, steady_rows, synthetic_tracks, unit_embeddings)
 
 
 def detections(n, num_frames, dim, seed, dtype=torch.float64):
@@ -402,10 +402,10 @@ def test_track_sequence_float64_inputs_give_the_same_tracks(student):
     # steadily over six frames, each with its own unit-norm embedding like the data's; float32
     # values, so their float64 copies hold the same values)
     gen = torch.Generator().manual_seed(4)
-    emb = torch.nn.functional.normalize(torch.randn(3, 16, generator=gen), dim=1)
+    emb = unit_embeddings(3, gen)
     dets, feats = [], []
     for t in range(6):
-        rows = [[20.0 + 8 * t + 150 * k, 40.0 + 2 * t, 60.0 + 8 * t + 150 * k, 140.0 + 2 * t, 0.95] for k in range(3)]
+        rows = steady_rows(t)
         dets.append(torch.tensor(rows))
         feats.append(emb.clone())
     single = student.track_sequence(dets, feats)

@@ -25,7 +25,8 @@ import pytest
 import torch
 
 from harness.testkit import assert_tensor
-from mpn_oracles import check_track_rows, edge_features_oracle, flow_graph_oracle, synthetic_tracks
+from mpn_oracles import (check_track_rows, edge_features_oracle, flow_graph_oracle, steady_rows, synthetic_tracks,
+                         unit_embeddings)
 
 
 @pytest.mark.task("flow")
@@ -170,10 +171,10 @@ def test_track_sequence_survives_a_detection_without_area(student, flat):
     # for malformed lists and shapes, so such a row (whatever the tracker does with it) must not
     # stop three steady objects from being tracked (unit-norm embeddings, like the data's)
     gen = torch.Generator().manual_seed(4)
-    emb = torch.nn.functional.normalize(torch.randn(4, 16, generator=gen), dim=1)
+    emb = unit_embeddings(4, gen)
     dets, feats = [], []
     for t in range(6):
-        rows = [[20.0 + 8 * t + 150 * k, 40.0 + 2 * t, 60.0 + 8 * t + 150 * k, 140.0 + 2 * t, 0.95] for k in range(3)]
+        rows = steady_rows(t)
         rows.append([500.0, 300.0, 500.0 if flat == "width" else 540.0, 380.0 if flat == "width" else 300.0, 0.95])
         dets.append(torch.tensor(rows))
         feats.append(emb.clone())
@@ -195,11 +196,11 @@ def test_track_sequence_turns_chains_into_tracks_without_holes(student, num_fram
     # of the objects' detections go untracked; the lone one may form a track of its own or none
     # (unit-norm embeddings, like the data's)
     gen = torch.Generator().manual_seed(4)
-    emb = torch.nn.functional.normalize(torch.randn(3, 16, generator=gen), dim=1)
-    lone = torch.nn.functional.normalize(torch.randn(1, 16, generator=gen), dim=1)
+    emb = unit_embeddings(3, gen)
+    lone = unit_embeddings(1, gen)
     dets, feats = [], []
     for t in range(num_frames):
-        rows = [[20.0 + 8 * t + 150 * k, 40.0 + 2 * t, 60.0 + 8 * t + 150 * k, 140.0 + 2 * t, 0.95] for k in range(3)]
+        rows = steady_rows(t)
         f = emb.clone()
         if t == lone_frame:
             rows, f = [LONE] + rows, torch.cat([lone, f])
@@ -214,9 +215,9 @@ def test_track_sequence_turns_chains_into_tracks_without_holes(student, num_fram
             assert t == lone_frame, f"frame {t + 1}: a row {row} on the lone detection of frame {lone_frame + 1}"
             tracks.setdefault(int(row[1]), []).append((t, "lone"))
             continue
-        xs = [20.0 + 8 * t + 150 * k for k in range(3)]
-        k = min(range(3), key=lambda k: abs(row[2] - xs[k]))
-        on_it = abs(row[2] - xs[k]) < 4 and abs(row[3] - (40.0 + 2 * t)) < 4
+        steady = steady_rows(t)
+        k = min(range(3), key=lambda k: abs(row[2] - steady[k][0]))
+        on_it = abs(row[2] - steady[k][0]) < 4 and abs(row[3] - steady[k][1]) < 4
         assert on_it, f"frame {t + 1}: the row {row} is not on a detection"
         tracks.setdefault(int(row[1]), []).append((t, k))
     tracked = sum(1 for rows in tracks.values() for _, k in rows if k != "lone")
